@@ -1,0 +1,62 @@
+//! The document layout, named in one place. Treat every name here as a wire format: renaming a
+//! key breaks every stored document and every client of an older version.
+
+/// The layout version this build writes and understands. Bump it when the layout changes in a
+/// way an older build would misread, and teach [`crate::Project::load`] to migrate.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Root `Y.Map`: project-wide settings.
+pub const META: &str = "meta";
+/// Root `Y.Text`: the adaptation script.
+pub const SCRIPT: &str = "script";
+/// Root `Y.Map` of scene id -> scene `Y.Map`.
+pub const SCENES: &str = "scenes";
+/// Root `Y.Map` of shot id -> shot `Y.Map`.
+pub const SHOTS: &str = "shots";
+/// Root `Y.Map` of character id -> character `Y.Map`.
+pub const CHARACTERS: &str = "characters";
+/// Root `Y.Map` of asset id -> immutable asset record (a plain value, not a `Y.Map`).
+pub const ASSETS: &str = "assets";
+/// Root `Y.Map` of job id -> job summary record (a plain value written by the server).
+pub const JOBS: &str = "jobs";
+
+pub mod meta {
+    pub const SCHEMA_VERSION: &str = "schema_version";
+    pub const TITLE: &str = "title";
+    pub const LANGUAGE: &str = "language";
+    pub const ASPECT_RATIO: &str = "aspect_ratio";
+}
+
+pub mod scene {
+    pub const TITLE: &str = "title";
+    pub const POSITION: &str = "position";
+    pub const LOCATION: &str = "location";
+    pub const TIME_OF_DAY: &str = "time_of_day";
+    /// Encoded [`crate::ScriptAnchor`]: the scene's range of the script.
+    pub const SCRIPT_RANGE: &str = "script_range";
+}
+
+pub mod shot {
+    pub const SCENE_ID: &str = "scene_id";
+    pub const POSITION: &str = "position";
+    pub const DESCRIPTION: &str = "description";
+    pub const DIALOGUE: &str = "dialogue";
+    pub const CAMERA: &str = "camera";
+    pub const FRAMING: &str = "framing";
+    pub const DURATION_MS: &str = "duration_ms";
+    /// Nested `Y.Map` used as a set (character id -> true), so that two people adding the same
+    /// character concurrently do not produce a duplicate.
+    pub const CHARACTER_IDS: &str = "character_ids";
+    pub const RECIPE_ID: &str = "recipe_id";
+    /// Nested `Y.Array` of asset ids, newest last.
+    pub const TAKES: &str = "takes";
+    pub const SELECTED_TAKE: &str = "selected_take";
+}
+
+pub mod character {
+    pub const NAME: &str = "name";
+    pub const ALIASES: &str = "aliases";
+    pub const DESCRIPTION: &str = "description";
+    pub const COLOR: &str = "color";
+    pub const REFERENCE_ASSET_IDS: &str = "reference_asset_ids";
+}

@@ -1,0 +1,567 @@
+//! Rooms: one task per loaded document, the only place its state is touched.
+//!
+//! A room task owns a [`DocState`] and the send queues of its connections. It loads the
+//! stored state before it reads its first command, so no connection is ever served an
+//! unloaded document, and since there is exactly one task per document in this process the
+//! load happens once while later joiners wait in its inbox. It processes commands in
+//! batches: every message of a batch is applied, the batch's document updates are appended
+//! to the store in one transaction (group commit), and only then are the batch's replies and
+//! broadcasts queued to the connections. A frame therefore never leaves the server before
+//! the update it carries is durable.
+//!
+//! Connections never block the room: their send queues are bounded and a connection whose
+//! queue is full is closed with a reason (the client reconnects and resyncs), rather than
+//! silently skipped. The room unloads itself after its last connection has been gone for the
+//! configured grace period, writing a snapshot first.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+use crate::observability as obs;
+use crate::protocol::{ClientMessage, ConnId, DocState, Effects};
+use crate::store::Store;
+
+/// Upper bound on commands handled (and so updates committed) in one batch, to bound the
+/// latency a large burst adds to the first message in it.
+const MAX_BATCH: usize = 256;
+/// Capacity of a room's inbox. Connections wait when it is full, which pushes back on fast
+/// writers through TCP instead of buffering without bound.
+const INBOX_CAPACITY: usize = 1024;
+
+/// Tuning of rooms, taken from [`crate::Config`].
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    /// Write a snapshot once this many updates follow the last one.
+    pub compact_after_updates: u64,
+    /// How long an empty room stays loaded before it is unloaded.
+    pub idle_grace: Duration,
+    /// Frames that may wait for one connection before it counts as fallen behind.
+    pub send_queue_len: usize,
+}
+
+/// Why the server closes a connection: a WebSocket close code and a human-readable reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: String,
+}
+
+impl CloseReason {
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why a connection could not join a room.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JoinError {
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("the document could not be loaded")]
+    LoadFailed,
+}
+
+enum Command {
+    Join {
+        conn: ConnId,
+        write_denied: Option<String>,
+        outbound: mpsc::Sender<Bytes>,
+        kick: oneshot::Sender<CloseReason>,
+        joined: oneshot::Sender<Result<(), JoinError>>,
+    },
+    Messages {
+        conn: ConnId,
+        messages: Vec<ClientMessage>,
+    },
+    Leave {
+        conn: ConnId,
+    },
+}
+
+struct RoomEntry {
+    /// Distinguishes this room task from a later one for the same document, so a task that
+    /// unloads only ever removes its own registry entry.
+    generation: u64,
+    inbox: mpsc::Sender<Command>,
+}
+
+/// The registry of loaded rooms, shared by all connections.
+#[derive(Clone, Debug)]
+pub struct Rooms {
+    inner: Arc<RoomsInner>,
+}
+
+struct RoomsInner {
+    /// Loaded rooms by document name. Held only to look up or insert an entry (never across
+    /// an await), which is what makes "one task per document" hold.
+    rooms: Mutex<HashMap<String, RoomEntry>>,
+    store: Store,
+    config: RoomConfig,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    generations: AtomicU64,
+}
+
+impl std::fmt::Debug for RoomsInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rooms")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A joined connection's way into its room. Dropping it without [`RoomHandle::leave`] is
+/// fine: the room notices the closed send queue on its next send.
+#[derive(Debug)]
+pub struct RoomHandle {
+    conn: ConnId,
+    inbox: mpsc::Sender<Command>,
+}
+
+/// What a connection receives on joining.
+#[derive(Debug)]
+pub struct Joined {
+    pub handle: RoomHandle,
+    /// Frames to send to the client, in order. Closed when the room goes away.
+    pub outbound: mpsc::Receiver<Bytes>,
+    /// Fires when the room closes this connection (fell behind, bad message, shutdown...).
+    pub kick: oneshot::Receiver<CloseReason>,
+}
+
+impl RoomHandle {
+    /// Hands decoded messages to the room; waits while the room's inbox is full.
+    /// Fails when the room is gone.
+    pub async fn send(&self, messages: Vec<ClientMessage>) -> Result<(), ()> {
+        self.inbox
+            .send(Command::Messages {
+                conn: self.conn,
+                messages,
+            })
+            .await
+            .map_err(|_| ())
+    }
+
+    pub async fn leave(self) {
+        // An error means the room is already gone, which is what leaving wants anyway.
+        let _ = self.inbox.send(Command::Leave { conn: self.conn }).await;
+    }
+}
+
+impl Rooms {
+    pub fn new(
+        store: Store,
+        config: RoomConfig,
+        tracker: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            inner: Arc::new(RoomsInner {
+                rooms: Mutex::new(HashMap::new()),
+                store,
+                config,
+                tracker,
+                shutdown,
+                generations: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Number of rooms currently loaded.
+    pub fn loaded(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RoomEntry>> {
+        // A panic while holding this lock cannot leave the map half-updated (each critical
+        // section is a single insert, lookup or remove), so a poisoned lock is still usable.
+        self.inner
+            .rooms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Joins connection `conn` to the room of `doc`, loading the room if needed. Returns once
+    /// the room has loaded the document and queued its welcome frames.
+    pub async fn join(
+        &self,
+        doc: &str,
+        conn: ConnId,
+        write_denied: Option<String>,
+    ) -> Result<Joined, JoinError> {
+        loop {
+            if self.inner.shutdown.is_cancelled() {
+                return Err(JoinError::ShuttingDown);
+            }
+            let (generation, inbox) = self.get_or_spawn(doc);
+            let (out_tx, out_rx) = mpsc::channel(self.inner.config.send_queue_len.max(1));
+            let (kick_tx, kick_rx) = oneshot::channel();
+            let (joined_tx, joined_rx) = oneshot::channel();
+            let command = Command::Join {
+                conn,
+                write_denied: write_denied.clone(),
+                outbound: out_tx,
+                kick: kick_tx,
+                joined: joined_tx,
+            };
+            if inbox.send(command).await.is_ok() {
+                match joined_rx.await {
+                    Ok(Ok(())) => {
+                        return Ok(Joined {
+                            handle: RoomHandle { conn, inbox },
+                            outbound: out_rx,
+                            kick: kick_rx,
+                        });
+                    }
+                    Ok(Err(e)) => return Err(e),
+                    // The room was unloading and dropped our join: try a fresh room.
+                    Err(_) => {}
+                }
+            }
+            self.remove_if_generation(doc, generation);
+        }
+    }
+
+    fn get_or_spawn(&self, doc: &str) -> (u64, mpsc::Sender<Command>) {
+        let mut rooms = self.lock();
+        if let Some(entry) = rooms.get(doc)
+            && !entry.inbox.is_closed()
+        {
+            return (entry.generation, entry.inbox.clone());
+        }
+        let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
+        rooms.insert(
+            doc.to_owned(),
+            RoomEntry {
+                generation,
+                inbox: tx.clone(),
+            },
+        );
+        metrics::gauge!(obs::ROOMS).set(rooms.len() as f64);
+        let span = info_span!("room", doc = %doc);
+        let task = run_room(self.clone(), doc.to_owned(), generation, rx).instrument(span);
+        self.inner.tracker.spawn(task);
+        (generation, tx)
+    }
+
+    fn remove_if_generation(&self, doc: &str, generation: u64) {
+        let mut rooms = self.lock();
+        if rooms.get(doc).is_some_and(|e| e.generation == generation) {
+            rooms.remove(doc);
+        }
+        metrics::gauge!(obs::ROOMS).set(rooms.len() as f64);
+    }
+}
+
+struct Conn {
+    write_denied: Option<String>,
+    outbound: mpsc::Sender<Bytes>,
+    kick: Option<oneshot::Sender<CloseReason>>,
+}
+
+enum Target {
+    One(ConnId),
+    All,
+}
+
+/// The state of a loaded room, owned by its task.
+struct Room {
+    doc: String,
+    state: DocState,
+    conns: HashMap<ConnId, Conn>,
+    next_seq: i64,
+    /// Updates stored after the last snapshot.
+    tail_len: u64,
+    /// Frames produced by the current batch, sent after its updates are committed.
+    outbox: Vec<(Target, Bytes)>,
+    /// Updates produced by the current batch, not yet committed.
+    pending: Vec<Vec<u8>>,
+}
+
+enum Exit {
+    Idle,
+    Shutdown,
+    StorageFailed,
+}
+
+async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::Receiver<Command>) {
+    let inner = &rooms.inner;
+    let started = Instant::now();
+    let loaded = match inner.store.load_doc(&doc).await {
+        Ok(stored) => {
+            let next_seq = stored.next_seq();
+            let tail_len = stored.tail.len() as u64;
+            DocState::load(
+                stored.snapshot.as_deref(),
+                stored.tail.iter().map(|(_, u)| u.as_slice()),
+            )
+            .map(|state| (state, next_seq, tail_len))
+            .map_err(|e| error!(error = %e, "stored document is corrupt"))
+        }
+        Err(e) => Err(error!(error = %e, "loading document failed")),
+    };
+    let Ok((state, next_seq, tail_len)) = loaded else {
+        // Tell everyone waiting, then let later joiners retry with a fresh room.
+        rooms.remove_if_generation(&doc, generation);
+        inbox.close();
+        while let Some(cmd) = inbox.recv().await {
+            if let Command::Join { joined, .. } = cmd {
+                let _ = joined.send(Err(JoinError::LoadFailed));
+            }
+        }
+        return;
+    };
+    info!(elapsed_ms = started.elapsed().as_millis() as u64, tail_len, "room loaded");
+
+    let mut room = Room {
+        doc: doc.clone(),
+        state,
+        conns: HashMap::new(),
+        next_seq,
+        tail_len,
+        outbox: Vec::new(),
+        pending: Vec::new(),
+    };
+
+    let exit = loop {
+        let first = if room.conns.is_empty() {
+            tokio::select! {
+                cmd = inbox.recv() => cmd,
+                () = tokio::time::sleep(inner.config.idle_grace) => break Exit::Idle,
+                () = inner.shutdown.cancelled() => break Exit::Shutdown,
+            }
+        } else {
+            tokio::select! {
+                cmd = inbox.recv() => cmd,
+                () = inner.shutdown.cancelled() => break Exit::Shutdown,
+            }
+        };
+        // The registry holds a sender, so the inbox only closes if the room was replaced.
+        let Some(first) = first else { break Exit::Idle };
+        room.handle(first);
+        for _ in 1..MAX_BATCH {
+            match inbox.try_recv() {
+                Ok(cmd) => room.handle(cmd),
+                Err(_) => break,
+            }
+        }
+        if !room.commit(&inner.store).await {
+            break Exit::StorageFailed;
+        }
+        room.flush();
+        if room.tail_len >= inner.config.compact_after_updates {
+            room.compact(&inner.store).await;
+        }
+    };
+
+    match exit {
+        Exit::Idle => debug!("room idle, unloading"),
+        Exit::Shutdown => room.close_all(CloseReason::new(1001, "server is shutting down")),
+        Exit::StorageFailed => room.close_all(CloseReason::new(
+            1011,
+            "storage failure; reconnect to resync",
+        )),
+    }
+    if !matches!(exit, Exit::StorageFailed) && room.tail_len > 0 {
+        // The next load then reads one snapshot instead of replaying the tail.
+        room.compact(&inner.store).await;
+    }
+    // After this no command reaches this task's state: joins that raced with the unload are
+    // dropped (their joiner retries with a fresh room, which loads what we just stored).
+    rooms.remove_if_generation(&doc, generation);
+    inbox.close();
+    while let Some(cmd) = inbox.recv().await {
+        drop(cmd);
+    }
+    info!(reason = exit.name(), "room unloaded");
+}
+
+impl Exit {
+    fn name(&self) -> &'static str {
+        match self {
+            Exit::Idle => "idle",
+            Exit::Shutdown => "shutdown",
+            Exit::StorageFailed => "storage_failed",
+        }
+    }
+}
+
+impl Room {
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Join {
+                conn,
+                write_denied,
+                outbound,
+                kick,
+                joined,
+            } => {
+                if joined.send(Ok(())).is_err() {
+                    return; // The connection gave up while waiting for the load.
+                }
+                for frame in self.state.welcome() {
+                    self.outbox.push((Target::One(conn), frame));
+                }
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        write_denied,
+                        outbound,
+                        kick: Some(kick),
+                    },
+                );
+            }
+            Command::Messages { conn, messages } => {
+                let Some(c) = self.conns.get(&conn) else {
+                    return; // Already closed by the room; its late messages are dropped.
+                };
+                let denied = c.write_denied.clone();
+                let mut effects = Effects::default();
+                let mut failure = None;
+                for message in messages {
+                    if let Err(e) = self.state.handle(conn, denied.as_deref(), message, &mut effects) {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                let Effects {
+                    reply,
+                    broadcast,
+                    persist,
+                } = effects;
+                self.outbox
+                    .extend(reply.into_iter().map(|f| (Target::One(conn), f)));
+                self.outbox
+                    .extend(broadcast.into_iter().map(|f| (Target::All, f)));
+                self.pending.extend(persist);
+                if let Some(e) = failure {
+                    warn!(conn, error = %e, "closing connection after a bad message");
+                    self.kick(conn, CloseReason::new(e.close_code(), e.to_string()));
+                }
+            }
+            Command::Leave { conn } => self.remove(conn),
+        }
+    }
+
+    /// Makes the batch's updates durable. On failure the in-memory document is ahead of the
+    /// store, so the room must not keep serving it: the caller closes every connection.
+    async fn commit(&mut self, store: &Store) -> bool {
+        if self.pending.is_empty() {
+            return true;
+        }
+        let started = Instant::now();
+        let updates: Vec<&[u8]> = self.pending.iter().map(Vec::as_slice).collect();
+        let result = store.append_updates(&self.doc, self.next_seq, &updates).await;
+        metrics::histogram!(obs::PERSIST_SECONDS).record(started.elapsed().as_secs_f64());
+        match result {
+            Ok(()) => {
+                let n = self.pending.len() as u64;
+                self.next_seq += n as i64;
+                self.tail_len += n;
+                metrics::counter!(obs::UPDATES).increment(n);
+                self.pending.clear();
+                true
+            }
+            Err(e) => {
+                error!(error = %e, "persisting updates failed; dropping the room");
+                self.outbox.clear();
+                false
+            }
+        }
+    }
+
+    /// Queues the batch's frames. A full queue closes that connection (it reconnects and
+    /// resyncs) instead of skipping frames it would silently miss.
+    fn flush(&mut self) {
+        while !self.outbox.is_empty() {
+            let outbox = std::mem::take(&mut self.outbox);
+            let mut failed: Vec<(ConnId, bool)> = Vec::new();
+            for (target, frame) in outbox {
+                let ids: Vec<ConnId> = match target {
+                    Target::One(id) => vec![id],
+                    Target::All => self.conns.keys().copied().collect(),
+                };
+                for id in ids {
+                    let Some(conn) = self.conns.get(&id) else { continue };
+                    if failed.iter().any(|(f, _)| *f == id) {
+                        continue;
+                    }
+                    match conn.outbound.try_send(frame.clone()) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => failed.push((id, true)),
+                        Err(mpsc::error::TrySendError::Closed(_)) => failed.push((id, false)),
+                    }
+                }
+            }
+            // Removing connections broadcasts their awareness removal, refilling the outbox.
+            for (id, fell_behind) in failed {
+                if fell_behind {
+                    metrics::counter!(obs::SLOW_CLIENTS_CLOSED).increment(1);
+                    warn!(conn = id, "connection fell behind; closing it");
+                    self.kick(
+                        id,
+                        CloseReason::new(1013, "client fell behind; reconnect to resync"),
+                    );
+                } else {
+                    self.remove(id);
+                }
+            }
+        }
+    }
+
+    fn kick(&mut self, conn: ConnId, reason: CloseReason) {
+        if let Some(c) = self.conns.get_mut(&conn)
+            && let Some(kick) = c.kick.take()
+        {
+            let _ = kick.send(reason);
+        }
+        self.remove(conn);
+    }
+
+    fn remove(&mut self, conn: ConnId) {
+        if self.conns.remove(&conn).is_some()
+            && let Some(frame) = self.state.disconnect(conn)
+        {
+            self.outbox.push((Target::All, frame));
+        }
+    }
+
+    fn close_all(&mut self, reason: CloseReason) {
+        for (_, mut conn) in self.conns.drain() {
+            if let Some(kick) = conn.kick.take() {
+                let _ = kick.send(reason.clone());
+            }
+        }
+        self.outbox.clear();
+    }
+
+    /// Folds the tail into a new snapshot. Failure only costs load time, so it is logged.
+    async fn compact(&mut self, store: &Store) {
+        let started = Instant::now();
+        let state = self.state.encode_state();
+        let last_seq = self.next_seq - 1;
+        match store.write_snapshot(&self.doc, last_seq, &state).await {
+            Ok(()) => {
+                debug!(
+                    bytes = state.len(),
+                    folded = self.tail_len,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "compacted"
+                );
+                self.tail_len = 0;
+            }
+            Err(e) => warn!(error = %e, "compaction failed; keeping the tail"),
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Durable storage of projects, documents and asset metadata, on SQLite or Postgres.
+//!
+//! A document is stored as one snapshot (the compacted state up to some sequence number) plus
+//! a tail of updates after it. Queries are written once per database in plain SQL; the two
+//! schemas in `migrations/` are kept identical apart from column types.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{Error, Result};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// A connection pool to whichever database the configuration selected.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// What [`Store::load_doc`] returns: apply `snapshot`, then every update of `tail` in order.
+#[derive(Debug, Default)]
+pub struct StoredDoc {
+    pub snapshot: Option<Vec<u8>>,
+    /// Sequence number of the last update folded into `snapshot` (0 without a snapshot).
+    pub snapshot_seq: i64,
+    /// Updates after the snapshot, ordered by sequence number.
+    pub tail: Vec<(i64, Vec<u8>)>,
+}
+
+impl StoredDoc {
+    /// The sequence number the next appended update must use.
+    pub fn next_seq(&self) -> i64 {
+        self.tail.last().map_or(self.snapshot_seq, |(seq, _)| *seq) + 1
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRow {
+    pub id: String,
+    pub title: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetRow {
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+}
+
+impl Store {
+    /// Connects to `url`: `postgres://` / `postgresql://` select Postgres, `sqlite:` SQLite.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Self::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            Self::open_sqlite(SqliteConnectOptions::from_str(url)?).await
+        } else {
+            Err(Error::Config(format!(
+                "unsupported database url scheme in {:?} (expected postgres:// or sqlite:)",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+
+    /// Opens (creating if needed) the embedded SQLite database file at `path`.
+    pub async fn sqlite_file(path: &Path) -> Result<Self> {
+        Self::open_sqlite(SqliteConnectOptions::new().filename(path)).await
+    }
+
+    async fn open_sqlite(options: SqliteConnectOptions) -> Result<Self> {
+        // WAL lets readers run beside the single writer. `synchronous = NORMAL` in WAL mode
+        // keeps every committed transaction across a process crash (the durability the sync
+        // protocol promises); only an OS crash or power loss can lose the last commits.
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(Self::Sqlite(pool))
+    }
+
+    /// Applies the migrations in `migrations/{sqlite,postgres}` that have not run yet.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// A trivial query, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        match self {
+            Self::Sqlite(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+            Self::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_project(&self, id: &str, title: &str) -> Result<ProjectRow> {
+        let created_at = unix_now();
+        match self {
+            Self::Sqlite(pool) => {
+                sqlx::query("INSERT INTO projects (id, title, created_at) VALUES (?, ?, ?)")
+                    .bind(id)
+                    .bind(title)
+                    .bind(created_at)
+                    .execute(pool)
+                    .await?;
+            }
+            Self::Postgres(pool) => {
+                sqlx::query("INSERT INTO projects (id, title, created_at) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(title)
+                    .bind(created_at)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(ProjectRow {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            created_at,
+        })
+    }
+
+    pub async fn project(&self, id: &str) -> Result<Option<ProjectRow>> {
+        let row: Option<(String, String, i64)> = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_as("SELECT id, title, created_at FROM projects WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_as("SELECT id, title, created_at FROM projects WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(row.map(|(id, title, created_at)| ProjectRow {
+            id,
+            title,
+            created_at,
+        }))
+    }
+
+    /// Reads the latest snapshot of `doc` and every update after it.
+    pub async fn load_doc(&self, doc: &str) -> Result<StoredDoc> {
+        // One read transaction, so a concurrent compaction cannot slip between the two reads.
+        let (snapshot, tail): (Option<(i64, Vec<u8>)>, Vec<(i64, Vec<u8>)>) = match self {
+            Self::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let snapshot = sqlx::query_as("SELECT seq, state FROM doc_snapshots WHERE doc = ?")
+                    .bind(doc)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+                let tail = sqlx::query_as(
+                    "SELECT seq, data FROM doc_updates WHERE doc = ? AND seq > ? ORDER BY seq",
+                )
+                .bind(doc)
+                .bind(after)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                (snapshot, tail)
+            }
+            Self::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .execute(&mut *tx)
+                    .await?;
+                let snapshot =
+                    sqlx::query_as("SELECT seq, state FROM doc_snapshots WHERE doc = $1")
+                        .bind(doc)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+                let tail = sqlx::query_as(
+                    "SELECT seq, data FROM doc_updates WHERE doc = $1 AND seq > $2 ORDER BY seq",
+                )
+                .bind(doc)
+                .bind(after)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                (snapshot, tail)
+            }
+        };
+        let (snapshot_seq, snapshot) = match snapshot {
+            Some((seq, state)) => (seq, Some(state)),
+            None => (0, None),
+        };
+        Ok(StoredDoc {
+            snapshot,
+            snapshot_seq,
+            tail,
+        })
+    }
+
+    /// Appends `updates` to the tail of `doc` with sequence numbers `first_seq..`, all in one
+    /// transaction: either every update is durable or none is.
+    ///
+    /// The primary key `(doc, seq)` makes a second writer for the same document fail loudly
+    /// instead of silently interleaving.
+    pub async fn append_updates(&self, doc: &str, first_seq: i64, updates: &[&[u8]]) -> Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Self::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                for (seq, data) in (first_seq..).zip(updates) {
+                    sqlx::query("INSERT INTO doc_updates (doc, seq, data) VALUES (?, ?, ?)")
+                        .bind(doc)
+                        .bind(seq)
+                        .bind(*data)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            Self::Postgres(pool) => {
+                let seqs: Vec<i64> = (first_seq..).take(updates.len()).collect();
+                let datas: Vec<&[u8]> = updates.to_vec();
+                sqlx::query(
+                    "INSERT INTO doc_updates (doc, seq, data) \
+                     SELECT $1, seq, data FROM UNNEST($2::BIGINT[], $3::BYTEA[]) AS t(seq, data)",
+                )
+                .bind(doc)
+                .bind(&seqs)
+                .bind(&datas)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the snapshot of `doc` with `state` (which includes every update up to `seq`)
+    /// and deletes the tail it covers, atomically.
+    pub async fn write_snapshot(&self, doc: &str, seq: i64, state: &[u8]) -> Result<()> {
+        let now = unix_now();
+        match self {
+            Self::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO doc_snapshots (doc, seq, state, updated_at) VALUES (?, ?, ?, ?) \
+                     ON CONFLICT (doc) DO UPDATE SET seq = excluded.seq, state = excluded.state, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(doc)
+                .bind(seq)
+                .bind(state)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM doc_updates WHERE doc = ? AND seq <= ?")
+                    .bind(doc)
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            Self::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO doc_snapshots (doc, seq, state, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (doc) DO UPDATE SET seq = excluded.seq, state = excluded.state, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(doc)
+                .bind(seq)
+                .bind(state)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM doc_updates WHERE doc = $1 AND seq <= $2")
+                    .bind(doc)
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records an uploaded asset; uploading the same bytes twice is not an error.
+    pub async fn insert_asset(&self, project_id: &str, asset: &AssetRow) -> Result<()> {
+        let now = unix_now();
+        match self {
+            Self::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO assets (project_id, sha256, size, content_type, created_at) \
+                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, sha256) DO NOTHING",
+                )
+                .bind(project_id)
+                .bind(&asset.sha256)
+                .bind(asset.size)
+                .bind(&asset.content_type)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            }
+            Self::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO assets (project_id, sha256, size, content_type, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, sha256) DO NOTHING",
+                )
+                .bind(project_id)
+                .bind(&asset.sha256)
+                .bind(asset.size)
+                .bind(&asset.content_type)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn asset(&self, project_id: &str, sha256: &str) -> Result<Option<AssetRow>> {
+        let row: Option<(String, i64, String)> = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT sha256, size, content_type FROM assets \
+                     WHERE project_id = ? AND sha256 = ?",
+                )
+                .bind(project_id)
+                .bind(sha256)
+                .fetch_optional(pool)
+                .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT sha256, size, content_type FROM assets \
+                     WHERE project_id = $1 AND sha256 = $2",
+                )
+                .bind(project_id)
+                .bind(sha256)
+                .fetch_optional(pool)
+                .await?
+            }
+        };
+        Ok(row.map(|(sha256, size, content_type)| AssetRow {
+            sha256,
+            size,
+            content_type,
+        }))
+    }
+}
+
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

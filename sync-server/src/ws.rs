@@ -1,0 +1,220 @@
+//! The `/sync/{doc}?token=...` WebSocket endpoint: authentication, frame limits, keepalive,
+//! and the loop that moves frames between one socket and its room.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::{Instant, MissedTickBehavior, timeout};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::AppState;
+use crate::auth::{DocKind, DocName};
+use crate::http::{ApiError, TokenQuery};
+use crate::observability as obs;
+use crate::protocol::{self, ConnId};
+use crate::room::{CloseReason, JoinError};
+
+/// A client that does not accept a frame for this long is treated as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for the client's answer to our close frame.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub async fn sync_handler(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Path(doc): Path<String>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let doc = DocName::parse(&doc).ok_or(ApiError::NotFound("no such document"))?;
+    // Browsers cannot set headers on a WebSocket, so the query string is the usual place;
+    // a bearer header is accepted too for native clients.
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or(query.token.as_deref());
+    let claims = state.authorize(token, &doc.project)?;
+    let write_denied = (!claims.role.can_write(doc.kind)).then(|| {
+        let what = match doc.kind {
+            DocKind::Project => "the project document",
+            DocKind::Review => "reviews",
+        };
+        format!("permission denied: a {} cannot edit {what}", claims.role.as_str())
+    });
+    let limit = state.config().max_frame_bytes;
+    let conn = state.inner.next_conn_id.fetch_add(1, Ordering::Relaxed);
+    let tracker = state.inner.tracker.clone();
+    let span = info_span!("ws", doc = %doc, conn, role = claims.role.as_str());
+    Ok(ws
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| {
+            tracker.track_future(
+                serve_connection(socket, state, doc.to_string(), conn, write_denied).instrument(span),
+            )
+        }))
+}
+
+/// Keeps the connection gauge right however the connection task ends.
+struct ConnectionGauge;
+
+impl ConnectionGauge {
+    fn new() -> Self {
+        metrics::gauge!(obs::CONNECTIONS).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        metrics::gauge!(obs::CONNECTIONS).decrement(1.0);
+    }
+}
+
+async fn serve_connection(
+    mut socket: WebSocket,
+    state: AppState,
+    doc: String,
+    conn: ConnId,
+    write_denied: Option<String>,
+) {
+    let _gauge = ConnectionGauge::new();
+    info!("connected");
+    let joined = match state.rooms().join(&doc, conn, write_denied).await {
+        Ok(joined) => joined,
+        Err(e) => {
+            let code = match e {
+                JoinError::ShuttingDown => 1001,
+                JoinError::LoadFailed => 1011,
+            };
+            close(socket, CloseReason::new(code, e.to_string())).await;
+            return;
+        }
+    };
+    let mut outbound = joined.outbound;
+    let mut kick = joined.kick;
+    let room = joined.handle;
+    let limit = state.config().max_frame_bytes;
+    let keepalive = state.config().keepalive();
+
+    let mut ticker = tokio::time::interval(keepalive);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_sent = Instant::now();
+    let mut last_received = Instant::now();
+
+    let reason: Option<CloseReason> = loop {
+        tokio::select! {
+            // Closing wins over everything else: a kicked connection must not keep going.
+            biased;
+            reason = &mut kick => {
+                break Some(reason.unwrap_or_else(|_| CloseReason::new(1011, "room closed")));
+            }
+            frame = outbound.recv() => {
+                let Some(frame) = frame else {
+                    break Some(CloseReason::new(1011, "room closed; reconnect to resync"));
+                };
+                match timeout(WRITE_TIMEOUT, socket.send(Message::Binary(frame))).await {
+                    Ok(Ok(())) => last_sent = Instant::now(),
+                    Ok(Err(_)) => break None,
+                    Err(_) => break Some(CloseReason::new(1013, "client stopped reading")),
+                }
+            }
+            incoming = socket.recv() => {
+                last_received = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Binary(frame))) => match protocol::decode_frame(&frame) {
+                        Ok(messages) => {
+                            if room.send(messages).await.is_err() {
+                                break Some(CloseReason::new(1011, "room closed; reconnect to resync"));
+                            }
+                        }
+                        Err(e) => {
+                            metrics::counter!(obs::BAD_FRAMES, "code" => e.close_code().to_string()).increment(1);
+                            warn!(error = %e, "bad frame");
+                            break Some(CloseReason::new(e.close_code(), e.to_string()));
+                        }
+                    },
+                    Some(Ok(Message::Text(_))) => {
+                        metrics::counter!(obs::BAD_FRAMES, "code" => "1003").increment(1);
+                        break Some(CloseReason::new(1003, "text frames are not supported; send binary y-websocket messages"));
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(e)) => {
+                        if is_too_large(&e) {
+                            metrics::counter!(obs::BAD_FRAMES, "code" => "1009").increment(1);
+                            warn!("frame over the size limit");
+                            break Some(CloseReason::new(1009, format!("message too big: the limit is {limit} bytes")));
+                        }
+                        debug!(error = %e, "socket error");
+                        break None;
+                    }
+                }
+            }
+            _ = ticker.tick() => {
+                if last_received.elapsed() > keepalive * 4 {
+                    break Some(CloseReason::new(1001, "no message or pong for too long"));
+                }
+                // The ping finds dead peers; the empty awareness message is what keeps
+                // y-websocket clients (30 s message timeout, pings are invisible to them)
+                // from reconnecting.
+                let mut ok = socket.send(Message::Ping(Default::default())).await.is_ok();
+                if ok && last_sent.elapsed() >= keepalive {
+                    ok = socket.send(Message::Binary(protocol::keepalive())).await.is_ok();
+                    last_sent = Instant::now();
+                }
+                if !ok {
+                    break None;
+                }
+            }
+        }
+    };
+    room.leave().await;
+    match reason {
+        Some(reason) => {
+            info!(code = reason.code, reason = %reason.reason, "closing");
+            close(socket, reason).await;
+        }
+        None => info!("disconnected"),
+    }
+}
+
+/// Sends a close frame and waits briefly for the client's answer, so the close frame is not
+/// lost to a TCP reset caused by closing a socket with unread data.
+async fn close(mut socket: WebSocket, reason: CloseReason) {
+    let frame = CloseFrame {
+        code: reason.code,
+        reason: reason.reason.into(),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let _ = timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+fn is_too_large(error: &axum::Error) -> bool {
+    use std::error::Error as _;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = error.source();
+    while let Some(e) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    // axum may not expose the source chain; fall back to tungstenite's message text.
+    let text = error.to_string();
+    text.contains("Space limit exceeded") || text.contains("Message too long")
+}
