@@ -128,7 +128,9 @@ mod tests {
 
     #[test]
     fn sniffing_uses_bytes_not_names() {
-        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d];
+        let png = [
+            0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d,
+        ];
         assert_eq!(sniff_content_type(&png), "image/png");
         assert_eq!(sniff_content_type(b"just text"), "application/octet-stream");
         assert!(is_sha256_hex(&sha256_hex(b"x")));

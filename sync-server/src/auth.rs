@@ -296,7 +296,10 @@ mod tests {
         let review = DocName::parse(&format!("{id}.review")).expect("review doc");
         assert_eq!(review.kind, DocKind::Review);
         assert_eq!(review.to_string(), format!("{id}.review"));
-        assert_eq!(DocName::parse(id.as_str()).map(|d| d.kind), Some(DocKind::Project));
+        assert_eq!(
+            DocName::parse(id.as_str()).map(|d| d.kind),
+            Some(DocKind::Project)
+        );
         assert!(DocName::parse("../etc/passwd").is_none());
         assert!(DocName::parse(&id.as_str().to_uppercase()).is_none());
     }

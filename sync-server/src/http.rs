@@ -316,7 +316,10 @@ async fn upload_asset(
             .await
             .map_err(|e| multipart_error(e, too_large))?
             .ok_or_else(|| ApiError::BadRequest("multipart body has no file".into()))?;
-        field.bytes().await.map_err(|e| multipart_error(e, too_large))?
+        field
+            .bytes()
+            .await
+            .map_err(|e| multipart_error(e, too_large))?
     } else {
         Bytes::from_request(request, &state)
             .await

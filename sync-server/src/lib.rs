@@ -137,7 +137,11 @@ pub async fn open_store(config: &Config) -> Result<Store> {
 /// Serves HTTP and WebSocket connections on `listener` until `shutdown` is cancelled, then
 /// closes every connection (code 1001), lets each room write its snapshot, and returns once
 /// all of that is done.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> Result<()> {
     let app = http::router(state.clone());
     let internal = state.inner.shutdown.clone();
     let graceful = async move {

@@ -37,7 +37,9 @@ const MSG_QUERY_AWARENESS: u8 = 3;
 pub enum ClientMessage {
     SyncStep1(StateVector),
     /// A sync step 2 or a sync update: both carry a yrs v1 update and are handled alike.
-    Update(Update),
+    /// The bytes were decoded once to validate them; a decoded `Update` cannot travel to the
+    /// room task because it is neither `Send` nor `Sync`.
+    Update(Vec<u8>),
     Awareness(AwarenessUpdate),
     QueryAwareness,
     /// Clients have nothing to say to the server with auth messages; they are ignored.
@@ -108,9 +110,10 @@ fn decode_frame_inner(frame: &[u8]) -> Result<Vec<ClientMessage>, ProtocolError>
                         StateVector::decode_v1(payload)
                             .map_err(|e| malformed("state vector", e))?,
                     ),
-                    1 | 2 => ClientMessage::Update(
-                        Update::decode_v1(payload).map_err(|e| malformed("update", e))?,
-                    ),
+                    1 | 2 => {
+                        Update::decode_v1(payload).map_err(|e| malformed("update", e))?;
+                        ClientMessage::Update(payload.to_vec())
+                    }
                     other => {
                         return Err(ProtocolError::Malformed(format!(
                             "unknown sync message type {other}"
@@ -203,7 +206,7 @@ impl DocState {
 
     /// Rebuilds a document from a stored snapshot and the updates after it.
     pub fn load<'a>(
-        snapshot: Option<&[u8]>,
+        snapshot: Option<&'a [u8]>,
         tail: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Self, ProtocolError> {
         let state = Self::new();
@@ -257,7 +260,10 @@ impl DocState {
                 let diff = self.doc.transact().encode_state_as_update_v1(&sv);
                 effects.reply.push(sync_frame(SyncMessage::SyncStep2(diff)));
             }
-            ClientMessage::Update(update) => {
+            ClientMessage::Update(bytes) => {
+                // Already validated by `decode_frame`, so this decode cannot fail or panic.
+                let update = Update::decode_v1(&bytes)
+                    .map_err(|e| ProtocolError::Malformed(format!("update: {e}")))?;
                 if update.is_empty() {
                     // Clients answer our step 1 with an empty step 2 when they have nothing new;
                     // that is not a write attempt, not even for a viewer.
@@ -290,9 +296,12 @@ impl DocState {
                 }
             }
             ClientMessage::QueryAwareness => {
-                let update = self.awareness.full_update().unwrap_or_else(|| AwarenessUpdate {
-                    clients: Default::default(),
-                });
+                let update = self
+                    .awareness
+                    .full_update()
+                    .unwrap_or_else(|| AwarenessUpdate {
+                        clients: Default::default(),
+                    });
                 effects
                     .reply
                     .push(Message::Awareness(update).encode_v1().into());
@@ -332,7 +341,12 @@ mod tests {
         txn.encode_update_v1()
     }
 
-    fn apply_all(state: &mut DocState, conn: ConnId, denied: Option<&str>, frame: &[u8]) -> Effects {
+    fn apply_all(
+        state: &mut DocState,
+        conn: ConnId,
+        denied: Option<&str>,
+        frame: &[u8],
+    ) -> Effects {
         let mut effects = Effects::default();
         for m in decode_frame(frame).expect("frame decodes") {
             state
@@ -370,7 +384,12 @@ mod tests {
         let client = Doc::new();
         let update = edit(&client, "once");
         let mut state = DocState::new();
-        assert_eq!(apply_all(&mut state, 1, None, &update_frame(update.clone())).persist.len(), 1);
+        assert_eq!(
+            apply_all(&mut state, 1, None, &update_frame(update.clone()))
+                .persist
+                .len(),
+            1
+        );
         assert!(apply_all(&mut state, 2, None, &update_frame(update)).is_empty());
     }
 
@@ -385,7 +404,10 @@ mod tests {
             &update_frame(edit(&client, "nope")),
         );
         assert!(effects.persist.is_empty() && effects.broadcast.is_empty());
-        assert_eq!(effects.reply, vec![permission_denied("viewers cannot edit")]);
+        assert_eq!(
+            effects.reply,
+            vec![permission_denied("viewers cannot edit")]
+        );
         assert_eq!(effects.reply[0][0], MSG_AUTH);
         assert_eq!(script(state.doc()), "");
     }
@@ -410,11 +432,11 @@ mod tests {
     fn bad_frames_are_errors_not_panics() {
         let cases: &[(&[u8], u16)] = &[
             (&[], 1002),
-            (&[0x80], 1002),                // truncated varint
-            (&[0, 2, 10, 1, 2], 1002),      // update shorter than its length prefix
-            (&[0, 7, 0], 1002),             // unknown sync message type
-            (&[9, 1, 2, 3], 1003),          // unknown message type
-            (&[0xff, 0xff, 0x03], 1003),    // unknown, multi-byte message type
+            (&[0x80], 1002),                            // truncated varint
+            (&[0, 2, 10, 1, 2], 1002),                  // update shorter than its length prefix
+            (&[0, 7, 0], 1002),                         // unknown sync message type
+            (&[9, 1, 2, 3], 1003),                      // unknown message type
+            (&[0xff, 0xff, 0x03], 1003),                // unknown, multi-byte message type
             (&[1, 5, 1, 0xff, 0xff, 0xff, 0xff], 1002), // garbage awareness
         ];
         for (frame, code) in cases {

@@ -322,7 +322,10 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
         }
         return;
     };
-    info!(elapsed_ms = started.elapsed().as_millis() as u64, tail_len, "room loaded");
+    info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        tail_len, "room loaded"
+    );
 
     let mut room = Room {
         doc: doc.clone(),
@@ -430,7 +433,10 @@ impl Room {
                 let mut effects = Effects::default();
                 let mut failure = None;
                 for message in messages {
-                    if let Err(e) = self.state.handle(conn, denied.as_deref(), message, &mut effects) {
+                    if let Err(e) =
+                        self.state
+                            .handle(conn, denied.as_deref(), message, &mut effects)
+                    {
                         failure = Some(e);
                         break;
                     }
@@ -462,7 +468,9 @@ impl Room {
         }
         let started = Instant::now();
         let updates: Vec<&[u8]> = self.pending.iter().map(Vec::as_slice).collect();
-        let result = store.append_updates(&self.doc, self.next_seq, &updates).await;
+        let result = store
+            .append_updates(&self.doc, self.next_seq, &updates)
+            .await;
         metrics::histogram!(obs::PERSIST_SECONDS).record(started.elapsed().as_secs_f64());
         match result {
             Ok(()) => {
@@ -493,7 +501,9 @@ impl Room {
                     Target::All => self.conns.keys().copied().collect(),
                 };
                 for id in ids {
-                    let Some(conn) = self.conns.get(&id) else { continue };
+                    let Some(conn) = self.conns.get(&id) else {
+                        continue;
+                    };
                     if failed.iter().any(|(f, _)| *f == id) {
                         continue;
                     }

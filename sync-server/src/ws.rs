@@ -8,7 +8,6 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -45,7 +44,10 @@ pub async fn sync_handler(
             DocKind::Project => "the project document",
             DocKind::Review => "reviews",
         };
-        format!("permission denied: a {} cannot edit {what}", claims.role.as_str())
+        format!(
+            "permission denied: a {} cannot edit {what}",
+            claims.role.as_str()
+        )
     });
     let limit = state.config().max_frame_bytes;
     let conn = state.inner.next_conn_id.fetch_add(1, Ordering::Relaxed);
@@ -56,7 +58,8 @@ pub async fn sync_handler(
         .max_frame_size(limit)
         .on_upgrade(move |socket| {
             tracker.track_future(
-                serve_connection(socket, state, doc.to_string(), conn, write_denied).instrument(span),
+                serve_connection(socket, state, doc.to_string(), conn, write_denied)
+                    .instrument(span),
             )
         }))
 }

@@ -42,7 +42,8 @@ impl AwarenessStates {
             let accept = match self.states.get(&client) {
                 None => !is_null,
                 Some(cur) => {
-                    cur.clock < entry.clock || (cur.clock == entry.clock && is_null && cur.json.is_some())
+                    cur.clock < entry.clock
+                        || (cur.clock == entry.clock && is_null && cur.json.is_some())
                 }
             };
             if !accept {
