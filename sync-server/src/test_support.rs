@@ -48,6 +48,28 @@ pub async fn fresh_postgres_schema() -> anyhow::Result<String> {
     Ok(format!("{base}{sep}options[search_path]={schema}"))
 }
 
+/// Drops the schema a URL from [`fresh_postgres_schema`] points at.
+pub async fn drop_postgres_schema(url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let schema = url
+        .rsplit_once("options[search_path]=")
+        .map(|(_, s)| s)
+        .context("not a test schema url")?;
+    anyhow::ensure!(
+        schema.starts_with("t_")
+            && schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+        "refusing to drop {schema:?}"
+    );
+    let mut conn = sqlx::PgConnection::connect(&postgres_url()).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
 /// A config for tests: a temp data dir, the test secret, fast keepalive and unload.
 pub fn test_config(data_dir: &std::path::Path) -> Config {
     let mut config = Config::new(data_dir);
@@ -63,7 +85,7 @@ pub struct TestServer {
     pub state: AppState,
     shutdown: CancellationToken,
     task: JoinHandle<crate::Result<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -75,7 +97,14 @@ impl TestServer {
     /// Like [`TestServer::start`], with `tweak` applied to the config first.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = test_config(dir.path());
+        let mut server = Self::start_in(dir.path(), tweak).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server on an existing data dir (to restart on the same data), which the caller keeps.
+    pub async fn start_in(data_dir: &std::path::Path, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = test_config(data_dir);
         tweak(&mut config);
         let state = AppState::open(config).await.expect("server state opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -89,7 +118,7 @@ impl TestServer {
             state,
             shutdown,
             task,
-            _dir: dir,
+            _dir: None,
         }
     }
 
