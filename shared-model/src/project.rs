@@ -208,5 +208,33 @@ impl Project {
 /// Decodes a v1 update, turning both errors and panics inside the decoder into
 /// [`Error::InvalidUpdate`]: bytes from the network must never take the process down.
 pub(crate) fn decode_update(bytes: &[u8]) -> Result<Update> {
-    Update::decode_v1(bytes).map_err(|e| Error::InvalidUpdate(e.to_string()))
+    check_client_count(bytes)?;
+    // yrs asserts on some malformed input (client ids wider than 53 bits, for one) instead of
+    // returning an error. Decoding touches no shared state, so catching the panic is sound.
+    match std::panic::catch_unwind(|| Update::decode_v1(bytes)) {
+        Ok(Ok(update)) => Ok(update),
+        Ok(Err(e)) => Err(Error::InvalidUpdate(e.to_string())),
+        Err(_) => Err(Error::InvalidUpdate("malformed update".into())),
+    }
+}
+
+/// yrs reserves a hash map for the declared number of clients before reading them, so 18 hostile
+/// bytes declaring billions of clients cost gigabytes and half a second. Every client takes at
+/// least three bytes, so a count larger than the input is rejected up front.
+fn check_client_count(bytes: &[u8]) -> Result<()> {
+    let mut count: u64 = 0;
+    for (i, byte) in bytes.iter().take(10).enumerate() {
+        count |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return if count as usize > bytes.len() {
+                Err(Error::InvalidUpdate(format!(
+                    "update declares {count} clients in {} bytes",
+                    bytes.len()
+                )))
+            } else {
+                Ok(())
+            };
+        }
+    }
+    Err(Error::InvalidUpdate("truncated or oversized client count".into()))
 }

@@ -53,7 +53,12 @@ pub fn load_trace(name: &str) -> Trace {
     let path = data_dir().join("traces").join(format!("{name}.json.gz"));
     let file = std::fs::File::open(&path)
         .unwrap_or_else(|e| panic!("cannot open trace {}: {e}", path.display()));
-    serde_json::from_reader(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
+    // Decompress fully first: serde_json's reader path reads byte by byte and is many times
+    // slower than parsing a slice.
+    let mut json = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(file), &mut json)
+        .unwrap_or_else(|e| panic!("cannot decompress trace {}: {e}", path.display()));
+    serde_json::from_slice(&json)
         .unwrap_or_else(|e| panic!("cannot parse trace {}: {e}", path.display()))
 }
 

@@ -242,6 +242,16 @@ impl WsClient {
             .await
     }
 
+    /// Runs `change` (which edits `self.doc` through any API, shared-model's `Project` for
+    /// instance) and sends everything it added as one update.
+    pub async fn send_changes(&mut self, change: impl FnOnce()) -> anyhow::Result<()> {
+        let before = self.doc.transact().state_vector();
+        change();
+        let update = self.doc.transact().encode_state_as_update_v1(&before);
+        self.send_raw(Message::Sync(SyncMessage::Update(update)).encode_v1())
+            .await
+    }
+
     /// Appends `text` to the `script` text root and sends it.
     pub async fn append_script(&mut self, text: &str) -> anyhow::Result<()> {
         use yrs::{Text, WriteTxn};

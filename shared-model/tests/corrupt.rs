@@ -1,0 +1,100 @@
+//! Bytes from the network or a damaged database must be rejected with an error, never panic
+//! (and never leave a half-applied document).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use shared_model::{Error, NewScene, NewShot, Project, ProjectOptions};
+
+fn sample_state() -> Vec<u8> {
+    let p = Project::create(&Default::default(), ProjectOptions::default());
+    p.script_insert(0, "CHAPTER I. Down the Rabbit-Hole\n第一回 宴桃园豪杰三结义\n");
+    let scene = p.add_scene(&NewScene { title: "Riverbank".into(), ..Default::default() });
+    for i in 0..5 {
+        let new = NewShot { description: format!("shot {i}"), ..Default::default() };
+        p.add_shot(&scene, &new).unwrap();
+    }
+    p.encode_state()
+}
+
+/// Feeds `bytes` to a fresh project; it must either apply cleanly or fail with an error.
+/// Panics are caught only to report them as test failures with the offending input.
+fn feed(bytes: &[u8], what: &str) -> Result<(), Error> {
+    let bytes = bytes.to_vec();
+    std::panic::catch_unwind(move || {
+        let p = Project::empty(ProjectOptions::default());
+        let result = p.apply_update(&bytes);
+        // Reading the result must not panic either.
+        let _ = p.snapshot();
+        let _ = p.validate();
+        result
+    })
+    .unwrap_or_else(|_| panic!("{what} panicked"))
+}
+
+#[test]
+fn random_bytes_are_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut rejected = 0;
+    for i in 0..2_000 {
+        let len = rng.random_range(0..256);
+        let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+        if feed(&bytes, &format!("random input {i} {bytes:?}")).is_err() {
+            rejected += 1;
+        }
+    }
+    assert!(rejected > 1_500, "only {rejected} of 2000 random inputs were rejected");
+}
+
+#[test]
+fn truncated_updates_are_rejected() {
+    let state = sample_state();
+    for cut in 1..state.len() {
+        let result = feed(&state[..cut], &format!("truncated at {cut}"));
+        assert!(result.is_err(), "an update truncated at {cut}/{} was accepted", state.len());
+    }
+}
+
+#[test]
+fn bit_flipped_updates_never_panic() {
+    let state = sample_state();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for i in 0..3_000 {
+        let mut bytes = state.clone();
+        for _ in 0..rng.random_range(1..4) {
+            let at = rng.random_range(0..bytes.len());
+            bytes[at] ^= 1 << rng.random_range(0..8);
+        }
+        let _ = feed(&bytes, &format!("bit flip {i}"));
+    }
+}
+
+#[test]
+fn corrupt_state_vectors_are_rejected() {
+    let p = Project::empty(ProjectOptions::default());
+    assert!(matches!(p.encode_diff(&[0xff, 0xff, 0xff]), Err(Error::InvalidStateVector(_))));
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_a_clear_error() {
+    let newer = Project::create(&Default::default(), ProjectOptions::default());
+    {
+        use shared_model::yrs::{Map, Transact};
+        let meta = newer.doc().get_or_insert_map(shared_model::schema::META);
+        let mut txn = newer.doc().transact_mut();
+        meta.insert(&mut txn, shared_model::schema::meta::SCHEMA_VERSION, 99.0);
+    }
+    let err = Project::load(&newer.encode_state(), ProjectOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::NewerSchema { found: 99 }));
+    assert!(err.to_string().contains("upgrade Shotweave"), "{err}");
+
+    let current = Project::load(&sample_state(), ProjectOptions::default()).unwrap();
+    assert_eq!(current.meta().schema_version, shared_model::schema::SCHEMA_VERSION);
+}
+
+#[test]
+fn an_allocation_bomb_is_refused_before_decoding() {
+    // 5 bytes declaring 2^32-1 clients: yrs would reserve a table for all of them.
+    let p = Project::empty(ProjectOptions::default());
+    let err = p.apply_update(&[0xff, 0xff, 0xff, 0xff, 0x0f]).unwrap_err();
+    assert!(err.to_string().contains("declares 4294967295 clients"), "{err}");
+}
