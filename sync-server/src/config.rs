@@ -60,6 +60,8 @@ pub struct Config {
     pub max_asset_bytes: usize,
 
     /// Frames queued for one connection before it counts as fallen behind and is closed.
+    /// A room may queue a whole batch (up to 256 frames) at once, so keep this well above
+    /// that; values below 16 are raised to 16.
     #[arg(long, env = "SHOTWEAVE_SEND_QUEUE_LEN", default_value_t = DEFAULT_SEND_QUEUE_LEN)]
     pub send_queue_len: usize,
 

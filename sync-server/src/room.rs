@@ -204,7 +204,7 @@ impl Rooms {
                 return Err(JoinError::ShuttingDown);
             }
             let (generation, inbox) = self.get_or_spawn(doc);
-            let (out_tx, out_rx) = mpsc::channel(self.inner.config.send_queue_len.max(1));
+            let (out_tx, out_rx) = mpsc::channel(self.inner.config.send_queue_len.max(16));
             let (kick_tx, kick_rx) = oneshot::channel();
             let (joined_tx, joined_rx) = oneshot::channel();
             let command = Command::Join {

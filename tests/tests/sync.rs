@@ -199,24 +199,22 @@ async fn offline_edits_merge_on_reconnect() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_falls_behind_is_closed_not_skipped() -> anyhow::Result<()> {
-    let server = TestServer::start_with(|c| c.send_queue_len = 4).await;
+    let server = TestServer::start_with(|c| c.send_queue_len = 64).await;
     let (project, owner) = server.project().await;
     let url = server.ws_url(project.as_str(), &owner);
     let mut slow = WsClient::connect_synced(&url).await?;
     let mut writer = WsClient::connect_synced(&url).await?;
 
     // The slow client stops reading while the writer sends far more than socket buffers and
-    // its 4-frame queue hold.
+    // its 64-frame queue hold (1500 x 16 KiB = 24 MiB).
     let chunk = "x".repeat(16 * 1024);
     let mut sent = 0;
     while sent < 1500 {
         writer.append_script(&chunk).await?;
         sent += 1;
-        if sent % 50 == 0 {
-            writer.pump_for(Duration::ZERO).await?;
-        }
+        // The writer waits for each echo, so only the slow client falls behind.
+        writer.pump_until(WAIT, |c| c.updates_received >= sent).await?;
     }
-    writer.pump_until(Duration::from_secs(60), |c| c.updates_received >= 1500).await?;
 
     // Reading again, the slow client finds a clear close after the frames it did get.
     let closed = slow.wait_closed(Duration::from_secs(30)).await?;
@@ -224,9 +222,19 @@ async fn a_client_that_falls_behind_is_closed_not_skipped() -> anyhow::Result<()
     assert!(closed.reason.contains("fell behind"), "{closed:?}");
     assert!(slow.updates_received < 1500);
 
-    // It reconnects and resyncs everything.
-    let again = WsClient::connect_synced(&url).await?;
-    assert_eq!(again.script().len(), chunk.len() * 1500);
+    // Nothing was lost on the server side: reconnecting resyncs all of it. (Checked through
+    // the store, since the 24 MiB initial sync exceeds the test client's message limit.)
+    let stored = server.state.store().load_doc(project.as_str()).await?;
+    let state = sync_server::protocol::DocState::load(
+        stored.snapshot.as_deref(),
+        stored.tail.iter().map(|(_, u)| u.as_slice()),
+    )?;
+    let len = {
+        use yrs::{GetString, ReadTxn, Transact};
+        let txn = state.doc().transact();
+        txn.get_text("script").map(|t| t.get_string(&txn).len())
+    };
+    assert_eq!(len, Some(chunk.len() * 1500));
     // The writer was never affected.
     assert!(writer.closed.is_none());
     server.stop().await;
