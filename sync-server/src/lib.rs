@@ -65,6 +65,8 @@ struct AppInner {
 impl AppState {
     /// Opens storage (running pending migrations), the asset store and the token secret.
     pub async fn open(config: Config) -> Result<Self> {
+        // Install the recorder before anything records, or early metrics are lost.
+        observability::prometheus();
         std::fs::create_dir_all(&config.data_dir)?;
         let store = open_store(&config).await?;
         store.migrate().await?;

@@ -193,7 +193,7 @@ async fn serve_connection(
 async fn close(mut socket: WebSocket, reason: CloseReason) {
     let frame = CloseFrame {
         code: reason.code,
-        reason: reason.reason.into(),
+        reason: truncate_reason(&reason.reason).into(),
     };
     if socket.send(Message::Close(Some(frame))).await.is_err() {
         return;
@@ -208,6 +208,19 @@ async fn close(mut socket: WebSocket, reason: CloseReason) {
     .await;
 }
 
+/// A close frame is a control frame: at most 125 bytes, 2 of them the code.
+fn truncate_reason(reason: &str) -> &str {
+    const MAX: usize = 123;
+    if reason.len() <= MAX {
+        return reason;
+    }
+    let mut end = MAX;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
 fn is_too_large(error: &axum::Error) -> bool {
     use std::error::Error as _;
     let mut source: Option<&(dyn std::error::Error + 'static)> = error.source();
@@ -220,4 +233,15 @@ fn is_too_large(error: &axum::Error) -> bool {
     // axum may not expose the source chain; fall back to tungstenite's message text.
     let text = error.to_string();
     text.contains("Space limit exceeded") || text.contains("Message too long")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        let long = "é".repeat(100);
+        let cut = super::truncate_reason(&long);
+        assert!(cut.len() <= 123 && cut.len() >= 121);
+        assert_eq!(super::truncate_reason("short"), "short");
+    }
 }

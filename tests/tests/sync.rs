@@ -47,7 +47,11 @@ async fn two_clients_converge_and_get_acks() -> anyhow::Result<()> {
     a.append_script("INT. SHIP - NIGHT\n").await?;
     b.edit(|txn| {
         let shots = txn.get_or_insert_map("shots");
-        shots.insert(txn, "shot-1", MapPrelim::from([("description", "Wide on the deck")]));
+        shots.insert(
+            txn,
+            "shot-1",
+            MapPrelim::from([("description", "Wide on the deck")]),
+        );
     })
     .await?;
     b.append_script("Ishmael looks out.\n").await?;
@@ -88,12 +92,14 @@ async fn awareness_is_relayed_and_removed_when_a_connection_closes() -> anyhow::
     // Query-awareness is answered with the states.
     let before = c.awareness_received;
     c.send_raw(vec![3]).await?;
-    c.pump_until(WAIT, |c| c.awareness_received > before).await?;
+    c.pump_until(WAIT, |c| c.awareness_received > before)
+        .await?;
 
     // When A goes away, the others are told its state is gone.
     a.close().await;
     let before = b.awareness_received;
-    b.pump_until(WAIT, |c| c.awareness_received > before).await?;
+    b.pump_until(WAIT, |c| c.awareness_received > before)
+        .await?;
     let d = WsClient::connect(&url).await?;
     let mut d = d;
     d.pump_for(Duration::from_millis(300)).await?;
@@ -128,8 +134,10 @@ async fn viewer_and_commenter_writes_are_refused_and_never_reach_anyone() -> any
 
     // Reads still work for them, and the owner's edit after theirs is all anyone sees.
     editor.append_script("owner text").await?;
-    v.pump_until(WAIT, |c| c.script().contains("owner text")).await?;
-    c.pump_until(WAIT, |c| c.script().contains("owner text")).await?;
+    v.pump_until(WAIT, |c| c.script().contains("owner text"))
+        .await?;
+    c.pump_until(WAIT, |c| c.script().contains("owner text"))
+        .await?;
     editor.pump_for(Duration::from_millis(200)).await?;
     assert_eq!(editor.script(), "owner text");
     assert_eq!(editor.updates_received, 1, "only the owner's own echo");
@@ -143,7 +151,9 @@ async fn viewer_and_commenter_writes_are_refused_and_never_reach_anyone() -> any
     // Commenters may write the review document; viewers may not.
     let mut c_review = WsClient::connect_synced(&server.ws_url(&review, &commenter)).await?;
     c_review.append_script("a comment").await?;
-    c_review.pump_until(WAIT, |c| c.updates_received >= 1).await?;
+    c_review
+        .pump_until(WAIT, |c| c.updates_received >= 1)
+        .await?;
     assert!(c_review.denied.is_empty());
     let mut v_review = WsClient::connect_synced(&server.ws_url(&review, &viewer)).await?;
     assert_eq!(v_review.script(), "a comment");
@@ -161,7 +171,8 @@ async fn offline_edits_merge_on_reconnect() -> anyhow::Result<()> {
     let mut a = WsClient::connect_synced(&url).await?;
     let mut b = WsClient::connect_synced(&url).await?;
     a.append_script("Call me Ishmael. ").await?;
-    b.pump_until(WAIT, |c| c.script().contains("Ishmael")).await?;
+    b.pump_until(WAIT, |c| c.script().contains("Ishmael"))
+        .await?;
     a.pump_until(WAIT, |c| c.updates_received >= 1).await?;
 
     // A goes offline and keeps editing its own copy of the document.
@@ -173,7 +184,11 @@ async fn offline_edits_merge_on_reconnect() -> anyhow::Result<()> {
         let script = txn.get_or_insert_text("script");
         script.insert(&mut txn, 0, "[offline A] ");
         let shots = txn.get_or_insert_map("shots");
-        shots.insert(&mut txn, "shot-a", MapPrelim::from([("description", "from the train")]));
+        shots.insert(
+            &mut txn,
+            "shot-a",
+            MapPrelim::from([("description", "from the train")]),
+        );
     }
     // Meanwhile B edits online.
     b.append_script("Some years ago. ").await?;
@@ -187,7 +202,8 @@ async fn offline_edits_merge_on_reconnect() -> anyhow::Result<()> {
     // A reconnects with its offline document: step 1 / step 2 both ways.
     let mut a = WsClient::connect_with_doc(&url, offline_doc).await?;
     a.wait_synced().await?;
-    b.pump_until(WAIT, |c| c.script().contains("[offline A]")).await?;
+    b.pump_until(WAIT, |c| c.script().contains("[offline A]"))
+        .await?;
     a.pump_for(Duration::from_millis(200)).await?;
     assert_eq!(a.script(), b.script());
     assert!(a.script().contains("Some years ago"));
@@ -213,7 +229,9 @@ async fn a_client_that_falls_behind_is_closed_not_skipped() -> anyhow::Result<()
         writer.append_script(&chunk).await?;
         sent += 1;
         // The writer waits for each echo, so only the slow client falls behind.
-        writer.pump_until(WAIT, |c| c.updates_received >= sent).await?;
+        writer
+            .pump_until(WAIT, |c| c.updates_received >= sent)
+            .await?;
     }
 
     // Reading again, the slow client finds a clear close after the frames it did get.
@@ -298,9 +316,12 @@ async fn shared_model_client_interoperates_with_raw_yrs_clients() -> anyhow::Res
                 .expect("shot added");
         })
         .await?;
-    raw.pump_until(WAIT, |c| c.script().contains("HARBOUR")).await?;
+    raw.pump_until(WAIT, |c| c.script().contains("HARBOUR"))
+        .await?;
     raw.append_script("Gulls.\n").await?;
-    typed.pump_until(WAIT, |_| project.script_text().contains("Gulls")).await?;
+    typed
+        .pump_until(WAIT, |_| project.script_text().contains("Gulls"))
+        .await?;
     assert_eq!(project.script_text(), raw.script());
     let shots = project.shots();
     assert_eq!(shots.len(), 1);
