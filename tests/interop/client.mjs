@@ -32,6 +32,11 @@ provider.on('connection-close', (event) => {
   if (event) closes.push({ code: event.code, reason: String(event.reason) })
 })
 provider.awareness.setLocalStateField('user', { name: plan.name })
+// Everyone whose presence this client ever saw (peers leave again when they finish).
+const seenPeers = new Set()
+provider.awareness.on('change', () => {
+  for (const s of provider.awareness.getStates().values()) if (s.user?.name) seenPeers.add(s.user.name)
+})
 
 const state = () => ({
   name: plan.name,
@@ -41,7 +46,7 @@ const state = () => ({
   ),
   denied,
   closes,
-  peers: [...provider.awareness.getStates().values()].map((s) => s.user?.name).filter(Boolean)
+  peers: [...seenPeers]
 })
 
 const finish = (code) => {
