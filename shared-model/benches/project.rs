@@ -17,20 +17,37 @@ const SCENES: usize = 120;
 static STATE: LazyLock<Vec<u8>> = LazyLock::new(|| {
     let novel = load_novel("sanguo-full.zh.txt");
     let project = Project::create(
-        &MetaPatch { title: Some("三国演义".into()), language: Some("zh".into()), ..Default::default() },
+        &MetaPatch {
+            title: Some("三国演义".into()),
+            language: Some("zh".into()),
+            ..Default::default()
+        },
         ProjectOptions::default(),
     );
     // One big insert: yrs stores it as one block, which is how an import writes the script.
     project.script_insert(0, &novel);
     let characters: Vec<_> = ["刘备", "关羽", "张飞", "曹操", "诸葛亮", "孙权"]
         .iter()
-        .map(|name| project.add_character(&NewCharacter { name: (*name).into(), ..Default::default() }))
+        .map(|name| {
+            project.add_character(&NewCharacter {
+                name: (*name).into(),
+                ..Default::default()
+            })
+        })
         .collect();
     for s in 0..SCENES {
-        let scene = project.add_scene(&NewScene { title: format!("第{}回", s + 1), ..Default::default() });
+        let scene = project.add_scene(&NewScene {
+            title: format!("第{}回", s + 1),
+            ..Default::default()
+        });
         for i in 0..SHOTS / SCENES {
             let new = NewShot {
-                description: format!("第{}回 第{}镜：{}", s + 1, i + 1, "玄德引关、张二人，于桃园中结义。"),
+                description: format!(
+                    "第{}回 第{}镜：{}",
+                    s + 1,
+                    i + 1,
+                    "玄德引关、张二人，于桃园中结义。"
+                ),
                 dialogue: "念刘备、关羽、张飞，虽然异姓，既结为兄弟，则同心协力。".into(),
                 framing: "wide".into(),
                 character_ids: characters[..(i % 4) + 1].to_vec(),
@@ -71,6 +88,9 @@ fn load_and_read_board() -> usize {
 }
 
 fn main() {
-    println!("full-novel project: {} bytes encoded, {SHOTS} shots, {SCENES} scenes", STATE.len());
+    println!(
+        "full-novel project: {} bytes encoded, {SHOTS} shots, {SCENES} scenes",
+        STATE.len()
+    );
     divan::main();
 }

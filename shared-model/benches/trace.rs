@@ -35,7 +35,10 @@ fn script_api(trace: &Trace) -> Outcome {
     }
     let elapsed = start.elapsed();
     assert_eq!(project.script_text(), trace.end_content);
-    Outcome { elapsed, encoded: project.encode_state().len() }
+    Outcome {
+        elapsed,
+        encoded: project.encode_state().len(),
+    }
 }
 
 fn raw_yrs(trace: &Trace) -> Outcome {
@@ -73,13 +76,17 @@ fn automerge(trace: &Trace) -> Outcome {
         .expect("root text");
     for txn in &trace.txns {
         for p in &txn.patches {
-            doc.splice_text(&text, p.0, p.1 as isize, &p.2).expect("splice");
+            doc.splice_text(&text, p.0, p.1 as isize, &p.2)
+                .expect("splice");
         }
         doc.commit();
     }
     let elapsed = start.elapsed();
     assert_eq!(doc.text(&text).expect("text"), trace.end_content);
-    Outcome { elapsed, encoded: doc.save().len() }
+    Outcome {
+        elapsed,
+        encoded: doc.save().len(),
+    }
 }
 
 fn median(mut runs: Vec<Outcome>) -> Outcome {
@@ -95,16 +102,28 @@ fn main() {
     let runs: usize = if smoke {
         1
     } else {
-        std::env::var("SHOTWEAVE_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
+        std::env::var("SHOTWEAVE_BENCH_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3)
     };
 
     let trace = load_trace("automerge-paper");
-    assert!(trace.is_bmp_only(), "positions below assume code points == UTF-16 units");
+    assert!(
+        trace.is_bmp_only(),
+        "positions below assume code points == UTF-16 units"
+    );
     let edits: usize = trace.txns.iter().map(|t| t.patches.len()).sum();
-    println!("automerge-paper: {edits} edits, final text {} chars, {runs} run(s) each, median", trace.end_content.chars().count());
+    println!(
+        "automerge-paper: {edits} edits, final text {} chars, {runs} run(s) each, median",
+        trace.end_content.chars().count()
+    );
 
-    let engines: [(&str, fn(&Trace) -> Outcome); 3] =
-        [("script API (shared-model)", script_api), ("raw yrs 0.28", raw_yrs), ("automerge 0.12", automerge)];
+    let engines: [(&str, fn(&Trace) -> Outcome); 3] = [
+        ("script API (shared-model)", script_api),
+        ("raw yrs 0.28", raw_yrs),
+        ("automerge 0.12", automerge),
+    ];
     let mut results = Vec::new();
     for (name, run) in engines {
         let outcome = median((0..runs).map(|_| run(&trace)).collect());

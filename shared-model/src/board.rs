@@ -283,7 +283,12 @@ impl Project {
 
     /// Computes a position key for a scene at `index` among the others (excluding `moving`),
     /// re-keying tied neighbours when needed.
-    fn place_scene(&self, txn: &mut TransactionMut, moving: Option<&SceneId>, index: usize) -> String {
+    fn place_scene(
+        &self,
+        txn: &mut TransactionMut,
+        moving: Option<&SceneId>,
+        index: usize,
+    ) -> String {
         let others: Vec<Scene> = self
             .scenes_in(txn)
             .into_iter()
@@ -353,13 +358,21 @@ impl Project {
     }
 
     /// Inserts a shot with a caller-chosen id at `index` within `scene` (clamped to the end).
-    pub fn insert_shot(&self, id: &ShotId, scene: &SceneId, index: usize, shot: &NewShot) -> Result<()> {
+    pub fn insert_shot(
+        &self,
+        id: &ShotId,
+        scene: &SceneId,
+        index: usize,
+        shot: &NewShot,
+    ) -> Result<()> {
         let mut txn = self.doc.transact_mut();
         if get_map(&self.scenes, &txn, scene.as_str()).is_none() {
             return Err(Error::not_found("scene", scene));
         }
         let key = self.place_shot(&mut txn, scene, None, index);
-        let map = self.shots.insert(&mut txn, id.as_str(), MapPrelim::default());
+        let map = self
+            .shots
+            .insert(&mut txn, id.as_str(), MapPrelim::default());
         set_str(&map, &mut txn, hk::SCENE_ID, scene.as_str());
         set_str(&map, &mut txn, hk::POSITION, &key);
         set_str(&map, &mut txn, hk::DESCRIPTION, &shot.description);
@@ -431,7 +444,10 @@ impl Project {
             Some(a) => a,
             None => map.insert(&mut txn, hk::TAKES, ArrayPrelim::default()),
         };
-        if !array_strings(&takes, &txn).iter().any(|t| t == asset.as_str()) {
+        if !array_strings(&takes, &txn)
+            .iter()
+            .any(|t| t == asset.as_str())
+        {
             takes.push_back(&mut txn, asset.as_str());
         }
         if select {
@@ -455,7 +471,12 @@ impl Project {
                 });
             }
         }
-        set_opt_str(&map, &mut txn, hk::SELECTED_TAKE, asset.map(AssetId::as_str));
+        set_opt_str(
+            &map,
+            &mut txn,
+            hk::SELECTED_TAKE,
+            asset.map(AssetId::as_str),
+        );
         Ok(())
     }
 

@@ -142,7 +142,11 @@ impl Project {
             map.insert(&mut txn, ck::COLOR, v.as_str());
         }
         if let Some(v) = &patch.reference_asset_ids {
-            map.insert(&mut txn, ck::REFERENCE_ASSET_IDS, string_list(&asset_list(v)));
+            map.insert(
+                &mut txn,
+                ck::REFERENCE_ASSET_IDS,
+                string_list(&asset_list(v)),
+            );
         }
         Ok(())
     }

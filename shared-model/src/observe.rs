@@ -121,8 +121,14 @@ mod tests {
         b.observe("ui", move |c| sink.lock().unwrap().push(c.clone()));
         b.apply_update(&a.encode_state()).unwrap();
         let sv = b.state_vector();
-        a.update_shot(&shot, &ShotPatch { description: Some("rain".into()), ..Default::default() })
-            .unwrap();
+        a.update_shot(
+            &shot,
+            &ShotPatch {
+                description: Some("rain".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         b.apply_update(&a.encode_diff(&sv).unwrap()).unwrap();
         b.script_insert(0, "x");
         b.unobserve("ui");

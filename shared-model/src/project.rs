@@ -236,5 +236,7 @@ fn check_client_count(bytes: &[u8]) -> Result<()> {
             };
         }
     }
-    Err(Error::InvalidUpdate("truncated or oversized client count".into()))
+    Err(Error::InvalidUpdate(
+        "truncated or oversized client count".into(),
+    ))
 }

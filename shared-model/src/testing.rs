@@ -43,7 +43,10 @@ impl Trace {
         let bmp = |s: &str| s.chars().all(|c| c.len_utf16() == 1);
         bmp(&self.start_content)
             && bmp(&self.end_content)
-            && self.txns.iter().all(|t| t.patches.iter().all(|p| bmp(&p.2)))
+            && self
+                .txns
+                .iter()
+                .all(|t| t.patches.iter().all(|p| bmp(&p.2)))
     }
 }
 
@@ -68,4 +71,3 @@ pub fn load_novel(file: &str) -> String {
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read novel {}: {e}", path.display()))
 }
-

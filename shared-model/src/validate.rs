@@ -13,36 +13,73 @@ use crate::{Project, position, schema};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Diagnostic {
-    ShotWithoutScene { shot: ShotId, scene: Option<SceneId> },
-    ShotNamesMissingCharacter { shot: ShotId, character: CharacterId },
-    SelectedTakeNotATake { shot: ShotId, asset: AssetId },
-    TakeWithoutAsset { shot: ShotId, asset: AssetId },
-    CharacterReferenceWithoutAsset { character: CharacterId, asset: AssetId },
-    InvalidPosition { root: &'static str, id: String, position: String },
+    ShotWithoutScene {
+        shot: ShotId,
+        scene: Option<SceneId>,
+    },
+    ShotNamesMissingCharacter {
+        shot: ShotId,
+        character: CharacterId,
+    },
+    SelectedTakeNotATake {
+        shot: ShotId,
+        asset: AssetId,
+    },
+    TakeWithoutAsset {
+        shot: ShotId,
+        asset: AssetId,
+    },
+    CharacterReferenceWithoutAsset {
+        character: CharacterId,
+        asset: AssetId,
+    },
+    InvalidPosition {
+        root: &'static str,
+        id: String,
+        position: String,
+    },
     /// An entry of the wrong shape under a root (written by a buggy or hostile peer).
-    MalformedEntry { root: &'static str, key: String },
+    MalformedEntry {
+        root: &'static str,
+        key: String,
+    },
 }
 
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Diagnostic::ShotWithoutScene { shot, scene: Some(scene) } => {
-                write!(f, "shot {shot} belongs to scene {scene}, which no longer exists")
+            Diagnostic::ShotWithoutScene {
+                shot,
+                scene: Some(scene),
+            } => {
+                write!(
+                    f,
+                    "shot {shot} belongs to scene {scene}, which no longer exists"
+                )
             }
             Diagnostic::ShotWithoutScene { shot, scene: None } => {
                 write!(f, "shot {shot} has no scene")
             }
             Diagnostic::ShotNamesMissingCharacter { shot, character } => {
-                write!(f, "shot {shot} names character {character}, which no longer exists")
+                write!(
+                    f,
+                    "shot {shot} names character {character}, which no longer exists"
+                )
             }
             Diagnostic::SelectedTakeNotATake { shot, asset } => {
-                write!(f, "shot {shot} selects {asset}, which is not one of its takes")
+                write!(
+                    f,
+                    "shot {shot} selects {asset}, which is not one of its takes"
+                )
             }
             Diagnostic::TakeWithoutAsset { shot, asset } => {
                 write!(f, "take {asset} of shot {shot} has no asset record")
             }
             Diagnostic::CharacterReferenceWithoutAsset { character, asset } => {
-                write!(f, "reference {asset} of character {character} has no asset record")
+                write!(
+                    f,
+                    "reference {asset} of character {character} has no asset record"
+                )
             }
             Diagnostic::InvalidPosition { root, id, position } => {
                 write!(f, "{root} entry {id} has an invalid position {position:?}")
@@ -54,10 +91,18 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-fn malformed_nested<T: ReadTxn>(root: &yrs::MapRef, name: &'static str, txn: &T, out: &mut Vec<Diagnostic>) {
+fn malformed_nested<T: ReadTxn>(
+    root: &yrs::MapRef,
+    name: &'static str,
+    txn: &T,
+    out: &mut Vec<Diagnostic>,
+) {
     for (key, value) in root.iter(txn) {
         if !matches!(value, Out::YMap(_)) {
-            out.push(Diagnostic::MalformedEntry { root: name, key: key.to_owned() });
+            out.push(Diagnostic::MalformedEntry {
+                root: name,
+                key: key.to_owned(),
+            });
         }
     }
 }
@@ -77,7 +122,10 @@ impl Project {
         let assets = self.assets_in(&txn);
         for (key, _) in self.assets.iter(&txn) {
             if !assets.iter().any(|a| a.id.as_str() == key) {
-                out.push(Diagnostic::MalformedEntry { root: schema::ASSETS, key: key.to_owned() });
+                out.push(Diagnostic::MalformedEntry {
+                    root: schema::ASSETS,
+                    key: key.to_owned(),
+                });
             }
         }
 
@@ -95,8 +143,15 @@ impl Project {
             }
         }
         for shot in &shots {
-            if !shot.scene_id.as_ref().is_some_and(|s| scene_ids.contains(s)) {
-                out.push(Diagnostic::ShotWithoutScene { shot: shot.id.clone(), scene: shot.scene_id.clone() });
+            if !shot
+                .scene_id
+                .as_ref()
+                .is_some_and(|s| scene_ids.contains(s))
+            {
+                out.push(Diagnostic::ShotWithoutScene {
+                    shot: shot.id.clone(),
+                    scene: shot.scene_id.clone(),
+                });
             }
             if !position::is_valid(&shot.position) {
                 out.push(Diagnostic::InvalidPosition {
@@ -107,24 +162,36 @@ impl Project {
             }
             for c in &shot.character_ids {
                 if !character_ids.contains(c) {
-                    out.push(Diagnostic::ShotNamesMissingCharacter { shot: shot.id.clone(), character: c.clone() });
+                    out.push(Diagnostic::ShotNamesMissingCharacter {
+                        shot: shot.id.clone(),
+                        character: c.clone(),
+                    });
                 }
             }
             for take in &shot.takes {
                 if !asset_ids.contains(take) {
-                    out.push(Diagnostic::TakeWithoutAsset { shot: shot.id.clone(), asset: take.clone() });
+                    out.push(Diagnostic::TakeWithoutAsset {
+                        shot: shot.id.clone(),
+                        asset: take.clone(),
+                    });
                 }
             }
             if let Some(sel) = &shot.selected_take {
                 if !shot.takes.contains(sel) {
-                    out.push(Diagnostic::SelectedTakeNotATake { shot: shot.id.clone(), asset: sel.clone() });
+                    out.push(Diagnostic::SelectedTakeNotATake {
+                        shot: shot.id.clone(),
+                        asset: sel.clone(),
+                    });
                 }
             }
         }
         for c in &characters {
             for r in &c.reference_asset_ids {
                 if !asset_ids.contains(r) {
-                    out.push(Diagnostic::CharacterReferenceWithoutAsset { character: c.id.clone(), asset: r.clone() });
+                    out.push(Diagnostic::CharacterReferenceWithoutAsset {
+                        character: c.id.clone(),
+                        asset: r.clone(),
+                    });
                 }
             }
         }

@@ -27,7 +27,9 @@ struct World {
     counter: u64,
 }
 
-const WORDS: &[&str] = &["rain", "刘备", "door", "云长", "night", "🎬", "wide", "close-up", "Alice"];
+const WORDS: &[&str] = &[
+    "rain", "刘备", "door", "云长", "night", "🎬", "wide", "close-up", "Alice",
+];
 
 impl World {
     fn new(seed: u64, peers: usize) -> Self {
@@ -67,7 +69,8 @@ impl World {
     fn sync_pair(&self, from: usize, to: usize) {
         let a = &self.peers[from].project;
         let b = &self.peers[to].project;
-        b.apply_update(&a.encode_diff(&b.state_vector()).unwrap()).unwrap();
+        b.apply_update(&a.encode_diff(&b.state_vector()).unwrap())
+            .unwrap();
     }
 
     fn sync_all_online(&self) {
@@ -82,17 +85,38 @@ impl World {
 
     /// One random edit on peer `p`.
     fn edit(&mut self, p: usize) {
-        let scenes: Vec<SceneId> = self.peers[p].project.scenes().into_iter().map(|s| s.id).collect();
-        let shots: Vec<ShotId> = self.peers[p].project.shots().into_iter().map(|s| s.id).collect();
-        let chars: Vec<CharacterId> =
-            self.peers[p].project.characters().into_iter().map(|c| c.id).collect();
+        let scenes: Vec<SceneId> = self.peers[p]
+            .project
+            .scenes()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let shots: Vec<ShotId> = self.peers[p]
+            .project
+            .shots()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let chars: Vec<CharacterId> = self.peers[p]
+            .project
+            .characters()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         let op = self.rng.random_range(0..14);
         match op {
             0 => {
                 let id = SceneId::from(self.fresh("scene"));
                 let index = self.rng.random_range(0..=scenes.len());
                 let title = self.word();
-                self.peers[p].project.insert_scene(&id, index, &NewScene { title, ..Default::default() });
+                self.peers[p].project.insert_scene(
+                    &id,
+                    index,
+                    &NewScene {
+                        title,
+                        ..Default::default()
+                    },
+                );
             }
             1 if !scenes.is_empty() => {
                 let scene = self.pick(&scenes).unwrap();
@@ -110,26 +134,48 @@ impl World {
                 let id = ShotId::from(self.fresh("shot"));
                 let index = self.rng.random_range(0..=shots.len());
                 let description = self.word();
-                let character_ids = chars.iter().filter(|_| self.rng.random_bool(0.3)).cloned().collect();
-                let new = NewShot { description, character_ids, ..Default::default() };
-                self.peers[p].project.insert_shot(&id, &scene, index, &new).unwrap();
+                let character_ids = chars
+                    .iter()
+                    .filter(|_| self.rng.random_bool(0.3))
+                    .cloned()
+                    .collect();
+                let new = NewShot {
+                    description,
+                    character_ids,
+                    ..Default::default()
+                };
+                self.peers[p]
+                    .project
+                    .insert_shot(&id, &scene, index, &new)
+                    .unwrap();
                 self.created_shots.insert(id);
             }
             5 | 6 if !shots.is_empty() && !scenes.is_empty() => {
                 let shot = self.pick(&shots).unwrap();
                 let scene = self.pick(&scenes).unwrap();
                 let index = self.rng.random_range(0..shots.len());
-                self.peers[p].project.move_shot(&shot, &scene, index).unwrap();
+                self.peers[p]
+                    .project
+                    .move_shot(&shot, &scene, index)
+                    .unwrap();
             }
             7 if !shots.is_empty() => {
                 let shot = self.pick(&shots).unwrap();
                 let description = Some(self.word());
                 let duration_ms = Some(self.rng.random_range(500..10_000));
-                let character_ids = self
-                    .rng
-                    .random_bool(0.5)
-                    .then(|| chars.iter().filter(|_| self.rng.random_bool(0.5)).cloned().collect());
-                let patch = ShotPatch { description, duration_ms, character_ids, ..Default::default() };
+                let character_ids = self.rng.random_bool(0.5).then(|| {
+                    chars
+                        .iter()
+                        .filter(|_| self.rng.random_bool(0.5))
+                        .cloned()
+                        .collect()
+                });
+                let patch = ShotPatch {
+                    description,
+                    duration_ms,
+                    character_ids,
+                    ..Default::default()
+                };
                 self.peers[p].project.update_shot(&shot, &patch).unwrap();
             }
             8 if !shots.is_empty() && self.rng.random_bool(0.4) => {
@@ -141,7 +187,14 @@ impl World {
                 let id = CharacterId::from(self.fresh("char"));
                 let name = self.word();
                 let aliases = vec![self.word()];
-                self.peers[p].project.insert_character(&id, &NewCharacter { name, aliases, ..Default::default() });
+                self.peers[p].project.insert_character(
+                    &id,
+                    &NewCharacter {
+                        name,
+                        aliases,
+                        ..Default::default()
+                    },
+                );
             }
             10 if !chars.is_empty() => {
                 let c = self.pick(&chars).unwrap();
@@ -149,7 +202,10 @@ impl World {
                     self.peers[p].project.delete_character(&c).unwrap();
                 } else {
                     let description = Some(self.word());
-                    let patch = CharacterPatch { description, ..Default::default() };
+                    let patch = CharacterPatch {
+                        description,
+                        ..Default::default()
+                    };
                     self.peers[p].project.update_character(&c, &patch).unwrap();
                 }
             }
@@ -169,8 +225,11 @@ impl World {
                     provenance: None,
                 };
                 let select = self.rng.random_bool(0.7);
-                        self.peers[p].project.add_asset(&asset).unwrap();
-                self.peers[p].project.add_take(&shot, &asset.id, select).unwrap();
+                self.peers[p].project.add_asset(&asset).unwrap();
+                self.peers[p]
+                    .project
+                    .add_take(&shot, &asset.id, select)
+                    .unwrap();
             }
             12 => {
                 let len = self.peers[p].project.script_len();
@@ -202,8 +261,15 @@ impl World {
             .map(|s| s.id)
             .filter(|id| self.peers[b].project.shot(id).is_some())
             .collect();
-        let scenes: Vec<SceneId> = self.peers[a].project.scenes().into_iter().map(|s| s.id).collect();
-        let (Some(shot), false) = (self.pick(&shared), scenes.is_empty()) else { return };
+        let scenes: Vec<SceneId> = self.peers[a]
+            .project
+            .scenes()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let (Some(shot), false) = (self.pick(&shared), scenes.is_empty()) else {
+            return;
+        };
         for peer in [a, b] {
             let delete = peer == b && self.rng.random_bool(0.3);
             if delete {
@@ -213,7 +279,10 @@ impl World {
                 let scene = self.pick(&scenes).unwrap();
                 if self.peers[peer].project.scene(&scene).is_some() {
                     let index = self.rng.random_range(0..4);
-                    self.peers[peer].project.move_shot(&shot, &scene, index).unwrap();
+                    self.peers[peer]
+                        .project
+                        .move_shot(&shot, &scene, index)
+                        .unwrap();
                 }
             }
         }
@@ -250,15 +319,22 @@ fn check_converged(world: &mut World, seed: u64) {
 
     let reference = world.peers[0].project.snapshot();
     for (i, peer) in world.peers.iter().enumerate() {
-        assert_eq!(peer.project.snapshot(), reference, "peer {i} diverged (seed {seed})");
+        assert_eq!(
+            peer.project.snapshot(),
+            reference,
+            "peer {i} diverged (seed {seed})"
+        );
     }
 
     let project = &world.peers[0].project;
     let shots = project.shots();
     let ids: BTreeSet<ShotId> = shots.iter().map(|s| s.id.clone()).collect();
     assert_eq!(ids.len(), shots.len(), "a shot appears twice (seed {seed})");
-    let expected: BTreeSet<ShotId> =
-        world.created_shots.difference(&world.deleted_shots).cloned().collect();
+    let expected: BTreeSet<ShotId> = world
+        .created_shots
+        .difference(&world.deleted_shots)
+        .cloned()
+        .collect();
     assert_eq!(ids, expected, "shots lost or resurrected (seed {seed})");
 
     for d in project.validate() {
@@ -293,6 +369,9 @@ fn random_multi_peer_edits_converge() {
             world.step();
         }
         check_converged(&mut world, base);
-        assert!(!world.created_shots.is_empty(), "run {run} created no shots: the test exercised nothing");
+        assert!(
+            !world.created_shots.is_empty(),
+            "run {run} created no shots: the test exercised nothing"
+        );
     }
 }

@@ -7,10 +7,19 @@ use shared_model::{Error, NewScene, NewShot, Project, ProjectOptions};
 
 fn sample_state() -> Vec<u8> {
     let p = Project::create(&Default::default(), ProjectOptions::default());
-    p.script_insert(0, "CHAPTER I. Down the Rabbit-Hole\n第一回 宴桃园豪杰三结义\n");
-    let scene = p.add_scene(&NewScene { title: "Riverbank".into(), ..Default::default() });
+    p.script_insert(
+        0,
+        "CHAPTER I. Down the Rabbit-Hole\n第一回 宴桃园豪杰三结义\n",
+    );
+    let scene = p.add_scene(&NewScene {
+        title: "Riverbank".into(),
+        ..Default::default()
+    });
     for i in 0..5 {
-        let new = NewShot { description: format!("shot {i}"), ..Default::default() };
+        let new = NewShot {
+            description: format!("shot {i}"),
+            ..Default::default()
+        };
         p.add_shot(&scene, &new).unwrap();
     }
     p.encode_state()
@@ -42,7 +51,10 @@ fn random_bytes_are_rejected() {
             rejected += 1;
         }
     }
-    assert!(rejected > 1_500, "only {rejected} of 2000 random inputs were rejected");
+    assert!(
+        rejected > 1_500,
+        "only {rejected} of 2000 random inputs were rejected"
+    );
 }
 
 #[test]
@@ -50,7 +62,11 @@ fn truncated_updates_are_rejected() {
     let state = sample_state();
     for cut in 1..state.len() {
         let result = feed(&state[..cut], &format!("truncated at {cut}"));
-        assert!(result.is_err(), "an update truncated at {cut}/{} was accepted", state.len());
+        assert!(
+            result.is_err(),
+            "an update truncated at {cut}/{} was accepted",
+            state.len()
+        );
     }
 }
 
@@ -71,7 +87,10 @@ fn bit_flipped_updates_never_panic() {
 #[test]
 fn corrupt_state_vectors_are_rejected() {
     let p = Project::empty(ProjectOptions::default());
-    assert!(matches!(p.encode_diff(&[0xff, 0xff, 0xff]), Err(Error::InvalidStateVector(_))));
+    assert!(matches!(
+        p.encode_diff(&[0xff, 0xff, 0xff]),
+        Err(Error::InvalidStateVector(_))
+    ));
 }
 
 #[test]
@@ -88,7 +107,10 @@ fn a_newer_schema_is_refused_with_a_clear_error() {
     assert!(err.to_string().contains("upgrade Shotweave"), "{err}");
 
     let current = Project::load(&sample_state(), ProjectOptions::default()).unwrap();
-    assert_eq!(current.meta().schema_version, shared_model::schema::SCHEMA_VERSION);
+    assert_eq!(
+        current.meta().schema_version,
+        shared_model::schema::SCHEMA_VERSION
+    );
 }
 
 #[test]
@@ -96,5 +118,8 @@ fn an_allocation_bomb_is_refused_before_decoding() {
     // 5 bytes declaring 2^32-1 clients: yrs would reserve a table for all of them.
     let p = Project::empty(ProjectOptions::default());
     let err = p.apply_update(&[0xff, 0xff, 0xff, 0xff, 0x0f]).unwrap_err();
-    assert!(err.to_string().contains("declares 4294967295 clients"), "{err}");
+    assert!(
+        err.to_string().contains("declares 4294967295 clients"),
+        "{err}"
+    );
 }

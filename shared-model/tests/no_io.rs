@@ -3,8 +3,16 @@
 //! test catches IO creeping into the sources on any platform.
 
 const FORBIDDEN: &[&str] = &[
-    "std::fs", "std::net", "std::process", "std::thread", "std::env", "SystemTime", "Instant::now",
-    "tokio", "println!", "eprintln!",
+    "std::fs",
+    "std::net",
+    "std::process",
+    "std::thread",
+    "std::env",
+    "SystemTime",
+    "Instant::now",
+    "tokio",
+    "println!",
+    "eprintln!",
 ];
 
 #[test]
@@ -23,5 +31,9 @@ fn library_sources_perform_no_io() {
         }
         checked += 1;
     }
-    assert!(checked >= 10, "only {checked} source files found under {}", src.display());
+    assert!(
+        checked >= 10,
+        "only {checked} source files found under {}",
+        src.display()
+    );
 }

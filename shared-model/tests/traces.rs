@@ -48,12 +48,18 @@ fn replay_concurrent(trace: &Trace) -> Vec<Project> {
         // Parents come before children in the trace, so ascending index is a causal order.
         order.sort_unstable();
         for p in order {
-            replica.apply_update(&updates[p]).expect("recorded update applies");
+            replica
+                .apply_update(&updates[p])
+                .expect("recorded update applies");
         }
 
         let before = replica.state_vector();
         apply_patches(replica, txn);
-        updates.push(replica.encode_diff(&before).expect("own state vector decodes"));
+        updates.push(
+            replica
+                .encode_diff(&before)
+                .expect("own state vector decodes"),
+        );
         applied[txn.agent][i] = true;
     }
     replicas
