@@ -336,6 +336,28 @@ impl Project {
         shots.into_iter().map(|(_, s)| s).collect()
     }
 
+    /// Appends a scene together with its shots in one transaction: how an import writes a
+    /// breakdown without re-reading the board for every shot.
+    pub fn add_scene_with_shots(
+        &self,
+        scene: &NewScene,
+        shots: &[NewShot],
+    ) -> (SceneId, Vec<ShotId>) {
+        let id = SceneId::new();
+        self.insert_scene(&id, usize::MAX, scene);
+        let mut txn = self.doc.transact_mut();
+        let mut ids = Vec::with_capacity(shots.len());
+        let mut previous: Option<String> = None;
+        for shot in shots {
+            let key = position::place(&previous.as_deref().into_iter().collect::<Vec<_>>(), 1).key;
+            let shot_id = ShotId::new();
+            self.write_new_shot(&mut txn, &shot_id, &id, &key, shot);
+            previous = Some(key);
+            ids.push(shot_id);
+        }
+        (id, ids)
+    }
+
     /// The shots of one scene, in order.
     pub fn scene_shots(&self, scene: &SceneId) -> Vec<Shot> {
         self.shots()
@@ -370,20 +392,29 @@ impl Project {
             return Err(Error::not_found("scene", scene));
         }
         let key = self.place_shot(&mut txn, scene, None, index);
-        let map = self
-            .shots
-            .insert(&mut txn, id.as_str(), MapPrelim::default());
-        set_str(&map, &mut txn, hk::SCENE_ID, scene.as_str());
-        set_str(&map, &mut txn, hk::POSITION, &key);
-        set_str(&map, &mut txn, hk::DESCRIPTION, &shot.description);
-        set_str(&map, &mut txn, hk::DIALOGUE, &shot.dialogue);
-        set_str(&map, &mut txn, hk::CAMERA, &shot.camera);
-        set_str(&map, &mut txn, hk::FRAMING, &shot.framing);
-        set_duration(&map, &mut txn, shot.duration_ms);
-        set_characters(&map, &mut txn, &shot.character_ids);
-        set_opt_str(&map, &mut txn, hk::RECIPE_ID, shot.recipe_id.as_deref());
-        map.insert(&mut txn, hk::TAKES, ArrayPrelim::default());
+        self.write_new_shot(&mut txn, id, scene, &key, shot);
         Ok(())
+    }
+
+    fn write_new_shot(
+        &self,
+        txn: &mut TransactionMut,
+        id: &ShotId,
+        scene: &SceneId,
+        key: &str,
+        shot: &NewShot,
+    ) {
+        let map = self.shots.insert(txn, id.as_str(), MapPrelim::default());
+        set_str(&map, txn, hk::SCENE_ID, scene.as_str());
+        set_str(&map, txn, hk::POSITION, key);
+        set_str(&map, txn, hk::DESCRIPTION, &shot.description);
+        set_str(&map, txn, hk::DIALOGUE, &shot.dialogue);
+        set_str(&map, txn, hk::CAMERA, &shot.camera);
+        set_str(&map, txn, hk::FRAMING, &shot.framing);
+        set_duration(&map, txn, shot.duration_ms);
+        set_characters(&map, txn, &shot.character_ids);
+        set_opt_str(&map, txn, hk::RECIPE_ID, shot.recipe_id.as_deref());
+        map.insert(txn, hk::TAKES, ArrayPrelim::default());
     }
 
     pub fn update_shot(&self, id: &ShotId, patch: &ShotPatch) -> Result<()> {

@@ -330,3 +330,48 @@ fn jobs_and_the_json_snapshot() {
     assert_eq!(back, p.snapshot());
     assert!(json.contains("\"status\": \"succeeded\""), "{json}");
 }
+
+#[test]
+fn a_scene_with_its_shots_in_one_go_keeps_their_order() {
+    let p = project();
+    let first = p.add_scene(&NewScene::default());
+    p.add_shot(
+        &first,
+        &NewShot {
+            description: "before".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let shots: Vec<NewShot> = (0..50)
+        .map(|i| NewShot {
+            description: format!("{i}"),
+            ..Default::default()
+        })
+        .collect();
+    let (scene, ids) = p.add_scene_with_shots(
+        &NewScene {
+            title: "batch".into(),
+            ..Default::default()
+        },
+        &shots,
+    );
+    assert_eq!(ids.len(), 50);
+    let board: Vec<String> = p
+        .scene_shots(&scene)
+        .into_iter()
+        .map(|s| s.description)
+        .collect();
+    assert_eq!(board, (0..50).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert_eq!(p.shots().len(), 51);
+    assert!(p.validate().is_empty());
+    // A later insert into the batch still finds a gap.
+    p.insert_shot(
+        &shared_model::ShotId::new(),
+        &scene,
+        25,
+        &NewShot::default(),
+    )
+    .unwrap();
+    assert_eq!(p.scene_shots(&scene).len(), 51);
+}
