@@ -384,6 +384,43 @@ pub(crate) fn join(base: &url::Url, path: &str) -> String {
     )
 }
 
+/// The request's model, or the adapter's default (the first configured one).
+pub(crate) fn pick_model(
+    provider: &str,
+    requested: Option<&str>,
+    models: &[String],
+) -> Result<String> {
+    requested
+        .map(str::to_owned)
+        .or_else(|| models.first().cloned())
+        .ok_or_else(|| Error::Config(format!("{provider}: no model configured")))
+}
+
+/// Merges the recipe's provider-specific settings into a JSON body; the recipe wins.
+pub(crate) fn merge_extra(
+    body: &mut serde_json::Value,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) {
+    if let Some(obj) = body.as_object_mut() {
+        for (k, v) in extra {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// A JSON value as a multipart text field (strings without their quotes).
+pub(crate) fn field_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A random id for a synchronous provider's job, which the provider does not name.
+pub(crate) fn local_task_id(provider: &str) -> crate::TaskId {
+    crate::TaskId(format!("{provider}-{:016x}", rand::random::<u64>()))
+}
+
 pub(crate) fn parse_base(provider: &str, base_url: &str) -> Result<url::Url> {
     url::Url::parse(base_url)
         .map_err(|e| Error::Config(format!("{provider}: bad base url {base_url:?}: {e}")))

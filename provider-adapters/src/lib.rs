@@ -22,11 +22,13 @@
 mod error;
 mod http;
 mod limit;
+mod openai_wire;
 mod provider;
 mod retry;
 mod types;
 
 pub mod offline;
+pub mod openai_images;
 
 #[cfg(feature = "test-support")]
 pub mod fake;

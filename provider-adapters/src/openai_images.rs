@@ -1,0 +1,211 @@
+//! OpenAI images (gpt-image family): `/images/generations` (JSON) for text-to-image and
+//! `/images/edits` (multipart, `image[]` references) for image edits. Synchronous: the answer
+//! carries the image as base64.
+
+use async_trait::async_trait;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::http::{Http, field_text, join, local_task_id, merge_extra, parse_base, pick_model};
+use crate::openai_wire::WireError;
+use crate::{
+    Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
+    OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskStatus, Timeouts, Usage,
+};
+
+pub const PROVIDER: &str = "openai-images";
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEFAULT_MODELS: &[&str] = &["gpt-image-1", "gpt-image-1-mini"];
+
+/// The sizes gpt-image accepts; requests map to the closest aspect ratio.
+const SIZES: &[(&str, Size)] = &[
+    (
+        "1024x1024",
+        Size {
+            width: 1024,
+            height: 1024,
+        },
+    ),
+    (
+        "1536x1024",
+        Size {
+            width: 1536,
+            height: 1024,
+        },
+    ),
+    (
+        "1024x1536",
+        Size {
+            width: 1024,
+            height: 1536,
+        },
+    ),
+];
+
+#[derive(Debug, Clone)]
+pub struct OpenAiImagesConfig {
+    pub base_url: String,
+    pub api_key: Secret,
+    pub models: Vec<String>,
+    pub timeouts: Timeouts,
+}
+
+impl OpenAiImagesConfig {
+    pub fn new(api_key: impl Into<Secret>) -> Self {
+        OpenAiImagesConfig {
+            base_url: DEFAULT_BASE_URL.into(),
+            api_key: api_key.into(),
+            models: DEFAULT_MODELS.iter().map(|m| (*m).to_owned()).collect(),
+            // Large gpt-image renders take a minute or two.
+            timeouts: Timeouts::with_request(std::time::Duration::from_secs(300)),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct OpenAiImages {
+    config: OpenAiImagesConfig,
+    base: url::Url,
+    http: Http,
+}
+
+impl OpenAiImages {
+    pub fn new(config: OpenAiImagesConfig) -> Result<Self> {
+        let base = parse_base(PROVIDER, &config.base_url)?;
+        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
+        Ok(OpenAiImages { config, base, http })
+    }
+}
+
+#[derive(Deserialize)]
+struct ImagesResponse {
+    #[serde(default)]
+    data: Vec<ImageData>,
+    #[serde(default)]
+    usage: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ImageData {
+    b64_json: Option<String>,
+    revised_prompt: Option<String>,
+}
+
+#[async_trait]
+impl GenerationProvider for OpenAiImages {
+    fn name(&self) -> &str {
+        PROVIDER
+    }
+
+    fn operations(&self) -> &[Operation] {
+        &[Operation::TextToImage, Operation::ImageEdit]
+    }
+
+    fn models(&self) -> &[String] {
+        &self.config.models
+    }
+
+    async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
+        let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
+        let size = request.size.unwrap_or(Size::HD).closest(SIZES);
+        let mut params = json!({"model": model, "prompt": request.prompt, "n": 1, "size": size});
+        merge_extra(&mut params, &request.extra);
+        let key = format!("Bearer {}", self.config.api_key.expose());
+        let http_request = match request.operation {
+            Operation::TextToImage => self
+                .http
+                .client
+                .post(join(&self.base, "images/generations"))
+                .header("authorization", key)
+                .json(&params),
+            Operation::ImageEdit => {
+                if request.references.is_empty() {
+                    return Err(Error::InvalidInput {
+                        provider: PROVIDER.into(),
+                        message: "an image edit needs at least one reference image".into(),
+                    });
+                }
+                let mut form = reqwest::multipart::Form::new();
+                for (k, v) in params.as_object().into_iter().flatten() {
+                    form = form.text(k.clone(), field_text(v));
+                }
+                // Up to 16 references, each its own `image[]` part.
+                for r in request.references.iter().take(16) {
+                    let part = reqwest::multipart::Part::bytes(r.bytes.to_vec())
+                        .file_name(r.name.clone())
+                        .mime_str(&r.mime)
+                        .map_err(|e| Error::InvalidInput {
+                            provider: PROVIDER.into(),
+                            message: format!("reference {:?}: {e}", r.name),
+                        })?;
+                    form = form.part("image[]", part);
+                }
+                self.http
+                    .client
+                    .post(join(&self.base, "images/edits"))
+                    .header("authorization", key)
+                    .multipart(form)
+            }
+            other => return Err(Error::not_supported(PROVIDER, other.as_str())),
+        };
+        let reply = self.http.send("submit", http_request).await?;
+        if !reply.status.is_success() {
+            return Err(WireError::parse(&reply).into_error(&self.http, &reply, false));
+        }
+        let answer: ImagesResponse = reply.json(&self.http)?;
+        let mut outputs = Vec::new();
+        let mut revised = None;
+        for image in answer.data {
+            let Some(b64) = image.b64_json else { continue };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| {
+                    self.http
+                        .provider_error(Some(200), &format!("bad base64 image: {e}"))
+                })?;
+            outputs.push(OutputRef::new(
+                OutputKind::Image,
+                OutputSource::Inline(bytes.into()),
+            ));
+            revised = revised.or(image.revised_prompt);
+        }
+        if outputs.is_empty() {
+            return Err(self
+                .http
+                .provider_error(Some(200), "the answer held no image"));
+        }
+        let usage = answer.usage.map(|raw| Usage {
+            input_tokens: raw["input_tokens"].as_u64(),
+            output_tokens: raw["output_tokens"].as_u64(),
+            total_tokens: raw["total_tokens"].as_u64(),
+            cost: None,
+            raw,
+        });
+        Ok(TaskHandle {
+            task_id: local_task_id(PROVIDER),
+            status: TaskStatus::Succeeded { outputs, usage },
+            provenance: Provenance {
+                provider: PROVIDER.into(),
+                model: params["model"].as_str().unwrap_or_default().to_owned(),
+                prompt: revised.unwrap_or_else(|| request.prompt.clone()),
+                seed: None,
+                parameters: with_reference_count(params, request.references.len()),
+            },
+        })
+    }
+
+    async fn fetch(&self, output: &OutputRef) -> Result<Output> {
+        self.http.download(output, &self.base, None).await
+    }
+}
+
+/// Provenance records how many references went along, not their bytes.
+fn with_reference_count(mut params: Value, references: usize) -> Value {
+    if references > 0
+        && let Some(obj) = params.as_object_mut()
+    {
+        obj.insert("references".into(), references.into());
+    }
+    params
+}

@@ -1,0 +1,425 @@
+//! One conformance suite, run against every image/video adapter and its fake server (the
+//! shape of object_store's `integration.rs`): success, a 429 storm through the retry
+//! decorator, 5xx, refusals, expired URLs, stalls, resuming by task id, bad keys and
+//! unsupported operations. Each test runs all adapters concurrently and reports every
+//! adapter that failed, not just the first.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use provider_adapters::fake::{self, FakeServer, Fault};
+use provider_adapters::{
+    Error, GenerationProvider, GenerationRequest, Operation, OutputKind, ReferenceImage, Retry,
+    RetryConfig, Secret, Size, TaskStatus, generate,
+};
+
+type Make = Box<dyn Fn(bool) -> Box<dyn GenerationProvider> + Send + Sync>;
+
+/// One adapter pointed at its fake.
+struct Fixture {
+    name: &'static str,
+    server: FakeServer,
+    /// Builds a fresh adapter (as after a restart); `true` gives it a wrong key.
+    make: Make,
+    request: GenerationRequest,
+    /// The provider has a content-policy refusal to map.
+    refuses: bool,
+    /// Outputs are URLs that can expire (not inline bytes).
+    expires: bool,
+    /// Jobs outlive the request: submit/poll, resumable by task id.
+    resumable: bool,
+}
+
+const POLL: Duration = Duration::from_millis(5);
+
+fn fast_retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: 5,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_secs(2),
+    }
+}
+
+fn reference() -> ReferenceImage {
+    ReferenceImage::png("ref.png", fake::fake_png(32, 18))
+}
+
+fn image_request() -> GenerationRequest {
+    GenerationRequest {
+        prompt: "a misty peach orchard at dawn, three men kneeling".into(),
+        size: Some(Size::HD),
+        seed: Some(42),
+        ..GenerationRequest::default()
+    }
+}
+
+fn boxed<P: GenerationProvider + 'static>(
+    p: provider_adapters::Result<P>,
+) -> Box<dyn GenerationProvider> {
+    Box::new(p.expect("adapter config is valid"))
+}
+
+async fn fixtures() -> Vec<Fixture> {
+    use provider_adapters::openai_images::OpenAiImages;
+
+    let mut all = Vec::new();
+
+    let f = fake::FakeOpenAiImages::start().await;
+    let config = f.config();
+    all.push(Fixture {
+        name: "openai-images",
+        server: f.into_inner(),
+        make: Box::new(move |bad| {
+            let mut c = config.clone();
+            if bad {
+                c.api_key = Secret::new("sk-wrong");
+            }
+            boxed(OpenAiImages::new(c))
+        }),
+        request: image_request()
+            .with_operation(Operation::ImageEdit)
+            .with_reference(reference())
+            .with_reference(reference()),
+        refuses: true,
+        expires: false,
+        resumable: false,
+    });
+
+    all
+}
+
+type Check<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+
+/// Runs `check` against every fixture at once and fails listing every adapter that failed.
+async fn for_each_adapter(check: for<'a> fn(&'a Fixture) -> Check<'a>) {
+    let fixtures = fixtures().await;
+    let results = futures_util::future::join_all(
+        fixtures
+            .iter()
+            .map(|f| async move { (f.name, check(f).await) }),
+    )
+    .await;
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter_map(|(name, r)| r.err().map(|e| format!("{name}: {e:#}")))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "failed adapters:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Polls until the status is terminal (bounded).
+async fn wait(
+    provider: &dyn GenerationProvider,
+    task: &provider_adapters::TaskId,
+) -> anyhow::Result<TaskStatus> {
+    for _ in 0..200 {
+        let status = provider.poll(task).await?;
+        if status.is_terminal() {
+            return Ok(status);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    bail!("task {task} did not finish")
+}
+
+#[tokio::test]
+async fn every_adapter_generates() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            let provider = (f.make)(false);
+            let generation = generate(&*provider, &f.request, POLL).await?;
+            ensure!(!generation.outputs.is_empty(), "no outputs");
+            for output in &generation.outputs {
+                let want = match output.kind {
+                    OutputKind::Image => "image/png",
+                    OutputKind::Video => "video/mp4",
+                };
+                ensure!(
+                    output.mime == want,
+                    "mime {} for {:?}",
+                    output.mime,
+                    output.kind
+                );
+                ensure!(
+                    output.kind == OutputKind::Video || output.width.is_some_and(|w| w > 0),
+                    "image without dimensions"
+                );
+                ensure!(
+                    (output.kind == OutputKind::Video) == f.request.operation.produces_video(),
+                    "wrong output kind"
+                );
+            }
+            ensure!(generation.provenance.provider == provider.name());
+            ensure!(
+                !generation.provenance.model.is_empty(),
+                "no model in provenance"
+            );
+            ensure!(
+                f.server.submissions() == 1,
+                "{} submissions",
+                f.server.submissions()
+            );
+            if f.resumable {
+                ensure!(f.server.polls() >= 1, "never polled");
+            }
+            Ok(())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_429_storm_ends_in_success_through_the_retry_decorator() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            f.server.inject(Fault::RateLimit {
+                times: 3,
+                retry_after_secs: Some(0),
+            });
+            let provider = Retry::new((f.make)(false), fast_retry());
+            generate(&provider, &f.request, POLL).await?;
+            ensure!(
+                f.server.rate_limited() == 3,
+                "{} 429s",
+                f.server.rate_limited()
+            );
+            ensure!(
+                f.server.submissions() == 1,
+                "submitted {} times",
+                f.server.submissions()
+            );
+            Ok(())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rate_limits_without_retry_report_retry_after() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            f.server.inject(Fault::RateLimit {
+                times: 1,
+                retry_after_secs: Some(7),
+            });
+            let err = (f.make)(false).submit(&f.request).await.err().context("no error")?;
+            ensure!(
+                matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(7)),
+                "got {err:?}"
+            );
+            Ok(())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn server_errors_are_provider_errors_and_never_resubmitted() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            f.server.inject(Fault::ServerError { times: 1 });
+            // Through the retry decorator: a 5xx on submit may hide an accepted job, so it is
+            // passed on rather than retried.
+            let provider = Retry::new((f.make)(false), fast_retry());
+            let err = provider
+                .submit(&f.request)
+                .await
+                .err()
+                .context("no error")?;
+            ensure!(
+                matches!(
+                    err,
+                    Error::Provider {
+                        status: Some(500),
+                        ..
+                    }
+                ),
+                "got {err:?}"
+            );
+            ensure!(f.server.submissions() == 0);
+            if f.resumable {
+                // Polls are idempotent: a 5xx there is retried.
+                let handle = provider.submit(&f.request).await?;
+                f.server.inject(Fault::ServerError { times: 2 });
+                let status = provider.poll(&handle.task_id).await?;
+                ensure!(!matches!(status, TaskStatus::Failed { .. }), "{status:?}");
+            }
+            Ok(())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refusals_are_content_policy_errors_with_the_reason() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            if !f.refuses {
+                return Ok(());
+            }
+            f.server.inject(Fault::Refuse);
+            let err = generate(&*(f.make)(false), &f.request, POLL)
+                .await
+                .err()
+                .context("a refused job succeeded")?;
+            match err {
+                Error::ContentPolicy { reason, .. } => {
+                    ensure!(!reason.trim().is_empty(), "empty reason")
+                }
+                other => bail!("got {other:?}"),
+            }
+            Ok(())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_result_urls_are_expired_errors() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            if !f.expires {
+                return Ok(());
+            }
+            let provider = (f.make)(false);
+            let handle = provider.submit(&f.request).await?;
+            let status = match handle.status {
+                s if s.is_terminal() => s,
+                _ => wait(&*provider, &handle.task_id).await?,
+            };
+            let TaskStatus::Succeeded { outputs, .. } = status else {
+                bail!("job did not succeed: {status:?}");
+            };
+            f.server.inject(Fault::ExpireOutputs);
+            let err = provider
+                .fetch(&outputs[0])
+                .await
+                .err()
+                .context("expired url downloaded")?;
+            ensure!(matches!(err, Error::Expired { .. }), "got {err:?}");
+            Ok(())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stalled_connections_time_out() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            f.server.inject(Fault::Stall);
+            let started = Instant::now();
+            let err = (f.make)(false)
+                .submit(&f.request)
+                .await
+                .err()
+                .context("no error")?;
+            ensure!(matches!(err, Error::Timeout { .. }), "got {err:?}");
+            ensure!(
+                started.elapsed() < Duration::from_secs(5),
+                "took {:?}",
+                started.elapsed()
+            );
+            Ok(())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn jobs_resume_by_task_id_without_a_second_submission() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            if !f.resumable {
+                return Ok(());
+            }
+            let task_id = {
+                let first = (f.make)(false);
+                let handle = first.submit(&f.request).await?;
+                ensure!(!handle.status.is_terminal(), "finished in submit");
+                handle.task_id
+                // `first` is dropped here, as in a crash.
+            };
+            let persisted = serde_json::to_string(&task_id)?;
+            let task_id = serde_json::from_str(&persisted)?;
+            let second = (f.make)(false);
+            let TaskStatus::Succeeded { outputs, .. } = wait(&*second, &task_id).await? else {
+                bail!("resumed job did not succeed");
+            };
+            second.fetch(&outputs[0]).await?;
+            ensure!(
+                f.server.submissions() == 1,
+                "submitted {} times",
+                f.server.submissions()
+            );
+            Ok(())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_keys_are_auth_errors_that_do_not_leak_keys() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            let provider = (f.make)(true);
+            let err = provider
+                .submit(&f.request)
+                .await
+                .err()
+                .context("accepted a wrong key")?;
+            ensure!(matches!(err, Error::Auth { .. }), "got {err:?}");
+            let good = (f.make)(false);
+            for text in [
+                format!("{err}"),
+                format!("{err:?}"),
+                format!("{good:?}"),
+                format!("{provider:?}"),
+            ] {
+                ensure!(!text.contains(fake::FAKE_KEY), "key leaked: {text}");
+                ensure!(!text.contains("sk-wrong"), "key leaked: {text}");
+            }
+            Ok(())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unsupported_operations_say_so() {
+    for_each_adapter(|f| {
+        Box::pin(async move {
+            let provider = (f.make)(false);
+            for op in Operation::ALL {
+                if provider.supports(op) || op == Operation::ChatJson {
+                    continue;
+                }
+                let request = f.request.clone().with_operation(op);
+                match provider.submit(&request).await {
+                    Err(Error::NotSupported {
+                        operation,
+                        provider: p,
+                    }) => {
+                        ensure!(operation == op.as_str() && p == provider.name());
+                    }
+                    other => bail!("{op}: got {other:?}"),
+                }
+            }
+            let err = provider
+                .chat_json(&provider_adapters::ChatRequest::new("s", "u"), &|_| Ok(()))
+                .await
+                .err()
+                .context("chat worked")?;
+            ensure!(matches!(err, Error::NotSupported { .. }));
+            ensure!(f.server.submissions() == 0);
+            Ok(())
+        })
+    })
+    .await;
+}
