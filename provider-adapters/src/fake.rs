@@ -10,13 +10,13 @@
 // mod comfyui;
 // mod dashscope;
 // mod fal;
-// mod gemini;
-// mod kling;
+mod gemini;
+mod kling;
 // mod openai_chat;
 mod openai_images;
-// mod openai_videos;
+mod openai_videos;
 // mod replicate;
-// mod runway;
+mod runway;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -36,13 +36,13 @@ use serde_json::Value;
 // pub use comfyui::FakeComfyUi;
 // pub use dashscope::FakeDashScope;
 // pub use fal::FakeFal;
-// pub use gemini::FakeGemini;
-// pub use kling::FakeKling;
+pub use gemini::FakeGemini;
+pub use kling::FakeKling;
 // pub use openai_chat::FakeOpenAiChat;
 pub use openai_images::FakeOpenAiImages;
-// pub use openai_videos::FakeOpenAiVideos;
+pub use openai_videos::FakeOpenAiVideos;
 // pub use replicate::FakeReplicate;
-// pub use runway::FakeRunway;
+pub use runway::FakeRunway;
 
 use crate::{Secret, Timeouts};
 
@@ -110,11 +110,11 @@ pub struct Counters {
 /// A fake task's progress: one step per poll.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FakeTask {
-    pub polls: u32,
-    pub refused: bool,
-    pub cancelled: bool,
+    pub(crate) polls: u32,
+    pub(crate) refused: bool,
+    pub(crate) cancelled: bool,
     /// Provider-specific facts (endpoint kind, output name, request echo).
-    pub data: Value,
+    pub(crate) data: Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,7 +131,7 @@ pub(crate) type ErrorBody = fn(StatusCode, &str) -> Response;
 
 pub(crate) struct FakeState {
     faults: Mutex<Faults>,
-    pub counters: Counters,
+    pub(crate) counters: Counters,
     tasks: Mutex<HashMap<String, FakeTask>>,
     next_id: AtomicU64,
     /// Polls until a task is done (the first answers "queued").
@@ -139,8 +139,8 @@ pub(crate) struct FakeState {
     /// The last submission as the fake understood it, for assertions on what was sent.
     last_request: Mutex<Option<Value>>,
     /// Replies queued by a test (used by the chat fake).
-    pub scripted: Mutex<VecDeque<Value>>,
-    pub base_url: String,
+    pub(crate) scripted: Mutex<VecDeque<Value>>,
+    pub(crate) base_url: String,
     error_body: ErrorBody,
     expired_status: StatusCode,
 }
@@ -160,13 +160,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl FakeState {
-    pub fn new_id(&self, prefix: &str) -> String {
+    pub(crate) fn new_id(&self, prefix: &str) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         format!("{prefix}{n:06x}{:08x}", rand::random::<u32>())
     }
 
     /// Creates a task, taking the pending refusal fault into account.
-    pub fn create_task(&self, id: &str, data: Value) -> FakeTask {
+    pub(crate) fn create_task(&self, id: &str, data: Value) -> FakeTask {
         let refused = self.refusing();
         let task = FakeTask {
             polls: 0,
@@ -180,7 +180,7 @@ impl FakeState {
     }
 
     /// Advances a task by one poll and says where it is; `None` for an unknown id.
-    pub fn poll_task(&self, id: &str) -> Option<(Phase, FakeTask)> {
+    pub(crate) fn poll_task(&self, id: &str) -> Option<(Phase, FakeTask)> {
         self.counters.polls.fetch_add(1, Ordering::Relaxed);
         let finish = self.polls_to_finish.load(Ordering::Relaxed);
         let mut tasks = lock(&self.tasks);
@@ -200,11 +200,11 @@ impl FakeState {
         Some((phase, task.clone()))
     }
 
-    pub fn task(&self, id: &str) -> Option<FakeTask> {
+    pub(crate) fn task(&self, id: &str) -> Option<FakeTask> {
         lock(&self.tasks).get(id).cloned()
     }
 
-    pub fn cancel_task(&self, id: &str) -> Option<FakeTask> {
+    pub(crate) fn cancel_task(&self, id: &str) -> Option<FakeTask> {
         self.counters.cancels.fetch_add(1, Ordering::Relaxed);
         let mut tasks = lock(&self.tasks);
         let task = tasks.get_mut(id)?;
@@ -212,21 +212,21 @@ impl FakeState {
         Some(task.clone())
     }
 
-    pub fn refusing(&self) -> bool {
+    pub(crate) fn refusing(&self) -> bool {
         lock(&self.faults).refuse
     }
 
-    pub fn record(&self, request: Value) {
+    pub(crate) fn record(&self, request: Value) {
         *lock(&self.last_request) = Some(request);
     }
 
     /// A result URL on this fake.
-    pub fn file_url(&self, name: &str) -> String {
+    pub(crate) fn file_url(&self, name: &str) -> String {
         format!("{}/files/{name}", self.base_url)
     }
 
     /// Serves `/files/{name}`: a PNG or an MP4, or the expiry answer.
-    pub fn serve_file(&self, name: &str) -> Response {
+    pub(crate) fn serve_file(&self, name: &str) -> Response {
         self.counters.downloads.fetch_add(1, Ordering::Relaxed);
         if lock(&self.faults).expire {
             return (self.expired_status, "Request has expired").into_response();
@@ -238,7 +238,7 @@ impl FakeState {
         }
     }
 
-    pub fn expired(&self) -> bool {
+    pub(crate) fn expired(&self) -> bool {
         lock(&self.faults).expire
     }
 }

@@ -27,8 +27,12 @@ mod provider;
 mod retry;
 mod types;
 
+pub mod gemini;
+pub mod kling;
 pub mod offline;
 pub mod openai_images;
+pub mod openai_videos;
+pub mod runway;
 
 #[cfg(feature = "test-support")]
 pub mod fake;

@@ -15,11 +15,11 @@ struct Envelope {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct WireError {
     #[serde(default)]
-    pub message: String,
+    pub(crate) message: String,
     #[serde(rename = "type", default)]
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     #[serde(default, deserialize_with = "string_or_number")]
-    pub code: Option<String>,
+    pub(crate) code: Option<String>,
 }
 
 fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -31,7 +31,7 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
 }
 
 impl WireError {
-    pub fn parse(reply: &Reply) -> WireError {
+    pub(crate) fn parse(reply: &Reply) -> WireError {
         serde_json::from_slice::<Envelope>(&reply.body)
             .ok()
             .and_then(|e| e.error)
@@ -43,7 +43,7 @@ impl WireError {
 
     /// Moderation refusals come as 400s with one of these codes (images: `moderation_blocked`;
     /// older models and gateways: `content_policy_violation`).
-    pub fn is_content_policy(&self) -> bool {
+    pub(crate) fn is_content_policy(&self) -> bool {
         let code = self.code.as_deref().unwrap_or_default();
         matches!(
             code,
@@ -54,7 +54,12 @@ impl WireError {
 
     /// Maps an OpenAI-shaped error answer. `not_found_is_expired` is set for lookups of
     /// something we created (a video id): there a 404 means the provider has forgotten it.
-    pub fn into_error(self, http: &Http, reply: &Reply, not_found_is_expired: bool) -> Error {
+    pub(crate) fn into_error(
+        self,
+        http: &Http,
+        reply: &Reply,
+        not_found_is_expired: bool,
+    ) -> Error {
         let provider = http.provider.clone();
         let message = http.redact(&match &self.code {
             Some(code) if !self.message.contains(code.as_str()) => {

@@ -62,31 +62,139 @@ fn boxed<P: GenerationProvider + 'static>(
     Box::new(p.expect("adapter config is valid"))
 }
 
-async fn fixtures() -> Vec<Fixture> {
-    use provider_adapters::openai_images::OpenAiImages;
+/// Which of the suite's fault cases apply to an adapter.
+#[derive(Clone, Copy)]
+struct Traits {
+    refuses: bool,
+    expires: bool,
+    resumable: bool,
+}
 
-    let mut all = Vec::new();
+/// Synchronous providers that return images inline.
+const SYNC_INLINE: Traits = Traits {
+    refuses: true,
+    expires: false,
+    resumable: false,
+};
+/// Submit/poll providers whose results are URLs.
+const ASYNC: Traits = Traits {
+    refuses: true,
+    expires: true,
+    resumable: true,
+};
 
-    let f = fake::FakeOpenAiImages::start().await;
-    let config = f.config();
-    all.push(Fixture {
-        name: "openai-images",
-        server: f.into_inner(),
+fn fixture<C, P>(
+    name: &'static str,
+    server: FakeServer,
+    config: C,
+    break_key: fn(&mut C),
+    new: fn(C) -> provider_adapters::Result<P>,
+    request: GenerationRequest,
+    traits: Traits,
+) -> Fixture
+where
+    C: Clone + Send + Sync + 'static,
+    P: GenerationProvider + 'static,
+{
+    Fixture {
+        name,
+        server,
         make: Box::new(move |bad| {
             let mut c = config.clone();
             if bad {
-                c.api_key = Secret::new("sk-wrong");
+                break_key(&mut c);
             }
-            boxed(OpenAiImages::new(c))
+            boxed(new(c))
         }),
-        request: image_request()
-            .with_operation(Operation::ImageEdit)
+        request,
+        refuses: traits.refuses,
+        expires: traits.expires,
+        resumable: traits.resumable,
+    }
+}
+
+fn wrong() -> Secret {
+    Secret::new("sk-wrong")
+}
+
+async fn fixtures() -> Vec<Fixture> {
+    use provider_adapters::gemini::Gemini;
+    use provider_adapters::kling::Kling;
+    use provider_adapters::openai_images::OpenAiImages;
+    use provider_adapters::openai_videos::OpenAiVideos;
+    use provider_adapters::runway::Runway;
+
+    let edit = image_request()
+        .with_operation(Operation::ImageEdit)
+        .with_reference(reference())
+        .with_reference(reference());
+    let image_to_video = GenerationRequest {
+        duration_s: Some(5),
+        ..image_request()
+            .with_operation(Operation::ImageToVideo)
             .with_reference(reference())
-            .with_reference(reference()),
-        refuses: true,
-        expires: false,
-        resumable: false,
-    });
+    };
+    let mut all = Vec::new();
+
+    let f = fake::FakeOpenAiImages::start().await;
+    let c = f.config();
+    all.push(fixture(
+        "openai-images",
+        f.into_inner(),
+        c,
+        |c| c.api_key = wrong(),
+        OpenAiImages::new,
+        edit.clone(),
+        SYNC_INLINE,
+    ));
+
+    let f = fake::FakeOpenAiVideos::start().await;
+    let c = f.config();
+    all.push(fixture(
+        "openai-videos",
+        f.into_inner(),
+        c,
+        |c| c.api_key = wrong(),
+        OpenAiVideos::new,
+        image_to_video.clone(),
+        ASYNC,
+    ));
+
+    let f = fake::FakeGemini::start().await;
+    let c = f.config();
+    all.push(fixture(
+        "gemini",
+        f.into_inner(),
+        c,
+        |c| c.api_key = wrong(),
+        Gemini::new,
+        edit.clone(),
+        SYNC_INLINE,
+    ));
+
+    let f = fake::FakeKling::start().await;
+    let c = f.config();
+    all.push(fixture(
+        "kling",
+        f.into_inner(),
+        c,
+        |c| c.secret_key = wrong(),
+        Kling::new,
+        image_to_video.clone(),
+        ASYNC,
+    ));
+
+    let f = fake::FakeRunway::start().await;
+    let c = f.config();
+    all.push(fixture(
+        "runway",
+        f.into_inner(),
+        c,
+        |c| c.api_key = wrong(),
+        Runway::new,
+        image_to_video.clone(),
+        ASYNC,
+    ));
 
     all
 }

@@ -1,0 +1,268 @@
+//! OpenAI-videos-compatible APIs (`/v1/videos`): the Sora 2 shape that gateways still serve
+//! for other video models. Multipart create, poll by id, download `/content`.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::http::{Http, field_text, join, merge_extra, parse_base, pick_model};
+use crate::openai_wire::WireError;
+use crate::{
+    Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
+    OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
+};
+
+pub const PROVIDER: &str = "openai-videos";
+/// OpenAI's own video API is gone (2026-09-24); point this at a gateway that serves the shape.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEFAULT_MODELS: &[&str] = &["sora-2", "sora-2-pro"];
+
+const SIZES: &[(&str, Size)] = &[
+    (
+        "1280x720",
+        Size {
+            width: 1280,
+            height: 720,
+        },
+    ),
+    (
+        "720x1280",
+        Size {
+            width: 720,
+            height: 1280,
+        },
+    ),
+    (
+        "1792x1024",
+        Size {
+            width: 1792,
+            height: 1024,
+        },
+    ),
+    (
+        "1024x1792",
+        Size {
+            width: 1024,
+            height: 1792,
+        },
+    ),
+];
+const SECONDS: &[u32] = &[4, 8, 12];
+
+#[derive(Debug, Clone)]
+pub struct OpenAiVideosConfig {
+    pub base_url: String,
+    pub api_key: Secret,
+    pub models: Vec<String>,
+    pub timeouts: Timeouts,
+}
+
+impl OpenAiVideosConfig {
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<Secret>) -> Self {
+        OpenAiVideosConfig {
+            base_url: base_url.into(),
+            api_key: api_key.into(),
+            models: DEFAULT_MODELS.iter().map(|m| (*m).to_owned()).collect(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct OpenAiVideos {
+    config: OpenAiVideosConfig,
+    base: url::Url,
+    http: Http,
+}
+
+impl OpenAiVideos {
+    pub fn new(config: OpenAiVideosConfig) -> Result<Self> {
+        let base = parse_base(PROVIDER, &config.base_url)?;
+        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
+        Ok(OpenAiVideos { config, base, http })
+    }
+
+    fn auth(&self) -> String {
+        format!("Bearer {}", self.config.api_key.expose())
+    }
+
+    fn status(&self, video: Video) -> TaskStatus {
+        match video.status.as_str() {
+            "queued" => TaskStatus::Queued,
+            "in_progress" => TaskStatus::Running {
+                progress: video.progress.map(|p| (p / 100.0).clamp(0.0, 1.0) as f32),
+            },
+            "completed" => {
+                let url = join(
+                    &self.base,
+                    &format!("videos/{}/content?variant=video", video.id),
+                );
+                let mut output = OutputRef::new(OutputKind::Video, OutputSource::Url(url));
+                output.mime = Some("video/mp4".into());
+                output.duration_ms = video
+                    .seconds
+                    .as_ref()
+                    .and_then(|s| field_text(s).parse::<f64>().ok())
+                    .map(|s| (s * 1000.0) as u32);
+                if let Some((w, h)) = video.size.as_deref().and_then(|s| s.split_once('x')) {
+                    output.width = w.parse().ok();
+                    output.height = h.parse().ok();
+                }
+                TaskStatus::Succeeded {
+                    outputs: vec![output],
+                    usage: None,
+                }
+            }
+            "failed" => {
+                let wire = video.error.unwrap_or_default();
+                let error = if wire.is_content_policy() {
+                    Error::ContentPolicy {
+                        provider: PROVIDER.into(),
+                        reason: self.http.redact(&wire.message),
+                    }
+                } else {
+                    self.http.provider_error(
+                        None,
+                        &format!(
+                            "the video failed: {} ({})",
+                            wire.message,
+                            wire.code.unwrap_or_default()
+                        ),
+                    )
+                };
+                TaskStatus::Failed { error }
+            }
+            "cancelled" => TaskStatus::Cancelled,
+            other => TaskStatus::Failed {
+                error: self
+                    .http
+                    .provider_error(None, &format!("unknown video status {other:?}")),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Video {
+    id: String,
+    status: String,
+    #[serde(default)]
+    progress: Option<f64>,
+    #[serde(default)]
+    seconds: Option<serde_json::Value>,
+    #[serde(default)]
+    size: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[async_trait]
+impl GenerationProvider for OpenAiVideos {
+    fn name(&self) -> &str {
+        PROVIDER
+    }
+
+    fn operations(&self) -> &[Operation] {
+        &[Operation::TextToVideo, Operation::ImageToVideo]
+    }
+
+    fn models(&self) -> &[String] {
+        &self.config.models
+    }
+
+    async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
+        if !self.supports(request.operation) {
+            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
+        }
+        let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
+        let want = request.duration_s.unwrap_or(4);
+        let seconds = SECONDS
+            .iter()
+            .min_by_key(|s| s.abs_diff(want))
+            .copied()
+            .unwrap_or(4);
+        let size = request.size.unwrap_or(Size::HD).closest(SIZES);
+        let mut params = json!({
+            "model": model,
+            "prompt": request.prompt,
+            "seconds": seconds.to_string(),
+            "size": size,
+        });
+        merge_extra(&mut params, &request.extra);
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in params.as_object().into_iter().flatten() {
+            form = form.text(k.clone(), field_text(v));
+        }
+        if request.operation == Operation::ImageToVideo {
+            let Some(first) = request.references.first() else {
+                return Err(Error::InvalidInput {
+                    provider: PROVIDER.into(),
+                    message: "image-to-video needs a first-frame reference image".into(),
+                });
+            };
+            let part = reqwest::multipart::Part::bytes(first.bytes.to_vec())
+                .file_name(first.name.clone())
+                .mime_str(&first.mime)
+                .map_err(|e| Error::InvalidInput {
+                    provider: PROVIDER.into(),
+                    message: format!("reference {:?}: {e}", first.name),
+                })?;
+            form = form.part("input_reference", part);
+        }
+        let reply = self
+            .http
+            .send(
+                "submit",
+                self.http
+                    .client
+                    .post(join(&self.base, "videos"))
+                    .header("authorization", self.auth())
+                    .multipart(form),
+            )
+            .await?;
+        if !reply.status.is_success() {
+            return Err(WireError::parse(&reply).into_error(&self.http, &reply, false));
+        }
+        let video: Video = reply.json(&self.http)?;
+        let task_id = TaskId(video.id.clone());
+        let model = video.model.clone().unwrap_or(model);
+        Ok(TaskHandle {
+            task_id,
+            status: self.status(video),
+            provenance: Provenance {
+                provider: PROVIDER.into(),
+                model,
+                prompt: request.prompt.clone(),
+                seed: None,
+                parameters: params,
+            },
+        })
+    }
+
+    async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
+        let url = join(&self.base, &format!("videos/{}", task.as_str()));
+        let reply = self
+            .http
+            .send(
+                "poll",
+                self.http
+                    .client
+                    .get(url)
+                    .header("authorization", self.auth()),
+            )
+            .await?;
+        if !reply.status.is_success() {
+            return Err(WireError::parse(&reply).into_error(&self.http, &reply, true));
+        }
+        Ok(self.status(reply.json(&self.http)?))
+    }
+
+    async fn fetch(&self, output: &OutputRef) -> Result<Output> {
+        let auth = self.auth();
+        self.http
+            .download(output, &self.base, Some(("authorization", &auth)))
+            .await
+    }
+}
