@@ -1,0 +1,289 @@
+//! Every export of a real storyboard (the first chapters of Alice in Wonderland, some shots with
+//! takes, some without), read back by the format's reference reader: Python `opentimelineio`,
+//! `pycmx`, `screenplain`, `ffprobe`. Set-up (`pip install -r tests/readers/requirements.txt`,
+//! ffmpeg) is done by `cargo xtask test`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use exports::{Timeline, extension};
+use shared_model::testing::data_dir;
+use shared_model::{Asset, AssetId, Project, ProjectOptions};
+
+const FPS: u32 = 24;
+
+fn reader(kind: &str, file: &Path) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers/check.py");
+    let output = Command::new("python3")
+        .arg(&script)
+        .arg(kind)
+        .arg(file)
+        .output()
+        .expect("python3 runs (installed with the test prerequisites)");
+    assert!(
+        output.status.success(),
+        "{kind} reader failed on {}: {}\n(run `cargo xtask test`, which installs tests/readers/requirements.txt)",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("reader prints JSON")
+}
+
+fn png(width: u32, height: u32, shade: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    let mut writer = encoder.write_header().expect("header");
+    let pixels: Vec<u8> = (0..width * height)
+        .flat_map(|i| [shade, (i % 251) as u8, 255 - shade])
+        .collect();
+    writer.write_image_data(&pixels).expect("pixels");
+    writer.finish().expect("finish");
+    out
+}
+
+/// A project from the first two chapters of Alice, every other shot with a PNG take on disk.
+fn storyboard(media_dir: &Path) -> Project {
+    let bytes = std::fs::read(data_dir().join("novels/alice-in-wonderland.en.txt")).expect("novel");
+    let options = breakdown::ImportOptions {
+        file_name: Some("Alice.txt".into()),
+        ..Default::default()
+    };
+    let mut novel = breakdown::import(&bytes, &options).expect("import");
+    let end = novel.chapters[1].range.end;
+    novel.script.truncate(end);
+    novel.chapters.truncate(2);
+    let mut plan = breakdown::offline::breakdown(&novel);
+    // Keep the test quick: the first 40 shots are plenty for every format.
+    let mut kept = 0;
+    for scene in &mut plan.scenes {
+        scene.shots.truncate(40usize.saturating_sub(kept));
+        kept += scene.shots.len();
+    }
+    plan.scenes.retain(|s| !s.shots.is_empty());
+    let project = Project::empty(ProjectOptions::default());
+    breakdown::apply(&novel, &plan, &project);
+
+    for (i, shot) in project
+        .shots()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+    {
+        let bytes = png(64, 36, (i * 7) as u8);
+        let sha = format!("{:064x}", i + 1);
+        std::fs::write(media_dir.join(format!("{sha}.png")), &bytes).unwrap();
+        let asset = Asset {
+            id: AssetId::from(sha.as_str()),
+            sha256: sha.clone(),
+            mime: "image/png".into(),
+            size: bytes.len() as u64,
+            name: format!("shot {}", i + 1),
+            width: Some(64),
+            height: Some(36),
+            duration_ms: None,
+            created_at_ms: 0.0,
+            provenance: None,
+        };
+        project.add_asset(&asset).unwrap();
+        project.add_take(&shot.id, &asset.id, true).unwrap();
+    }
+    project
+}
+
+fn media_url(id: &str, mime: &str) -> String {
+    format!("media/{id}.{}", extension(mime))
+}
+
+#[test]
+fn every_export_is_read_by_its_reference_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let media_dir = dir.path().join("media");
+    std::fs::create_dir(&media_dir).unwrap();
+    let project = storyboard(&media_dir);
+    let snapshot = project.snapshot();
+    let shots = &snapshot.shots;
+    assert!(shots.len() >= 30, "{} shots", shots.len());
+    let timeline = Timeline::new(&snapshot, FPS, media_url);
+    let write = |name: &str, text: String| -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+
+    // OpenTimelineIO: one item per shot in order, clips for takes, gaps otherwise, durations.
+    let otio = reader(
+        "otio",
+        &write("board.otio", exports::otio::write(&timeline)),
+    );
+    let items = otio["items"].as_array().unwrap();
+    assert_eq!(items.len(), shots.len());
+    for (item, shot) in items.iter().zip(shots) {
+        assert_eq!(item["shot_id"], shot.id.as_str());
+        assert_eq!(
+            item["kind"],
+            if shot.selected_take.is_some() {
+                "clip"
+            } else {
+                "gap"
+            }
+        );
+        let expected_frames = ((u64::from(shot.duration_ms) * 24 + 500) / 1000).max(1);
+        assert_eq!(
+            item["frames"].as_f64().unwrap() as u64,
+            expected_frames,
+            "shot {}",
+            shot.id
+        );
+        assert_eq!(item["rate"].as_f64().unwrap(), 24.0);
+        if let Some(take) = &shot.selected_take {
+            assert_eq!(item["target_url"], format!("media/{take}.png"));
+        }
+    }
+
+    // CMX3600: one event per shot, contiguous record timecodes starting at 01:00:00:00.
+    let edl = reader("edl", &write("board.edl", exports::edl::write(&timeline)));
+    let events = edl["events"].as_array().unwrap();
+    assert_eq!(events.len(), shots.len());
+    assert_eq!(events[0]["record_in"], "01:00:00:00");
+    for pair in events.windows(2) {
+        assert_eq!(pair[0]["record_out"], pair[1]["record_in"]);
+    }
+    assert_eq!(
+        events[0]["clip_name"],
+        format!("media/{}.png", shots[0].selected_take.as_ref().unwrap())
+    );
+    assert_eq!(events[1]["reel"], "BL");
+
+    // Fountain: the title, one scene heading per scene, dialogue under its speaker.
+    let fountain = reader(
+        "fountain",
+        &write("board.fountain", exports::fountain::write(&snapshot)),
+    );
+    assert_eq!(fountain["title"], snapshot.meta.title);
+    assert_eq!(
+        fountain["slugs"].as_array().unwrap().len(),
+        snapshot.scenes.len()
+    );
+    let dialogue_shots = shots.iter().filter(|s| !s.dialogue.is_empty()).count();
+    assert_eq!(
+        fountain["kinds"]["Dialog"].as_u64().unwrap() as usize,
+        dialogue_shots
+    );
+    assert!(
+        fountain["speakers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "ALICE"),
+        "{fountain}"
+    );
+
+    // FCP7 XML and FCPXML are well-formed and name every take; the sheet shows every shot.
+    let fcp7 = exports::fcp7::write(&timeline);
+    let fcpxml = exports::fcpxml::write(&timeline);
+    let sheet = exports::sheet::write(&timeline);
+    let takes = shots.iter().filter(|s| s.selected_take.is_some()).count();
+    assert_eq!(fcp7.matches("<clipitem ").count(), takes);
+    assert_eq!(fcpxml.matches("<asset-clip ").count(), takes);
+    assert_eq!(fcpxml.matches("<gap ").count(), shots.len() - takes);
+    assert_eq!(
+        sheet.matches("<article class=\"shot\">").count(),
+        shots.len()
+    );
+    let xml_check = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom as m; [m.parse(p) for p in sys.argv[1:]]",
+        ])
+        .arg(write("board.xml", fcp7))
+        .arg(write("board.fcpxml", fcpxml))
+        .status()
+        .unwrap();
+    assert!(xml_check.success(), "FCP XML is not well-formed");
+
+    // The animatic lasts as long as the storyboard: its first eight shots, takes and gaps
+    // alike (encoding minutes of video would only make the test slow).
+    let mut short = timeline.clone();
+    short.shots.truncate(8);
+    let mp4 = dir.path().join("animatic.mp4");
+    exports::animatic::render(
+        &short,
+        |m| media_dir.join(format!("{}.png", m.asset_id)),
+        &mp4,
+    )
+    .unwrap();
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&mp4)
+        .output()
+        .expect("ffprobe (installed with ffmpeg by the test prerequisites)");
+    let seconds: f64 = String::from_utf8_lossy(&probe.stdout)
+        .trim()
+        .parse()
+        .expect("a duration");
+    let expected = short.total_frames() as f64 / 24.0;
+    assert!(
+        (seconds - expected).abs() <= 2.0 / 24.0,
+        "animatic {seconds}s, storyboard {expected}s"
+    );
+}
+
+#[test]
+fn an_edited_otio_flows_back_into_the_shots() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = storyboard(dir.path());
+    let snapshot = project.snapshot();
+    let scene = snapshot.scenes[0].id.clone();
+    let in_scene: Vec<_> = snapshot
+        .shots
+        .iter()
+        .filter(|s| s.scene_id.as_ref() == Some(&scene))
+        .collect();
+    assert!(in_scene.len() >= 3);
+    let otio = exports::otio::write(&Timeline::new(&snapshot, FPS, media_url));
+
+    // An editor swaps the first two shots and makes the third 5 s long, with the real library.
+    let path = dir.path().join("board.otio");
+    std::fs::write(&path, otio).unwrap();
+    let edit = r#"
+import sys, opentimelineio as otio
+t = otio.adapters.read_from_file(sys.argv[1])
+track = t.tracks[0]
+first = track[0]
+track.remove(first)
+track.insert(1, first)
+third = track[2]
+third.source_range = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(120, 24))
+otio.adapters.write_to_file(t, sys.argv[1])
+"#;
+    let status = Command::new("python3")
+        .args(["-c", edit])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let edits = exports::otio::read_edits(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(edits.len(), snapshot.shots.len());
+    let changed = exports::otio::apply_edits(&project, &edits);
+    assert!(changed >= 2);
+    let after: Vec<_> = project.scene_shots(&scene);
+    assert_eq!(after[0].id, in_scene[1].id);
+    assert_eq!(after[1].id, in_scene[0].id);
+    assert_eq!(after[2].id, in_scene[2].id);
+    assert_eq!(after[2].duration_ms, 5_000);
+    assert_eq!(after.len(), in_scene.len());
+
+    assert!(matches!(
+        exports::otio::read_edits("{not json"),
+        Err(exports::Error::InvalidOtio(_))
+    ));
+}
