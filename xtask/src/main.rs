@@ -60,9 +60,47 @@ fn ensure_npm_clients() -> Result {
     step("install the npm interop clients", cmd)
 }
 
+/// The reference readers that check exports (Python `opentimelineio`, `pycmx`, `screenplain`)
+/// and ffmpeg/ffprobe for animatics.
+fn ensure_export_readers() -> Result {
+    let mut cmd = Command::new("python3");
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--root-user-action=ignore",
+        "-r",
+        "exports/tests/readers/requirements.txt",
+    ]);
+    step("install the export reference readers", cmd)?;
+    apt_install_if_missing("ffprobe", "ffmpeg")
+}
+
+/// Installs a Debian package when the program it provides is missing.
+fn apt_install_if_missing(program: &str, package: &str) -> Result {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Ok(());
+    }
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-q"]);
+    step("apt-get update", update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "-q", package])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    step(&format!("install {package}"), install)
+}
+
 fn test(extra: &[String]) -> Result {
     ensure_wasm_target()?;
     ensure_npm_clients()?;
+    ensure_export_readers()?;
 
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]).args(extra);
