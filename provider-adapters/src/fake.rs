@@ -8,14 +8,14 @@
 //! submitted exactly once.
 
 // mod comfyui;
-// mod dashscope;
-// mod fal;
+mod dashscope;
+mod fal;
 mod gemini;
 mod kling;
 // mod openai_chat;
 mod openai_images;
 mod openai_videos;
-// mod replicate;
+mod replicate;
 mod runway;
 
 use std::collections::{HashMap, VecDeque};
@@ -34,14 +34,14 @@ use bytes::Bytes;
 use serde_json::Value;
 
 // pub use comfyui::FakeComfyUi;
-// pub use dashscope::FakeDashScope;
-// pub use fal::FakeFal;
+pub use dashscope::FakeDashScope;
+pub use fal::FakeFal;
 pub use gemini::FakeGemini;
 pub use kling::FakeKling;
 // pub use openai_chat::FakeOpenAiChat;
 pub use openai_images::FakeOpenAiImages;
 pub use openai_videos::FakeOpenAiVideos;
-// pub use replicate::FakeReplicate;
+pub use replicate::FakeReplicate;
 pub use runway::FakeRunway;
 
 use crate::{Secret, Timeouts};

@@ -27,11 +27,14 @@ mod provider;
 mod retry;
 mod types;
 
+pub mod dashscope;
+pub mod fal;
 pub mod gemini;
 pub mod kling;
 pub mod offline;
 pub mod openai_images;
 pub mod openai_videos;
+pub mod replicate;
 pub mod runway;
 
 #[cfg(feature = "test-support")]

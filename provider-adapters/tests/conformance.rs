@@ -118,10 +118,13 @@ fn wrong() -> Secret {
 }
 
 async fn fixtures() -> Vec<Fixture> {
+    use provider_adapters::dashscope::DashScope;
+    use provider_adapters::fal::Fal;
     use provider_adapters::gemini::Gemini;
     use provider_adapters::kling::Kling;
     use provider_adapters::openai_images::OpenAiImages;
     use provider_adapters::openai_videos::OpenAiVideos;
+    use provider_adapters::replicate::Replicate;
     use provider_adapters::runway::Runway;
 
     let edit = image_request()
@@ -193,6 +196,42 @@ async fn fixtures() -> Vec<Fixture> {
         |c| c.api_key = wrong(),
         Runway::new,
         image_to_video.clone(),
+        ASYNC,
+    ));
+
+    let f = fake::FakeDashScope::start().await;
+    let c = f.config();
+    all.push(fixture(
+        "dashscope",
+        f.into_inner(),
+        c,
+        |c| c.api_key = wrong(),
+        DashScope::new,
+        image_request(),
+        ASYNC,
+    ));
+
+    let f = fake::FakeFal::start().await;
+    let c = f.config();
+    all.push(fixture(
+        "fal",
+        f.into_inner(),
+        c,
+        |c| c.api_key = wrong(),
+        Fal::new,
+        edit.clone(),
+        ASYNC,
+    ));
+
+    let f = fake::FakeReplicate::start().await;
+    let c = f.config();
+    all.push(fixture(
+        "replicate",
+        f.into_inner(),
+        c,
+        |c| c.api_token = wrong(),
+        Replicate::new,
+        image_request(),
         ASYNC,
     ));
 

@@ -1,0 +1,341 @@
+//! fal.ai's queue (Flux and friends): submit to `queue.fal.run/{owner}/{app}[/{path}]`,
+//! poll the returned status URL, read the result from the response URL. The returned URLs
+//! drop the model's sub-path, so the task id is the path they name, not one we build.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use crate::http::{Http, Reply, join, merge_extra, parse_base, pick_model};
+use crate::{
+    Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
+    OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
+};
+
+pub const PROVIDER: &str = "fal";
+pub const DEFAULT_BASE_URL: &str = "https://queue.fal.run";
+pub const DEFAULT_MODELS: &[&str] = &["fal-ai/flux/dev", "fal-ai/flux-pro/kontext"];
+
+const IMAGE_SIZES: &[(&str, Size)] = &[
+    (
+        "landscape_16_9",
+        Size {
+            width: 16,
+            height: 9,
+        },
+    ),
+    (
+        "landscape_4_3",
+        Size {
+            width: 4,
+            height: 3,
+        },
+    ),
+    (
+        "square_hd",
+        Size {
+            width: 1,
+            height: 1,
+        },
+    ),
+    (
+        "portrait_4_3",
+        Size {
+            width: 3,
+            height: 4,
+        },
+    ),
+    (
+        "portrait_16_9",
+        Size {
+            width: 9,
+            height: 16,
+        },
+    ),
+];
+
+#[derive(Debug, Clone)]
+pub struct FalConfig {
+    pub base_url: String,
+    pub api_key: Secret,
+    /// Model paths (`owner/app[/path]`), default first. Image edits use the first model whose
+    /// path names an edit-capable app (`kontext`, `edit`), else the default.
+    pub models: Vec<String>,
+    pub timeouts: Timeouts,
+}
+
+impl FalConfig {
+    pub fn new(api_key: impl Into<Secret>) -> Self {
+        FalConfig {
+            base_url: DEFAULT_BASE_URL.into(),
+            api_key: api_key.into(),
+            models: DEFAULT_MODELS.iter().map(|m| (*m).to_owned()).collect(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Fal {
+    config: FalConfig,
+    base: url::Url,
+    http: Http,
+}
+
+impl Fal {
+    pub fn new(config: FalConfig) -> Result<Self> {
+        let base = parse_base(PROVIDER, &config.base_url)?;
+        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
+        Ok(Fal { config, base, http })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .client
+            .request(method, join(&self.base, path))
+            .header(
+                "authorization",
+                format!("Key {}", self.config.api_key.expose()),
+            )
+    }
+
+    /// fal's errors: `{"detail": "..."}` or `{"detail": [{"msg", "type", "loc"}]}`.
+    fn error(&self, reply: &Reply, lookup: bool) -> Error {
+        let body: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+        let (message, policy) = match &body["detail"] {
+            Value::String(s) => (s.clone(), false),
+            Value::Array(items) => (
+                items
+                    .iter()
+                    .filter_map(|i| i["msg"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                items
+                    .iter()
+                    .any(|i| i["type"] == "content_policy_violation"),
+            ),
+            _ => (reply.text(), false),
+        };
+        let provider = PROVIDER.to_owned();
+        let message = self.http.redact(&message);
+        match reply.status.as_u16() {
+            400..=499 if policy => Error::ContentPolicy {
+                provider,
+                reason: message,
+            },
+            403 if message.to_lowercase().contains("balance") => {
+                Error::Balance { provider, message }
+            }
+            404 if lookup => Error::Expired { provider, message },
+            _ => self.http.status_error(reply, &message),
+        }
+    }
+
+    /// The task id is the request's path under the queue base: `owner/app/requests/ID`.
+    fn task_id(&self, created: &Value, model: &str) -> Result<TaskId> {
+        let base = self.base.as_str().trim_end_matches('/');
+        if let Some(path) = created["status_url"]
+            .as_str()
+            .and_then(|u| u.strip_prefix(base))
+            .and_then(|p| p.strip_suffix("/status"))
+        {
+            return Ok(TaskId(path.trim_start_matches('/').to_owned()));
+        }
+        // No usable status URL (or one on another host, which would get our key): build it.
+        let id = created["request_id"].as_str().ok_or_else(|| {
+            self.http
+                .provider_error(Some(200), "the answer held no request id")
+        })?;
+        let app: Vec<&str> = model.split('/').take(2).collect();
+        Ok(TaskId(format!("{}/requests/{id}", app.join("/"))))
+    }
+
+    fn outputs(result: &Value) -> Vec<OutputRef> {
+        let seed = result["seed"].as_i64();
+        let mut outputs: Vec<OutputRef> = result["images"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|img| {
+                let mut o = OutputRef::new(
+                    OutputKind::Image,
+                    OutputSource::Url(img["url"].as_str()?.to_owned()),
+                );
+                o.mime = img["content_type"].as_str().map(str::to_owned);
+                o.width = img["width"].as_u64().and_then(|w| u32::try_from(w).ok());
+                o.height = img["height"].as_u64().and_then(|h| u32::try_from(h).ok());
+                o.seed = seed;
+                Some(o)
+            })
+            .collect();
+        if let Some(url) = result["video"]["url"].as_str() {
+            let mut o = OutputRef::new(OutputKind::Video, OutputSource::Url(url.to_owned()));
+            o.mime = Some("video/mp4".into());
+            o.seed = seed;
+            outputs.push(o);
+        }
+        outputs
+    }
+}
+
+/// Which configured model to use: the request's, else for edits an edit-capable one.
+fn model_for(config: &FalConfig, request: &GenerationRequest) -> Result<String> {
+    if request.model.is_none()
+        && request.operation == Operation::ImageEdit
+        && let Some(m) = config
+            .models
+            .iter()
+            .find(|m| m.contains("kontext") || m.contains("edit"))
+    {
+        return Ok(m.clone());
+    }
+    pick_model(PROVIDER, request.model.as_deref(), &config.models)
+}
+
+#[async_trait]
+impl GenerationProvider for Fal {
+    fn name(&self) -> &str {
+        PROVIDER
+    }
+
+    fn operations(&self) -> &[Operation] {
+        &[Operation::TextToImage, Operation::ImageEdit]
+    }
+
+    fn models(&self) -> &[String] {
+        &self.config.models
+    }
+
+    async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
+        if !self.supports(request.operation) {
+            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
+        }
+        let model = model_for(&self.config, request)?;
+        let mut input = json!({
+            "prompt": request.prompt,
+            "image_size": request.size.unwrap_or(Size::HD).closest(IMAGE_SIZES),
+            "num_images": 1,
+            "output_format": "png",
+        });
+        if let Some(seed) = request.seed {
+            input["seed"] = json!(seed);
+        }
+        merge_extra(&mut input, &request.extra);
+        let params = input.clone();
+        match request.references.as_slice() {
+            [] if request.operation == Operation::ImageEdit => {
+                return Err(Error::InvalidInput {
+                    provider: PROVIDER.into(),
+                    message: "an image edit needs at least one reference image".into(),
+                });
+            }
+            [] => {}
+            [one] => input["image_url"] = json!(one.data_uri()),
+            many => {
+                input["image_urls"] = json!(many.iter().map(|r| r.data_uri()).collect::<Vec<_>>())
+            }
+        }
+        let reply = self
+            .http
+            .send(
+                "submit",
+                self.request(reqwest::Method::POST, &model).json(&input),
+            )
+            .await?;
+        if !reply.status.is_success() {
+            return Err(self.error(&reply, false));
+        }
+        let created: Value = reply.json(&self.http)?;
+        Ok(TaskHandle {
+            task_id: self.task_id(&created, &model)?,
+            status: TaskStatus::Queued,
+            provenance: Provenance {
+                provider: PROVIDER.into(),
+                model,
+                prompt: request.prompt.clone(),
+                seed: request.seed,
+                parameters: params,
+            },
+        })
+    }
+
+    async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
+        let reply = self
+            .http
+            .send(
+                "poll",
+                self.request(reqwest::Method::GET, &format!("{task}/status")),
+            )
+            .await?;
+        if !(reply.status.is_success()) {
+            return Err(self.error(&reply, true));
+        }
+        let status: Value = reply.json(&self.http)?;
+        match status["status"].as_str() {
+            Some("IN_QUEUE") => return Ok(TaskStatus::Queued),
+            Some("IN_PROGRESS") => return Ok(TaskStatus::Running { progress: None }),
+            Some("COMPLETED") => {}
+            other => {
+                return Err(self
+                    .http
+                    .provider_error(Some(200), &format!("unknown queue status {other:?}")));
+            }
+        }
+        // Completed: the result (or the job's error) is at the response URL.
+        let reply = self
+            .http
+            .send("poll", self.request(reqwest::Method::GET, task.as_str()))
+            .await?;
+        if reply.status.is_server_error() {
+            return Err(self.error(&reply, true));
+        }
+        if !reply.status.is_success() {
+            return Ok(TaskStatus::Failed {
+                error: self.error(&reply, true),
+            });
+        }
+        let result: Value = reply.json(&self.http)?;
+        // fal blacks out images its safety checker flags and says so here.
+        if let Some(flags) = result["has_nsfw_concepts"].as_array()
+            && !flags.is_empty()
+            && flags.iter().all(|f| f.as_bool() == Some(true))
+        {
+            return Ok(TaskStatus::Failed {
+                error: Error::ContentPolicy {
+                    provider: PROVIDER.into(),
+                    reason: "the safety checker flagged every image (has_nsfw_concepts)".into(),
+                },
+            });
+        }
+        let outputs = Fal::outputs(&result);
+        if outputs.is_empty() {
+            return Ok(TaskStatus::Failed {
+                error: self
+                    .http
+                    .provider_error(Some(200), "the result held no image"),
+            });
+        }
+        Ok(TaskStatus::Succeeded {
+            outputs,
+            usage: None,
+        })
+    }
+
+    async fn cancel(&self, task: &TaskId) -> Result<()> {
+        let reply = self
+            .http
+            .send(
+                "cancel",
+                self.request(reqwest::Method::PUT, &format!("{task}/cancel")),
+            )
+            .await?;
+        match reply.status.as_u16() {
+            // 400 ALREADY_COMPLETED: nothing left to cancel.
+            200..=299 | 400 => Ok(()),
+            _ => Err(self.error(&reply, true)),
+        }
+    }
+
+    async fn fetch(&self, output: &OutputRef) -> Result<Output> {
+        self.http.download(output, &self.base, None).await
+    }
+}
