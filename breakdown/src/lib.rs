@@ -7,6 +7,7 @@
 //!    heuristics that work for Chinese and English: scene breaks from chapter headings, break
 //!    lines and time/place cues; shots from sentences and dialogue; characters from naming
 //!    patterns and dialogue attributions, with aliases merged.
+//!    [`llm`] does the same through a language model, validating every answer.
 //! 3. [`apply`] writes a [`Breakdown`] into a [`shared_model::Project`], anchoring every scene to
 //!    its range of the script.
 //!
@@ -19,6 +20,7 @@ mod clean;
 mod decode;
 mod fountain;
 mod import;
+pub mod llm;
 pub mod offline;
 mod text;
 
