@@ -7,7 +7,7 @@
 //! content-policy refusal, expired result URLs. Counters let a test assert that a job was
 //! submitted exactly once.
 
-// mod comfyui;
+mod comfyui;
 mod dashscope;
 mod fal;
 mod gemini;
@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
 
-// pub use comfyui::FakeComfyUi;
+pub use comfyui::FakeComfyUi;
 pub use dashscope::FakeDashScope;
 pub use fal::FakeFal;
 pub use gemini::FakeGemini;
@@ -376,15 +376,19 @@ async fn inject_faults(
         Stall,
         Pass,
     }
+    // The WebSocket is a side channel (ComfyUI progress): faults target the HTTP API.
+    let websocket = request.uri().path().ends_with("/ws");
     let act = {
         let mut f = lock(&state.faults);
-        if f.rate_limit > 0 {
+        if websocket {
+            Act::Pass
+        } else if f.rate_limit > 0 {
             f.rate_limit -= 1;
             Act::RateLimit(f.retry_after_secs)
         } else if f.server_error > 0 {
             f.server_error -= 1;
             Act::ServerError
-        } else if f.stall && request.uri().path() != "/ws" {
+        } else if f.stall {
             Act::Stall
         } else {
             Act::Pass

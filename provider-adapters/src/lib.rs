@@ -27,6 +27,7 @@ mod provider;
 mod retry;
 mod types;
 
+pub mod comfyui;
 pub mod dashscope;
 pub mod fal;
 pub mod gemini;
