@@ -34,7 +34,7 @@ pub use characters::{Character, CharacterPatch, NewCharacter};
 pub use error::{Error, Result};
 pub use ids::{AssetId, CharacterId, JobId, SceneId, ShotId};
 pub use jobs::{JobKind, JobStatus, JobSummary};
-pub use observe::Changes;
+pub use observe::{Changes, ScriptDelta};
 pub use project::{Meta, MetaPatch, Project, ProjectOptions};
 pub use script::ScriptAnchor;
 pub use snapshot::ProjectSnapshot;

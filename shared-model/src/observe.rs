@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use yrs::types::{Event, PathSegment};
-use yrs::{DeepObservable, Observable, TransactionMut};
+use yrs::types::{Delta, Event, PathSegment};
+use yrs::{Any, DeepObservable, Observable, Out, TransactionMut};
 
 use crate::Project;
 use crate::ids::{AssetId, CharacterId, JobId, SceneId, ShotId};
@@ -20,6 +20,15 @@ pub struct Changes {
     pub characters: BTreeSet<CharacterId>,
     pub assets: BTreeSet<AssetId>,
     pub jobs: BTreeSet<JobId>,
+}
+
+/// One step of a script change, in UTF-16 code units, applied left to right: keep `Retain`
+/// units, insert the text, or remove `Delete` units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptDelta {
+    Retain(u32),
+    Insert(String),
+    Delete(u32),
 }
 
 impl Changes {
@@ -92,6 +101,37 @@ impl Project {
         debug_assert!(result.is_ok(), "observe called inside a transaction");
     }
 
+    /// Calls `f` after every transaction that changed the script, local or remote, with the
+    /// change as a delta in UTF-16 code units. An editor applies it to what it shows instead of
+    /// re-reading (and re-diffing) the whole text on every keystroke. The observer stays
+    /// registered under `key` until [`Project::unobserve_script`].
+    pub fn observe_script<F>(&self, key: &str, f: F)
+    where
+        F: Fn(&[ScriptDelta]) + Send + Sync + 'static,
+    {
+        self.script.observe(key, move |txn, event| {
+            let delta: Vec<ScriptDelta> = event
+                .delta(txn)
+                .iter()
+                .filter_map(|d| match d {
+                    Delta::Retain(n, _) => Some(ScriptDelta::Retain(*n)),
+                    Delta::Deleted(n) => Some(ScriptDelta::Delete(*n)),
+                    Delta::Inserted(Out::Any(Any::String(s)), _) => {
+                        Some(ScriptDelta::Insert(s.to_string()))
+                    }
+                    // The script holds plain text only; an embed written by a foreign peer has
+                    // no text to show and still occupies one position.
+                    Delta::Inserted(_, _) => Some(ScriptDelta::Insert("\u{fffc}".into())),
+                })
+                .collect();
+            f(&delta);
+        });
+    }
+
+    pub fn unobserve_script(&self, key: &str) {
+        self.script.unobserve(key);
+    }
+
     pub fn unobserve(&self, key: &str) {
         self.scenes.unobserve_deep(key);
         self.shots.unobserve_deep(key);
@@ -140,5 +180,38 @@ mod tests {
         assert_eq!(seen[1].shots.iter().collect::<Vec<_>>(), vec![&shot]);
         assert!(seen[1].scenes.is_empty() && !seen[1].script);
         assert!(seen[2].script);
+    }
+
+    #[test]
+    fn script_deltas_are_in_utf16_units_for_local_and_remote_edits() {
+        let a = Project::empty(ProjectOptions::default());
+        a.script_insert(0, "刘备🎬\nabc");
+        let b = Project::empty(ProjectOptions::default());
+        b.apply_update(&a.encode_state()).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        b.observe_script("editor", move |d| sink.lock().unwrap().push(d.to_vec()));
+
+        let sv = b.state_vector();
+        // "刘备🎬\n" is 5 UTF-16 units (the emoji is a surrogate pair).
+        a.script_delete(5, 1);
+        a.script_insert(5, "XY");
+        b.apply_update(&a.encode_diff(&sv).unwrap()).unwrap();
+        b.script_insert(0, "Z");
+        b.unobserve_script("editor");
+        b.script_insert(0, "ignored");
+
+        let seen = seen.lock().unwrap();
+        assert_eq!(
+            *seen,
+            vec![
+                vec![
+                    ScriptDelta::Retain(5),
+                    ScriptDelta::Delete(1),
+                    ScriptDelta::Insert("XY".into()),
+                ],
+                vec![ScriptDelta::Insert("Z".into())],
+            ]
+        );
     }
 }

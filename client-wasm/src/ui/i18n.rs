@@ -1,0 +1,116 @@
+//! English and Chinese interface text. English strings are the keys, so a missing translation
+//! shows English rather than nothing.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    /// The stored choice, else the browser's language.
+    pub(crate) fn initial() -> Lang {
+        let stored = web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item("shotweave.lang").ok().flatten());
+        let tag = stored.or_else(|| web_sys::window().and_then(|w| w.navigator().language()));
+        match tag {
+            Some(t) if t.starts_with("zh") => Lang::Zh,
+            _ => Lang::En,
+        }
+    }
+
+    pub(crate) fn store(self) {
+        if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = s.set_item("shotweave.lang", self.tag());
+        }
+    }
+
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+}
+
+pub(crate) fn t(lang: Lang, en: &'static str) -> &'static str {
+    if lang == Lang::En {
+        return en;
+    }
+    match en {
+        "Projects" => "项目",
+        "New project" => "新建项目",
+        "Title" => "标题",
+        "Language" => "语言",
+        "Create" => "创建",
+        "Open" => "打开",
+        "Forget" => "移除",
+        "No projects yet. Create one, or open a link someone shared with you." => {
+            "还没有项目。新建一个，或打开别人分享给你的链接。"
+        }
+        "Script" => "剧本",
+        "Storyboard" => "分镜",
+        "Characters" => "角色",
+        "Assets" => "素材",
+        "Share" => "分享",
+        "Add scene" => "添加场景",
+        "Add shot" => "添加镜头",
+        "Delete scene" => "删除场景",
+        "Delete shot" => "删除镜头",
+        "Total running time" => "总时长",
+        "Shot" => "镜头",
+        "Scene" => "场景",
+        "Description" => "描述",
+        "Dialogue" => "对白",
+        "Camera" => "机位",
+        "Framing" => "景别",
+        "Duration (s)" => "时长（秒）",
+        "Takes" => "镜次",
+        "Use this take" => "选用此镜次",
+        "Selected" => "已选用",
+        "Upload a take" => "上传镜次",
+        "No takes yet" => "还没有镜次",
+        "No shots yet" => "还没有镜头",
+        "No scenes yet. Add one to start the storyboard." => "还没有场景。添加一个开始分镜。",
+        "Close" => "关闭",
+        "Add character" => "添加角色",
+        "Name" => "姓名",
+        "Aliases (comma separated)" => "别名（逗号分隔）",
+        "Colour" => "颜色",
+        "Reference images" => "参考图",
+        "Upload reference image" => "上传参考图",
+        "Delete character" => "删除角色",
+        "No characters yet" => "还没有角色",
+        "Upload a file" => "上传文件",
+        "No assets yet" => "还没有素材",
+        "uploaded" => "上传",
+        "Online" => "在线",
+        "Offline" => "离线",
+        "Connecting" => "连接中",
+        "Syncing" => "同步中",
+        "Saved on this device" => "已保存到本机",
+        "Saving" => "保存中",
+        "Read-only" => "只读",
+        "Only you are here" => "只有你在这里",
+        "You" => "你",
+        "Dismiss" => "关闭",
+        "Loading" => "加载中",
+        "Viewer link" => "只读链接",
+        "Commenter link" => "评论链接",
+        "Editor link" => "编辑链接",
+        "Copy this link" => "复制此链接",
+        "You have no access to this project on this device. Open a link someone shared with you." => {
+            "此设备上没有该项目的访问权限。请打开别人分享给你的链接。"
+        }
+        "Back to projects" => "返回项目列表",
+        "Characters in shot" => "出场角色",
+        "empty frame" => "空画面",
+        "Keyboard: arrows move between shots, Alt+arrows reorder, Enter edits, Delete removes, N adds" => {
+            "键盘：方向键切换镜头，Alt+方向键调整顺序，回车编辑，Delete 删除，N 添加"
+        }
+        other => other,
+    }
+}

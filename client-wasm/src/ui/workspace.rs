@@ -1,0 +1,213 @@
+//! One project's workspace: header with tabs, the active screen, the status bar.
+
+use leptos::prelude::*;
+
+use super::{LangSwitch, Route, Tab, ctx, navigate};
+use crate::session::{self, Session, Signals};
+use crate::{api, editor, storage};
+
+#[component]
+pub(crate) fn Workspace(id: String) -> impl IntoView {
+    let ctx = ctx();
+    let signals: RwSignal<Option<Signals>> = RwSignal::new(None);
+    let stored = storage::project(&id);
+    let tab = Memo::new(move |_| match ctx.route.get() {
+        Route::Project { tab, .. } => tab,
+        Route::Projects => Tab::Board,
+    });
+
+    if let Some(project) = stored.clone() {
+        let created = super::projects::take_created(&project.id);
+        leptos::task::spawn_local(async move {
+            let session =
+                Session::open(project.id, project.token, project.role, created, ctx.banner).await;
+            signals.set(Some(session.signals));
+        });
+    }
+    on_cleanup(|| {
+        editor::unmount();
+        session::close_current();
+    });
+
+    // Presence follows the screen being looked at.
+    Effect::new(move |_| {
+        let tab = tab.get();
+        if signals.get().is_some() {
+            session::with(|s| s.set_presence(|p| p.view = Some(tab.slug().into())));
+        }
+    });
+
+    let has_access = stored.is_some();
+    let title = move || {
+        signals
+            .get()
+            .map(|s| s.meta.get().title)
+            .filter(|t| !t.is_empty())
+            .or_else(|| stored.as_ref().map(|p| p.title.clone()))
+            .unwrap_or_default()
+    };
+    let project_id = id.clone();
+
+    view! {
+        <header class="topbar">
+            <a class="brand" href="#/" title=move || ctx.t("Back to projects")>
+                "Shotweave"
+            </a>
+            <h1 class="project-title">{title}</h1>
+            <nav class="tabs" role="tablist">
+                {Tab::ALL
+                    .into_iter()
+                    .map(|t| {
+                        let id = project_id.clone();
+                        view! {
+                            <button
+                                role="tab"
+                                class="tab"
+                                data-tab=t.slug()
+                                aria-selected=move || (tab.get() == t).to_string()
+                                on:click=move |_| {
+                                    navigate(&Route::Project { id: id.clone(), tab: t })
+                                }
+                            >
+                                {move || ctx.t(t.label())}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+            <span class="spacer"></span>
+            {move || {
+                signals
+                    .get()
+                    .filter(|s| s.role.get() == session::Role::Owner)
+                    .map(|_| view! { <ShareMenu /> })
+            }}
+            <LangSwitch />
+        </header>
+        {move || match (signals.get(), has_access) {
+            (_, false) => {
+                view! {
+                    <main class="empty-state">
+                        <p>
+                            {move || {
+                                ctx.t(
+                                    "You have no access to this project on this device. Open a link someone shared with you.",
+                                )
+                            }}
+                        </p>
+                        <a href="#/">{move || ctx.t("Back to projects")}</a>
+                    </main>
+                }
+                    .into_any()
+            }
+            (None, true) => {
+                view! { <main class="empty-state">{move || ctx.t("Loading")}"…"</main> }.into_any()
+            }
+            (Some(sig), true) => {
+                view! {
+                    <main class="workspace" data-ready="true">
+                        {move || match tab.get() {
+                            Tab::Script => view! { <ScriptView sig=sig /> }.into_any(),
+                            Tab::Board => view! { <super::board::Board sig=sig /> }.into_any(),
+                            Tab::Characters => {
+                                view! { <super::characters::Characters sig=sig /> }.into_any()
+                            }
+                            Tab::Assets => view! { <super::assets::Assets sig=sig /> }.into_any(),
+                        }}
+                    </main>
+                    <super::status::StatusBar sig=sig />
+                }
+                    .into_any()
+            }
+        }}
+    }
+}
+
+/// The script: a document-driven contenteditable (see `editor.rs`) plus the cursor overlay.
+#[component]
+fn ScriptView(sig: Signals) -> impl IntoView {
+    let text = NodeRef::<leptos::html::Div>::new();
+    let overlay = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let (Some(text), Some(overlay)) = (text.get(), overlay.get()) {
+            editor::mount(text.into(), overlay.into());
+        }
+    });
+    Effect::new(move |_| editor::set_editable(sig.role.get().can_edit()));
+    on_cleanup(editor::unmount);
+    view! {
+        <div class="script-scroll">
+            <div class="script-page">
+                <div
+                    class="script-text"
+                    node_ref=text
+                    role="textbox"
+                    aria-multiline="true"
+                    aria-label="Script"
+                    spellcheck="false"
+                    translate="no"
+                ></div>
+                <div class="script-overlay" node_ref=overlay aria-hidden="true"></div>
+            </div>
+        </div>
+    }
+}
+
+/// Owners mint share links here.
+#[component]
+fn ShareMenu() -> impl IntoView {
+    let ctx = ctx();
+    let open = RwSignal::new(false);
+    let link = RwSignal::new(None::<String>);
+    let make = move |role: &'static str| {
+        let Some(s) = session::current() else {
+            return;
+        };
+        let (id, token) = (s.id.clone(), s.token.clone());
+        leptos::task::spawn_local(async move {
+            match api::create_token(&id, &token, role).await {
+                Ok(shared) => {
+                    let origin = web_sys::window()
+                        .and_then(|w| w.location().origin().ok())
+                        .unwrap_or_default();
+                    link.set(Some(format!(
+                        "{origin}/#/p/{id}/board?token={}",
+                        js_sys::encode_uri_component(&shared)
+                    )));
+                }
+                Err(e) => ctx.banner.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <div class="share">
+            <button class="share-button" on:click=move |_| open.update(|o| *o = !*o)>
+                {move || ctx.t("Share")}
+            </button>
+            <Show when=move || open.get()>
+                <div class="share-menu">
+                    <button data-role="viewer" on:click=move |_| make("viewer")>
+                        {move || ctx.t("Viewer link")}
+                    </button>
+                    <button data-role="commenter" on:click=move |_| make("commenter")>
+                        {move || ctx.t("Commenter link")}
+                    </button>
+                    <button data-role="editor" on:click=move |_| make("editor")>
+                        {move || ctx.t("Editor link")}
+                    </button>
+                    {move || {
+                        link.get()
+                            .map(|l| {
+                                view! {
+                                    <label class="share-link">
+                                        {move || ctx.t("Copy this link")}
+                                        <input type="text" readonly prop:value=l />
+                                    </label>
+                                }
+                            })
+                    }}
+                </div>
+            </Show>
+        </div>
+    }
+}
