@@ -33,6 +33,7 @@ pub mod fal;
 pub mod gemini;
 pub mod kling;
 pub mod offline;
+pub mod openai_chat;
 pub mod openai_images;
 pub mod openai_videos;
 pub mod replicate;
