@@ -14,6 +14,8 @@ pub const DEFAULT_COMPACT_AFTER_UPDATES: u64 = 1000;
 pub const DEFAULT_ROOM_IDLE_SECS: u64 = 30;
 /// y-websocket clients reconnect after 30 s without a message; half of that leaves margin.
 pub const DEFAULT_KEEPALIVE_SECS: u64 = 15;
+/// Where `cargo xtask` puts the browser studio's bundle, relative to the repository root.
+pub const DEFAULT_WEB_DIR: &str = "client-wasm/dist";
 
 /// A value that must never appear in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -76,6 +78,10 @@ pub struct Config {
     /// Seconds of silence after which the server sends a keepalive to a connection.
     #[arg(long, env = "SHOTWEAVE_KEEPALIVE_SECS", default_value_t = DEFAULT_KEEPALIVE_SECS)]
     pub keepalive_secs: u64,
+
+    /// The browser studio's files (built by `cargo xtask`), served at `/`.
+    #[arg(long, env = "SHOTWEAVE_WEB_DIR", default_value = DEFAULT_WEB_DIR)]
+    pub web_dir: PathBuf,
 }
 
 impl Config {
@@ -93,6 +99,7 @@ impl Config {
             compact_after_updates: DEFAULT_COMPACT_AFTER_UPDATES,
             room_idle_secs: DEFAULT_ROOM_IDLE_SECS,
             keepalive_secs: DEFAULT_KEEPALIVE_SECS,
+            web_dir: DEFAULT_WEB_DIR.into(),
         }
     }
 

@@ -9,6 +9,7 @@
 //! | `GET /api/projects/{id}/assets/{sha256}` | any role | the bytes, with the sniffed type |
 //! | `GET /sync/{doc}?token=` | any role | y-websocket endpoint (see [`crate::ws`]) |
 //! | `GET /healthz`, `GET /metrics` | anyone | liveness (checks the database), Prometheus |
+//! | `GET /` and any other path | anyone | the browser studio's static files (`--web-dir`) |
 //!
 //! Tokens come in `Authorization: Bearer`, or in `?token=` where a browser cannot set
 //! headers (WebSocket, `<img src>`).
@@ -22,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
@@ -49,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/projects/{id}/assets/{sha256}", get(download_asset))
         .route("/sync/{doc}", get(ws::sync_handler))
+        // Everything else is the browser studio's bundle (index.html at `/`).
+        .fallback_service(ServeDir::new(&state.config().web_dir))
         .layer(TraceLayer::new_for_http().make_span_with(observability::http_span))
         .with_state(state)
 }
