@@ -1,0 +1,264 @@
+//! `shotweave`: the studio from the command line. Every command talks to a running studio
+//! (`cargo xtask run`) over its HTTP API; the project id and token of the last import are
+//! remembered, so the usual walk-through needs no ids:
+//!
+//! ```text
+//! shotweave import novel.txt          # new project: script, scenes, shots, characters
+//! shotweave generate                  # a frame for every shot without a take
+//! shotweave export --out board        # .otio .edl .xml .fcpxml .fountain .html .mp4 + media
+//! ```
+
+mod api;
+mod saved;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::api::Api;
+use crate::saved::Saved;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shotweave",
+    version,
+    about = "Shotweave studio from the command line"
+)]
+struct Cli {
+    /// The studio's URL.
+    #[arg(
+        long,
+        env = "SHOTWEAVE_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    server: String,
+    /// Project id; defaults to the last imported project.
+    #[arg(long, env = "SHOTWEAVE_PROJECT", global = true)]
+    project: Option<String>,
+    /// Access token; defaults to the one saved when the project was imported.
+    #[arg(long, env = "SHOTWEAVE_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import a novel (.txt/.md, any common encoding) or a Fountain screenplay as a new project,
+    /// broken down offline into scenes, shots and characters.
+    Import {
+        file: PathBuf,
+        /// Project title (default: from the file).
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Break the project's script down again (only while the board has no shots).
+    Breakdown {
+        /// `offline` (deterministic, no key) or `llm` (the configured chat provider).
+        #[arg(long, default_value = "offline")]
+        mode: String,
+    },
+    /// Generate takes for shots and wait for them, showing progress.
+    Generate {
+        /// Provider to use.
+        #[arg(long, default_value = "offline")]
+        provider: String,
+        /// `frame` or `clip`.
+        #[arg(long, default_value = "frame")]
+        kind: String,
+        /// Regenerate shots that already have a take too.
+        #[arg(long)]
+        all: bool,
+        /// Return once the jobs are queued instead of waiting.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Write the storyboard in editorial and screenplay formats, with the media they reference.
+    Export {
+        /// Output directory.
+        #[arg(long, default_value = "export")]
+        out: PathBuf,
+        /// otio, edl, fcp7, fcpxml, fountain, sheet, animatic, or all.
+        #[arg(long, default_value = "all")]
+        format: Vec<String>,
+    },
+}
+
+const FORMATS: [(&str, &str); 7] = [
+    ("otio", "otio"),
+    ("edl", "edl"),
+    ("fcp7", "xml"),
+    ("fcpxml", "fcpxml"),
+    ("fountain", "fountain"),
+    ("sheet", "html"),
+    ("animatic", "mp4"),
+];
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut saved = Saved::load()?;
+    let api = Api::new(&cli.server)?;
+    match cli.command {
+        Command::Import { file, title } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("novel.txt");
+            let spinner = spinner(&format!("importing {name} ({} KB)", bytes.len() / 1024));
+            let imported = api.import(name, title.as_deref(), bytes).await;
+            spinner.finish_and_clear();
+            let imported = imported?;
+            saved.remember(&imported.project_id, &imported.token)?;
+            println!(
+                "imported \"{}\": {} chapters, {} scenes, {} shots, {} characters",
+                imported.title,
+                imported.chapters,
+                imported.scenes,
+                imported.shots,
+                imported.characters
+            );
+            println!(
+                "project {}  (saved as the current project)",
+                imported.project_id
+            );
+            println!(
+                "open {}/#/p/{}?token={}",
+                cli.server.trim_end_matches('/'),
+                imported.project_id,
+                imported.token
+            );
+        }
+        Command::Breakdown { mode } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let result = api.breakdown(&project, &token, &mode).await?;
+            println!(
+                "{} scenes, {} shots, {} characters",
+                result.scenes, result.shots, result.characters
+            );
+        }
+        Command::Generate {
+            provider,
+            kind,
+            all,
+            no_wait,
+        } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let queued = api
+                .generate(&project, &token, &provider, &kind, all)
+                .await?;
+            if queued.jobs.is_empty() {
+                println!("every shot already has a take (use --all to regenerate)");
+                return Ok(());
+            }
+            println!("{} jobs queued on {provider}", queued.jobs.len());
+            if !no_wait {
+                wait_for(&api, &project, &token, &queued.jobs).await?;
+            }
+        }
+        Command::Export { out, format } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let wanted: Vec<(&str, &str)> = if format.iter().any(|f| f == "all") {
+                FORMATS.to_vec()
+            } else {
+                let mut list = Vec::new();
+                for f in &format {
+                    match FORMATS.iter().find(|(name, _)| name == f) {
+                        Some(entry) => list.push(*entry),
+                        None => bail!(
+                            "unknown format {f}; choose from otio, edl, fcp7, fcpxml, fountain, sheet, animatic, all"
+                        ),
+                    }
+                }
+                list
+            };
+            std::fs::create_dir_all(out.join("media"))
+                .with_context(|| format!("creating {}", out.display()))?;
+            let bar = ProgressBar::new(wanted.len() as u64).with_style(bar_style());
+            for (name, ext) in &wanted {
+                bar.set_message(format!("{name}"));
+                match api.export(&project, &token, name).await {
+                    Ok(bytes) => std::fs::write(out.join(format!("storyboard.{ext}")), bytes)?,
+                    // An animatic needs ffmpeg on the server: report it and go on with the rest.
+                    Err(e) if *name == "animatic" => {
+                        bar.println(format!("animatic skipped: {e:#}"))
+                    }
+                    Err(e) => return Err(e),
+                }
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            let media = api.media(&project, &token).await?;
+            let bar = ProgressBar::new(media.len() as u64).with_style(bar_style());
+            bar.set_message("media");
+            for item in &media {
+                let path = out.join(&item.path);
+                if !path.exists() {
+                    std::fs::write(&path, api.asset(&project, &token, &item.sha256).await?)?;
+                }
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            println!(
+                "wrote {} formats and {} media files to {}",
+                wanted.len(),
+                media.len(),
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
+        .expect("valid template")
+        .progress_chars("=> ")
+}
+
+fn spinner(message: &str) -> ProgressBar {
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(message.to_owned());
+    spinner.enable_steady_tick(Duration::from_millis(100));
+    spinner
+}
+
+/// Polls the project's jobs until every one of `ids` has ended, with a progress bar; fails if
+/// any job failed, naming the reasons.
+async fn wait_for(api: &Api, project: &str, token: &str, ids: &[String]) -> Result<()> {
+    let bar = ProgressBar::new(ids.len() as u64).with_style(bar_style());
+    bar.set_message("generate");
+    loop {
+        let jobs = api.jobs(project, token).await?;
+        let mine: Vec<_> = jobs.iter().filter(|j| ids.contains(&j.id)).collect();
+        let ended = mine
+            .iter()
+            .filter(|j| matches!(j.status.as_str(), "succeeded" | "failed" | "cancelled"))
+            .count();
+        bar.set_position(ended as u64);
+        if ended == ids.len() {
+            bar.finish_and_clear();
+            let failed: Vec<_> = mine.iter().filter(|j| j.status != "succeeded").collect();
+            println!(
+                "{} succeeded, {} failed or cancelled",
+                ids.len() - failed.len(),
+                failed.len()
+            );
+            if let Some(first) = failed.first() {
+                bail!(
+                    "{} jobs did not succeed; first: {}",
+                    failed.len(),
+                    first.error.as_deref().unwrap_or(&first.status)
+                );
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
