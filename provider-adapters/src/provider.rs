@@ -134,7 +134,10 @@ pub async fn generate(
     let handle = provider.submit(request).await?;
     let mut status = handle.status;
     while !status.is_terminal() {
-        tokio::time::sleep(poll_interval).await;
+        // Even a zero sleep waits for the timer's next millisecond tick.
+        if !poll_interval.is_zero() {
+            tokio::time::sleep(poll_interval).await;
+        }
         status = provider.poll(&handle.task_id).await?;
     }
     match status {
