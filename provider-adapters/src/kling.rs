@@ -186,7 +186,7 @@ impl Kling {
                 retry_after: reply.retry_after(),
                 message,
             },
-            1200..=1299 | 1300 => Error::InvalidInput { provider, message },
+            1200..=1300 => Error::InvalidInput { provider, message },
             _ => Error::Provider {
                 provider,
                 status: Some(reply.status.as_u16()),

@@ -410,7 +410,13 @@ pub fn render_frame(sketch: &ShotSketch, size: Size) -> Result<Vec<u8>> {
     fill(&mut pm, rect(vx, ground, vw, 2.0), rgb(GRID));
 
     // Figures: heads and bodies in the character's colour, standing on the ground line.
-    let figure_h = vh * 0.72;
+    // People look small in wide shots; from full shot in, the guide does the closing in.
+    let figure_h = vh
+        * match shot_size {
+            Some(ShotSize::ExtremeWide) => 0.3,
+            Some(ShotSize::Wide) => 0.45,
+            _ => 0.72,
+        };
     let head_r = figure_h * 0.085;
     let n = sketch.characters.len();
     let colors = cast_colors(&sketch.characters);
@@ -494,7 +500,9 @@ pub fn render_frame(sketch: &ShotSketch, size: Size) -> Result<Vec<u8>> {
         shot_size.is_none(),
     );
     let guide_label = shot_size.map_or("FRAMING ?", ShotSize::label);
-    draw_text(&mut pm, guide_label, gx + 8.0, gy + 22.0, 16.0, rgb(ACCENT));
+    // Above the guide when there is room, so it does not cover a face.
+    let label_y = if gy - vy > 26.0 { gy - 8.0 } else { gy + 22.0 };
+    draw_text(&mut pm, guide_label, gx + 4.0, label_y, 16.0, rgb(ACCENT));
     stroke_rect(&mut pm, rect(vx, vy, vw, vh), rgb(INK), 3.0, false);
 
     // Names under the figures, on top of the dimming so they stay readable.
@@ -503,6 +511,14 @@ pub fn render_frame(sketch: &ShotSketch, size: Size) -> Result<Vec<u8>> {
         let name = text::wrap(fonts, &ch.name, 20.0 * s, max * s, 1);
         if let Some(name) = name.first() {
             let w = fonts.width(name, 20.0 * s) / s;
+            // A light backing keeps the name readable where the guide's line crosses it.
+            let mut backing = Color::WHITE;
+            backing.set_alpha(0.85);
+            fill(
+                &mut pm,
+                rect(x - w / 2.0 - 4.0, ground + 10.0, w + 8.0, 27.0),
+                backing,
+            );
             draw_text(&mut pm, name, x - w / 2.0, ground + 30.0, 20.0, color);
         }
     }
