@@ -160,7 +160,8 @@ pub(crate) fn mount(root: HtmlElement, overlay: HtmlElement) {
                 .unwrap_or(false);
             if !composing && !EDITOR.with(|ed| ed.borrow().as_ref().is_some_and(|e| e.composing)) {
                 // Only edits the browser would not let us cancel get here.
-                reconcile_caret_line(&[]);
+                let pending = QUEUE.with(|q| q.borrow().clone());
+                reconcile_caret_line(&pending);
             }
         }),
     );
@@ -227,12 +228,32 @@ pub(crate) fn flush() {
         if queued.is_empty() {
             return;
         }
+        // Rewriting a text node moves the browser's selection inside it to the node's start,
+        // so the local selection is carried through the change by hand.
+        let focused = document().active_element().is_some_and(|a| a == *ed.root);
+        let selection = if focused { selection_offsets(ed) } else { None };
         for delta in &queued {
             let patches = ed.lines.apply(delta);
             apply_patches(&ed.root, &patches);
         }
+        if let Some((mut start, mut end)) = selection {
+            for delta in &queued {
+                start = transform(start, delta);
+                end = transform(end, delta);
+            }
+            select(ed, start, end);
+        }
     });
     redraw_cursors();
+}
+
+fn select(ed: &Editor, start: u32, end: u32) {
+    let (Some(a), Some(b)) = (dom_point(ed, start), dom_point(ed, end)) else {
+        return;
+    };
+    if let Some(selection) = web_sys::window().and_then(|w| w.get_selection().ok().flatten()) {
+        let _ = selection.set_base_and_extent(&a.0, a.1, &b.0, b.1);
+    }
 }
 
 fn apply_patches(root: &HtmlElement, patches: &[LinePatch]) {

@@ -231,6 +231,30 @@ mod tests {
     }
 
     #[test]
+    fn cursors_cross_to_another_replica_and_follow_its_edits() {
+        use shared_model::{Project, ProjectOptions};
+        let a = Project::empty(ProjectOptions::default());
+        a.script_insert(0, "hello world\nsecond");
+        let b = Project::empty(ProjectOptions::default());
+        b.apply_update(&a.encode_state()).unwrap();
+        let len = a.script_len();
+        for range in [len..len, 0..0, 6..11] {
+            let mut p = Presence::new(1);
+            let frame = p.set_local(Some(PresenceState {
+                cursor: Some(a.script_anchor(range.clone()).unwrap()),
+                ..Default::default()
+            }));
+            let Message::Awareness(sent) = Message::decode_v1(&frame).unwrap() else {
+                panic!("not an awareness message");
+            };
+            let mut other = Presence::new(2);
+            other.apply(sent, 0.0);
+            let anchor = other.peers().next().unwrap().state.cursor.clone().unwrap();
+            assert_eq!(b.resolve_anchor(&anchor), Some(range.clone()), "{range:?}");
+        }
+    }
+
+    #[test]
     fn local_state_round_trips_and_is_reannounced_when_declared_gone() {
         let mut p = Presence::new(9);
         let frame = p.set_local(Some(PresenceState {

@@ -159,6 +159,8 @@ pub(crate) struct Session {
     auth_failed: Cell<bool>,
     /// Whether the current socket ever opened (a refused upgrade never does).
     opened: Cell<bool>,
+    /// The server has confirmed the token and told us its role.
+    token_checked: Cell<bool>,
     retry_ms: Cell<u32>,
     retry: RefCell<Option<Timeout>>,
     renew: RefCell<Option<Interval>>,
@@ -234,6 +236,7 @@ impl Session {
             closed: Cell::new(false),
             auth_failed: Cell::new(false),
             opened: Cell::new(false),
+            token_checked: Cell::new(false),
             retry_ms: Cell::new(500),
             retry: RefCell::new(None),
             renew: RefCell::new(None),
@@ -275,7 +278,9 @@ impl Session {
         session.listen_to_network();
         session.start_renewing();
         session.connect();
-        session.check_token();
+        if online() {
+            session.check_token();
+        }
         schedule_flush();
         session
     }
@@ -472,6 +477,7 @@ impl Session {
         wasm_bindgen_futures::spawn_local(async move {
             match api::project_for_token(&this.token).await {
                 Ok(Some(summary)) => {
+                    this.token_checked.set(true);
                     let role = Role::parse(&summary.role);
                     this.signals.role.set(role);
                     storage::remember_project(&storage::StoredProject {
@@ -600,8 +606,12 @@ impl Session {
 
     // ---- socket events ----
 
-    fn on_open(&self) {
+    fn on_open(self: &Rc<Self>) {
         self.opened.set(true);
+        if !self.token_checked.get() {
+            // Opened offline: the role stored with the link may be out of date.
+            self.check_token();
+        }
         self.retry_ms.set(500);
         self.signals.conn.set(Conn::Syncing);
         let frames = self
@@ -668,7 +678,7 @@ impl Session {
             }
             _ => {}
         }
-        if !self.opened.get() {
+        if !self.opened.get() && online() {
             // A refused upgrade looks like any network failure; ask the REST API why.
             self.check_token();
         }

@@ -107,6 +107,10 @@ impl Project {
         let start = self
             .script
             .sticky_index(&txn, range.start, Assoc::After)
+            // At the very end of the script nothing follows to stick to (yrs has no position
+            // there, unlike Yjs): the character before is the only anchor left. A cursor at the
+            // end is the most common one.
+            .or_else(|| self.script.sticky_index(&txn, range.start, Assoc::Before))
             .ok_or_else(out_of_bounds)?;
         let end = self
             .script
@@ -162,6 +166,25 @@ mod tests {
         a.apply_update(&b.encode_state()).unwrap();
 
         assert_eq!(a.anchored_text(&anchor).unwrap(), "刘备走进来。");
+    }
+
+    #[test]
+    fn anchors_at_the_edges_and_in_an_empty_script_resolve() {
+        let empty = Project::empty(ProjectOptions::default());
+        let anchor = empty.script_anchor(0..0).unwrap();
+        assert_eq!(empty.resolve_anchor(&anchor), Some(0..0));
+
+        let a = Project::empty(ProjectOptions::default());
+        a.script_insert(0, "刘备\nabc");
+        let len = a.script_len();
+        for range in [0..0, len..len, 0..len, 3..len] {
+            let anchor = a.script_anchor(range.clone()).unwrap();
+            assert_eq!(a.resolve_anchor(&anchor), Some(range));
+        }
+        // Text appended after an end-of-script cursor leaves the cursor where it was.
+        let end = a.script_anchor(len..len).unwrap();
+        a.script_insert(len, "!");
+        assert_eq!(a.resolve_anchor(&end), Some(len..len));
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! `cargo xtask <command>`: the project's set-up, build and test steps in one place, so that a
 //! fresh machine needs nothing but Rust to run the studio or the whole test suite.
 //!
-//! - `test`: installs what the tests need (the wasm32 target, the npm clients), runs every test of the
-//!   workspace and checks that the browser-side crates build for wasm32.
-//! - `run`: builds what the studio needs and starts it on the embedded defaults.
+//! - `test`: installs what the tests need (the wasm32 target, the npm clients, Chromium), runs every
+//!   test of the workspace, checks that the browser-side crates build for wasm32, and runs the
+//!   browser studio's tests in headless Chromium.
+//! - `run`: builds what the studio needs (the server and the browser bundle) and starts it on the
+//!   embedded defaults.
+//! - `web`: only builds the browser bundle into `client-wasm/dist` (for the benchmark script).
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
@@ -12,9 +16,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("run") => run(&args[1..]),
+        Some("web") => build_web(),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [cargo test args]\n       cargo xtask run [server args]"
+                "usage: cargo xtask test [cargo test args]\n       cargo xtask run [server args]\n       cargo xtask web    (only build the browser bundle)"
             );
             return ExitCode::from(2);
         }
@@ -120,12 +125,154 @@ fn test(extra: &[String]) -> Result {
     // Benchmarks are not run here (their figures live in README), but they must keep compiling.
     let mut cmd = cargo();
     cmd.args(["check", "--workspace", "--benches"]);
-    step("check benchmarks", cmd)
+    step("check benchmarks", cmd)?;
+
+    browser_tests()
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::env::current_dir()
+            .map(|cwd| cwd.join(&dir))
+            .unwrap_or_else(|_| dir.into()),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// Where the browser bundle goes; sync-server's `--web-dir` defaults to the same place.
+fn web_dir() -> PathBuf {
+    workspace_root().join("client-wasm/dist")
+}
+
+/// A short content hash (FNV-1a), used as the bundle's build id for cache busting.
+fn build_id(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// Every file under `dir`, as URL paths relative to `root`.
+fn url_paths(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            url_paths(root, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            out.push(format!("/{}", rel.to_string_lossy().replace('\\', "/")));
+        }
+    }
+    Ok(())
+}
+
+/// Builds the browser studio: the client crate for wasm32 (release), wasm-bindgen's JavaScript
+/// for it, and the static files from `client-wasm/web` with the build id filled in.
+fn build_web() -> Result {
+    ensure_wasm_target()?;
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--package",
+        "client-wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--release",
+    ]);
+    step("build the browser studio (wasm32)", cmd)?;
+
+    eprintln!("==> generate the browser bundle");
+    let wasm = target_dir().join("wasm32-unknown-unknown/release/client_wasm.wasm");
+    let dist = web_dir();
+    if dist.exists() {
+        std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing {}: {e}", dist.display()))?;
+    }
+    let pkg = dist.join("pkg");
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e}"))?
+        .typescript(false)
+        .generate(&pkg)
+        .map_err(|e| format!("wasm-bindgen on {}: {e}", wasm.display()))?;
+
+    let module = std::fs::read(pkg.join("client_wasm_bg.wasm")).map_err(|e| e.to_string())?;
+    let build = build_id(&module);
+    let source = workspace_root().join("client-wasm/web");
+    let mut files = vec!["/".to_owned()];
+    url_paths(&dist, &dist, &mut files)?;
+    files.extend(["/index.html".to_owned(), "/style.css".to_owned()]);
+    let shell = format!(
+        "[{}]",
+        files
+            .iter()
+            .map(|f| format!("\"{f}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for name in ["index.html", "style.css", "sw.js"] {
+        let text = std::fs::read_to_string(source.join(name))
+            .map_err(|e| format!("reading {name}: {e}"))?;
+        let text = text
+            .replace("__BUILD__", &build)
+            .replace("__SHELL__", &shell);
+        std::fs::write(dist.join(name), text).map_err(|e| format!("writing {name}: {e}"))?;
+    }
+    eprintln!("    {} (build {build})", dist.display());
+    Ok(())
+}
+
+/// Debian's Chromium and a CJK font (so that Chinese text renders in screenshots).
+fn ensure_chromium() -> Result {
+    apt_install_if_missing("chromium", "chromium")?;
+    let has_cjk_font = Command::new("fc-list")
+        .arg(":lang=zh")
+        .output()
+        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+    if has_cjk_font {
+        return Ok(());
+    }
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "-q", "fonts-noto-cjk"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    step("install fonts-noto-cjk", install)
+}
+
+/// The browser studio in real headless Chromium against the real server binary.
+fn browser_tests() -> Result {
+    build_web()?;
+    ensure_chromium()?;
+    let mut cmd = Command::new("npm");
+    cmd.args(["ci", "--no-audit", "--no-fund", "--prefix", "tests/browser"]);
+    step("install the browser test driver", cmd)?;
+    let mut cmd = cargo();
+    cmd.args(["build", "--package", "sync-server"]);
+    step("build the server for the browser tests", cmd)?;
+
+    let mut cmd = Command::new("node");
+    cmd.current_dir(workspace_root().join("tests/browser"))
+        .args(["--test", "--test-concurrency=1"])
+        .arg("studio.test.mjs")
+        .env(
+            "SHOTWEAVE_SERVER_BIN",
+            target_dir().join("debug/sync-server"),
+        )
+        .env("SHOTWEAVE_WEB_DIR", web_dir());
+    step("browser tests (headless Chromium)", cmd)
 }
 
 /// Starts the studio on the embedded defaults (SQLite and local files under `./data`); extra
 /// arguments go to `sync-server serve` (see `--help`).
 fn run(extra: &[String]) -> Result {
+    build_web()?;
     let mut cmd = cargo();
     cmd.args([
         "run",
@@ -135,6 +282,7 @@ fn run(extra: &[String]) -> Result {
         "--",
         "serve",
     ])
-    .args(extra);
+    .args(extra)
+    .env("SHOTWEAVE_WEB_DIR", web_dir());
     step("build and start the studio", cmd)
 }

@@ -1,0 +1,328 @@
+// The browser studio end to end: real headless Chromium (Debian's), the real sync-server binary,
+// two or three people in separate browser contexts. Run by `cargo xtask test`; screenshots go to
+// tests/browser/artifacts/ (gitignored).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+
+import { startServer, launchBrowser, person, artifactPath } from "./harness.mjs";
+import {
+  until, createProject, shareLink, openLink, waitConn, tab, scriptText, waitScript, caretToEnd,
+  cards, waitCards, png,
+} from "./helpers.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Fails with the collected console errors of everyone in the test. */
+function assertNoConsoleErrors(...people) {
+  for (const p of people) {
+    assert.deepEqual(p.errors, [], `console errors in ${p.name}'s page`);
+  }
+}
+
+async function assertFits(page, who) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `${who}: the page is ${overflow}px wider than the window`);
+}
+
+test("two people co-edit the script and the storyboard and see each other", async () => {
+  const alice = await person(browser, "Alice", "#e6194b");
+  // Bob works on a large screen with the interface in Chinese.
+  const bob = await person(browser, "Bob", "#4363d8", { width: 1920, height: 1080 });
+  await bob.context.addInitScript(() => localStorage.setItem("shotweave.lang", "zh"));
+  try {
+    await createProject(alice.page, server.url, "Three Kingdoms 三国演义");
+    const link = await shareLink(alice.page, "editor");
+    await openLink(bob.page, link);
+    await waitConn(alice.page, "online");
+    await waitConn(bob.page, "online");
+    assert.equal(await bob.page.textContent("[data-tab=board]"), "分镜");
+    assert.equal(await bob.page.textContent(".project-title"), "Three Kingdoms 三国演义");
+
+    // ---- script ----
+    await tab(alice.page, "script");
+    await tab(bob.page, "script");
+    await caretToEnd(alice.page);
+    await alice.page.keyboard.type("第一回 宴桃园豪杰三结义\nINT. PEACH GARDEN - DAY");
+    await waitScript(bob.page, "Alice's lines at Bob", (t) => t.includes("INT. PEACH GARDEN - DAY"));
+    await caretToEnd(bob.page);
+    await bob.page.keyboard.type("\n刘备 (Liu Bei) enters.");
+    const expected = "第一回 宴桃园豪杰三结义\nINT. PEACH GARDEN - DAY\n刘备 (Liu Bei) enters.";
+    await waitScript(alice.page, "Bob's line at Alice", (t) => t.endsWith("enters."));
+    assert.equal(await scriptText(alice.page), expected);
+    assert.equal(await scriptText(bob.page), expected);
+
+    // Alice types in the middle of the line Bob's caret is in; Bob's caret stays put.
+    await alice.page.click(".script-text .ln:nth-child(3)");
+    await alice.page.keyboard.press("Home");
+    await alice.page.keyboard.type(">> ");
+    await waitScript(bob.page, "Alice's prefix at Bob", (t) => t.includes(">> 刘备"));
+    await bob.page.keyboard.type(" Bows.");
+    await waitScript(alice.page, "Bob's typing after the concurrent edit",
+      (t) => t.endsWith(">> 刘备 (Liu Bei) enters. Bows."));
+
+    // Presence: each sees the other's named cursor and where they are.
+    await alice.page.waitForSelector(".script-overlay .peer-caret .peer-label:text('Bob')", { timeout: 20_000 });
+    await bob.page.waitForSelector(".script-overlay .peer-caret .peer-label:text('Alice')", { timeout: 20_000 });
+    await until(alice.page, "Bob shown in the script", () =>
+      document.querySelector(".peer[data-peer=Bob] .peer-place")?.textContent === "Script");
+    await alice.page.screenshot({ path: artifactPath("script-1280x720.png") });
+    await bob.page.screenshot({ path: artifactPath("script-zh-1920x1080.png") });
+
+    // ---- storyboard ----
+    await tab(alice.page, "board");
+    await tab(bob.page, "board");
+    await alice.page.click(".add-scene");
+    await alice.page.waitForSelector(".scene .add-shot");
+    const title = alice.page.locator(".scene-title").first();
+    await title.fill("桃园 Peach garden");
+    await title.press("Enter");
+    await title.blur();
+    for (let i = 1; i <= 3; i++) {
+      await alice.page.click(".scene .add-shot");
+      await waitCards(alice.page, `${i} cards at Alice`, new Function("c", `return c.length === ${i}`));
+    }
+    await waitCards(bob.page, "3 cards at Bob", (c) => c.length === 3);
+    await until(bob.page, "the scene title at Bob", () =>
+      document.querySelector(".scene-title").value === "桃园 Peach garden");
+
+    // Bob describes and times the first shot; Alice sees it, and the total running time.
+    const first = (await cards(bob.page))[0].id;
+    await bob.page.click(`[data-shot-id="${first}"]`);
+    await bob.page.fill("#shot-description", "Wide: three brothers swear an oath 结义");
+    await bob.page.press("#shot-description", "Tab");
+    await bob.page.fill("#shot-duration", "4.5");
+    await bob.page.press("#shot-duration", "Tab");
+    await waitCards(alice.page, "Bob's description at Alice", (c) => c[0].text.includes("结义"));
+    await until(alice.page, "the total running time", () =>
+      document.querySelector("[data-testid=total-time]").textContent === "0:10.5");
+
+    // Alice sees which shot Bob is looking at, on the card and in the status bar.
+    await alice.page.waitForSelector(`[data-shot-id="${first}"] .peer-dot[title=Bob]`, { timeout: 20_000 });
+    await until(alice.page, "Bob on shot #1 in the status bar", () =>
+      document.querySelector(".peer[data-peer=Bob] .peer-place")?.textContent === "Shot #1");
+
+    // Reorder by drag: Alice drags the third shot onto the first.
+    const [a, b, c] = (await cards(alice.page)).map((x) => x.id);
+    await alice.page.dragAndDrop(`[data-shot-id="${c}"]`, `[data-shot-id="${a}"]`);
+    const dragged = new Function("c", `return c.map(x => x.id).join() === ${JSON.stringify([c, a, b].join())}`);
+    await waitCards(alice.page, "the dragged order at Alice", dragged);
+    await waitCards(bob.page, "the dragged order at Bob", dragged);
+
+    // Reorder by keyboard: Bob moves the (now) first shot one place later.
+    await bob.page.focus(`[data-shot-id="${c}"]`);
+    await bob.page.keyboard.press("Alt+ArrowRight");
+    const nudged = new Function("c", `return c.map(x => x.id).join() === ${JSON.stringify([a, c, b].join())}`);
+    await waitCards(bob.page, "the nudged order at Bob", nudged);
+    await waitCards(alice.page, "the nudged order at Alice", nudged);
+    // Focus follows the moved card, so the keyboard user can keep going.
+    await until(bob.page, "focus on the moved card", (id) =>
+      document.activeElement?.dataset?.shotId === id, c);
+
+    // Keyboard navigation and deletion: Bob steps to the last shot and deletes it.
+    await bob.page.keyboard.press("ArrowRight");
+    await until(bob.page, "focus on the last card", (id) =>
+      document.activeElement?.dataset?.shotId === id, b);
+    await bob.page.keyboard.press("Delete");
+    const deleted = new Function("c", `return c.map(x => x.id).join() === ${JSON.stringify([a, c].join())}`);
+    await waitCards(alice.page, "the deletion at Alice", deleted);
+    await waitCards(bob.page, "the deletion at Bob", deleted);
+
+    // Takes: Alice uploads two takes for the first shot and picks the first one.
+    await alice.page.click(`[data-shot-id="${a}"]`);
+    const upload = alice.page.locator(".takes input[type=file]");
+    await upload.setInputFiles({ name: "take-1.png", mimeType: "image/png", buffer: png(64, 36, [200, 60, 40]) });
+    await until(alice.page, "the first take", () => document.querySelectorAll(".take").length === 1);
+    await upload.setInputFiles({ name: "take-2.png", mimeType: "image/png", buffer: png(64, 36, [40, 90, 200]) });
+    await until(alice.page, "the second take", () => document.querySelectorAll(".take").length === 2);
+    const firstTake = await alice.page.evaluate(() =>
+      Array.from(document.querySelectorAll(".take")).at(-1).dataset.assetId);
+    await alice.page.click(`.take[data-asset-id="${firstTake}"] .pick-take`);
+    for (const p of [alice.page, bob.page]) {
+      await until(p, "the picked take as the card's thumbnail", ([shot, asset]) => {
+        const img = document.querySelector(`[data-shot-id="${shot}"] .thumb img`);
+        return img && img.src.includes(asset) && img.complete && img.naturalWidth === 64;
+      }, [a, firstTake]);
+    }
+
+    // Characters: a sheet with a reference image, seen by Bob.
+    await tab(alice.page, "characters");
+    await alice.page.click(".add-character");
+    const name = alice.page.locator(".character-name").first();
+    await name.fill("刘备");
+    await name.press("Tab");
+    await alice.page.locator(".sheet input[type=file]").first()
+      .setInputFiles({ name: "liubei.png", mimeType: "image/png", buffer: png(40, 60, [30, 140, 60]) });
+    await tab(bob.page, "characters");
+    await until(bob.page, "Liu Bei's sheet with its reference image", () => {
+      const sheet = document.querySelector(".sheet");
+      const img = sheet?.querySelector("img.ref");
+      return sheet?.querySelector(".character-name").value === "刘备" && img?.complete && img.naturalWidth === 40;
+    });
+    await tab(bob.page, "assets");
+    await until(bob.page, "three assets", () => document.querySelectorAll(".asset").length === 3);
+
+    await tab(alice.page, "board");
+    await tab(bob.page, "board");
+    await alice.page.click(`[data-shot-id="${a}"]`);
+    await bob.page.waitForSelector(`[data-shot-id="${a}"] .peer-dot[title=Alice]`, { timeout: 20_000 });
+    await alice.page.screenshot({ path: artifactPath("board-1280x720.png") });
+    await bob.page.screenshot({ path: artifactPath("board-zh-1920x1080.png") });
+    await assertFits(alice.page, "Alice (1280x720)");
+    await assertFits(bob.page, "Bob (1920x1080)");
+    assertNoConsoleErrors(alice, bob);
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
+  }
+});
+
+test("edits made offline survive a reload and merge when the connection returns", async () => {
+  const alice = await person(browser, "Alice", "#e6194b");
+  const bob = await person(browser, "Bob", "#4363d8");
+  try {
+    await createProject(alice.page, server.url, "Offline test");
+    await tab(alice.page, "script");
+    await caretToEnd(alice.page);
+    await alice.page.keyboard.type("Act one.");
+    await tab(alice.page, "board");
+    await alice.page.click(".add-scene");
+    await alice.page.click(".scene .add-shot");
+    await waitCards(alice.page, "Alice's shot", (c) => c.length === 1);
+
+    await openLink(bob.page, await shareLink(alice.page, "editor"));
+    await waitConn(bob.page, "online");
+    await waitCards(bob.page, "the shot at Bob", (c) => c.length === 1);
+    // The service worker must hold the app before the network goes away.
+    await until(bob.page, "the service worker", () => navigator.serviceWorker.controller !== null);
+
+    await bob.context.setOffline(true);
+    await waitConn(bob.page, "offline");
+    await tab(bob.page, "script");
+    await waitScript(bob.page, "the synced script at Bob", (t) => t === "Act one.");
+    await caretToEnd(bob.page);
+    await bob.page.keyboard.type("\nBob wrote this on a train.");
+    await tab(bob.page, "board");
+    await bob.page.click(".scene .add-shot");
+    await waitCards(bob.page, "Bob's offline shot", (c) => c.length === 2);
+    await bob.page.waitForSelector(".saved[data-saved=true]", { timeout: 20_000 });
+
+    // Meanwhile Alice keeps working online.
+    await tab(alice.page, "script");
+    await caretToEnd(alice.page);
+    await alice.page.keyboard.type("\nAlice stayed online.");
+    await tab(alice.page, "board");
+    const only = (await cards(alice.page))[0].id;
+    await alice.page.click(`[data-shot-id="${only}"]`);
+    await alice.page.fill("#shot-description", "Establishing shot, 桃园");
+    await alice.page.press("#shot-description", "Tab");
+
+    // Bob reloads without a network: the last state is there and still editable.
+    await bob.page.reload();
+    await bob.page.waitForSelector("[data-ready=true]", { timeout: 20_000 });
+    await waitConn(bob.page, "offline");
+    await waitCards(bob.page, "Bob's shots after the reload", (c) => c.length === 2);
+    await tab(bob.page, "script");
+    await waitScript(bob.page, "Bob's offline line after the reload",
+      (t) => t === "Act one.\nBob wrote this on a train.");
+    await caretToEnd(bob.page);
+    await bob.page.keyboard.type(" (after reload)");
+    await bob.page.waitForSelector(".saved[data-saved=true]", { timeout: 20_000 });
+
+    // Back online: both converge on everything.
+    await bob.context.setOffline(false);
+    await waitConn(bob.page, "online");
+    const all = (t) => t.includes("Bob wrote this on a train. (after reload)") && t.includes("Alice stayed online.");
+    const bobText = await waitScript(bob.page, "everything at Bob", all);
+    await tab(alice.page, "script");
+    const aliceText = await waitScript(alice.page, "everything at Alice", all);
+    assert.equal(aliceText, bobText);
+    await tab(alice.page, "board");
+    await tab(bob.page, "board");
+    const both = (c) => c.length === 2 && c.some((x) => x.text === "Establishing shot, 桃园");
+    const aliceCards = await waitCards(alice.page, "both shots at Alice", both);
+    const bobCards = await waitCards(bob.page, "both shots at Bob", both);
+    assert.deepEqual(aliceCards, bobCards);
+    assertNoConsoleErrors(alice, bob);
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
+  }
+});
+
+test("a viewer link shows the project read-only, and a bad link shows an error", async () => {
+  const alice = await person(browser, "Alice", "#e6194b");
+  const viewer = await person(browser, "Vera", "#911eb4");
+  const stranger = await person(browser, "Mallory", "#9a6324");
+  try {
+    const id = await createProject(alice.page, server.url, "Read-only test");
+    await tab(alice.page, "script");
+    await caretToEnd(alice.page);
+    await alice.page.keyboard.type("Only the owner writes here.");
+    await tab(alice.page, "board");
+    await alice.page.click(".add-scene");
+    await alice.page.click(".scene .add-shot");
+    const [shot] = (await waitCards(alice.page, "Alice's shot", (c) => c.length === 1));
+    await alice.page.click(`[data-shot-id="${shot.id}"]`);
+    await alice.page.fill("#shot-description", "The owner's shot");
+    await alice.page.press("#shot-description", "Tab");
+    await alice.page.click(".close-panel");
+
+    await openLink(viewer.page, await shareLink(alice.page, "viewer"));
+    await waitConn(viewer.page, "online");
+    await waitCards(viewer.page, "the owner's shot at the viewer", (c) => c[0]?.text === "The owner's shot");
+    await viewer.page.waitForSelector(".role-badge.readonly", { timeout: 20_000 });
+    assert.equal(await viewer.page.locator(".add-scene, .add-shot, .delete-scene, .share-button").count(), 0);
+
+    // The board: no dragging, a disabled panel, keys that edit do nothing.
+    const card = `[data-shot-id="${shot.id}"]`;
+    assert.equal(await viewer.page.getAttribute(card, "draggable"), "false");
+    await viewer.page.focus(card);
+    await viewer.page.keyboard.press("Enter");
+    await viewer.page.waitForSelector("#shot-description:disabled", { timeout: 20_000 });
+    await viewer.page.focus(card);
+    for (const key of ["Delete", "Alt+ArrowRight", "n"]) await viewer.page.keyboard.press(key);
+
+    // The script: not editable; typing changes nothing.
+    await tab(viewer.page, "script");
+    await waitScript(viewer.page, "the script at the viewer", (t) => t === "Only the owner writes here.");
+    assert.equal(await viewer.page.getAttribute(".script-text", "contenteditable"), "false");
+    await viewer.page.click(".script-text");
+    await viewer.page.keyboard.type("vandalism");
+    await viewer.page.keyboard.press("Enter");
+
+    // Once the owner sees the viewer's presence from after those keys, every key has been
+    // handled; nothing changed anywhere.
+    await tab(viewer.page, "board");
+    await viewer.page.click(card);
+    await until(alice.page, "the viewer on shot #1", () =>
+      document.querySelector(".peer[data-peer=Vera] .peer-place")?.textContent === "Shot #1");
+    assert.deepEqual(await cards(alice.page), [{ id: shot.id, text: "The owner's shot" }]);
+    assert.deepEqual(await cards(viewer.page), [{ id: shot.id, text: "The owner's shot" }]);
+    await tab(alice.page, "script");
+    assert.equal(await scriptText(alice.page), "Only the owner writes here.");
+    await tab(viewer.page, "script");
+    assert.equal(await scriptText(viewer.page), "Only the owner writes here.");
+    assertNoConsoleErrors(alice, viewer);
+
+    // A forged link: the error banner says so.
+    await stranger.page.goto(`${server.url}/#/p/${id}/board?token=not-a-real-token`);
+    await stranger.page.waitForSelector(".banner", { timeout: 20_000 });
+    assert.match(await stranger.page.textContent(".banner-text"), /invalid or has expired/);
+  } finally {
+    await alice.context.close();
+    await viewer.context.close();
+    await stranger.context.close();
+  }
+});
