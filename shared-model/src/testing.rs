@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-/// `../shared/data` relative to the workspace root, or `SHOTWEAVE_DATA_DIR`.
+/// `../shared/data` relative to the workspace root, or `SHOTWEAVE_SHARED_DATA`.
 pub fn data_dir() -> PathBuf {
-    std::env::var_os("SHOTWEAVE_DATA_DIR")
+    std::env::var_os("SHOTWEAVE_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
 }

@@ -43,10 +43,10 @@ const KNOWN_NODES: &[&str] = &[
     "VAEDecode",
 ];
 
-/// Where the shared test data lives: `SHOTWEAVE_DATA_DIR`, else `../shared/data` beside the
+/// Where the shared test data lives: `SHOTWEAVE_SHARED_DATA`, else `../shared/data` beside the
 /// workspace.
 fn data_dir() -> PathBuf {
-    std::env::var_os("SHOTWEAVE_DATA_DIR")
+    std::env::var_os("SHOTWEAVE_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
 }
