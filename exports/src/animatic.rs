@@ -79,17 +79,18 @@ pub fn render(timeline: &Timeline, file_of: impl Fn(&Media) -> PathBuf, out: &Pa
     }
     let list_path = work.join("list.ffconcat");
     std::fs::write(&list_path, list)?;
-    let total = timeline.total_frames() as f64 / f64::from(timeline.fps);
     let result = run(Command::new("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i"])
         .arg(&list_path)
         .args([
             "-vf",
             "scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p",
-            "-r",
-            &timeline.fps.to_string(),
-            "-t",
-            &format!("{total:.6}"),
+            // One encoded frame per still, held for the shot's duration: an animatic of two
+            // hours of storyboard encodes in seconds instead of re-encoding every 24th second.
+            "-fps_mode",
+            "vfr",
+            "-video_track_timescale",
+            &(timeline.fps * 1000).to_string(),
             "-c:v",
             "libx264",
             "-preset",
