@@ -75,13 +75,16 @@ pub enum JoinError {
 enum Command {
     Join {
         conn: ConnId,
-        write_denied: Option<String>,
         outbound: mpsc::Sender<Bytes>,
         kick: oneshot::Sender<CloseReason>,
         joined: oneshot::Sender<Result<(), JoinError>>,
     },
     Messages {
         conn: ConnId,
+        /// Carried with every batch (not looked up in the room's connection table) because a
+        /// connection's last messages may arrive after the room noticed it closed, and its
+        /// updates must be applied all the same.
+        write_denied: Option<Arc<str>>,
         messages: Vec<ClientMessage>,
     },
     Leave {
@@ -126,6 +129,7 @@ impl std::fmt::Debug for RoomsInner {
 #[derive(Debug)]
 pub struct RoomHandle {
     conn: ConnId,
+    write_denied: Option<Arc<str>>,
     inbox: mpsc::Sender<Command>,
 }
 
@@ -146,6 +150,7 @@ impl RoomHandle {
         self.inbox
             .send(Command::Messages {
                 conn: self.conn,
+                write_denied: self.write_denied.clone(),
                 messages,
             })
             .await
@@ -209,7 +214,6 @@ impl Rooms {
             let (joined_tx, joined_rx) = oneshot::channel();
             let command = Command::Join {
                 conn,
-                write_denied: write_denied.clone(),
                 outbound: out_tx,
                 kick: kick_tx,
                 joined: joined_tx,
@@ -218,7 +222,11 @@ impl Rooms {
                 match joined_rx.await {
                     Ok(Ok(())) => {
                         return Ok(Joined {
-                            handle: RoomHandle { conn, inbox },
+                            handle: RoomHandle {
+                                conn,
+                                write_denied: write_denied.as_deref().map(Arc::from),
+                                inbox,
+                            },
                             outbound: out_rx,
                             kick: kick_rx,
                         });
@@ -265,7 +273,6 @@ impl Rooms {
 }
 
 struct Conn {
-    write_denied: Option<String>,
     outbound: mpsc::Sender<Bytes>,
     kick: Option<oneshot::Sender<CloseReason>>,
 }
@@ -405,7 +412,6 @@ impl Room {
         match cmd {
             Command::Join {
                 conn,
-                write_denied,
                 outbound,
                 kick,
                 joined,
@@ -419,23 +425,30 @@ impl Room {
                 self.conns.insert(
                     conn,
                     Conn {
-                        write_denied,
                         outbound,
                         kick: Some(kick),
                     },
                 );
             }
-            Command::Messages { conn, messages } => {
-                let Some(c) = self.conns.get(&conn) else {
-                    return; // Already closed by the room; its late messages are dropped.
-                };
-                let denied = c.write_denied.clone();
+            Command::Messages {
+                conn,
+                write_denied,
+                messages,
+            } => {
+                // A connection that is already gone (closed, kicked, or its queue found closed
+                // while these messages waited in the inbox) still gets its document updates
+                // applied: the client sent them and may have no other copy. Everything
+                // addressed to it, and its awareness, is moot.
+                let live = self.conns.contains_key(&conn);
                 let mut effects = Effects::default();
                 let mut failure = None;
                 for message in messages {
+                    if !live && !matches!(message, ClientMessage::Update(_)) {
+                        continue;
+                    }
                     if let Err(e) =
                         self.state
-                            .handle(conn, denied.as_deref(), message, &mut effects)
+                            .handle(conn, write_denied.as_deref(), message, &mut effects)
                     {
                         failure = Some(e);
                         break;
@@ -446,8 +459,10 @@ impl Room {
                     broadcast,
                     persist,
                 } = effects;
-                self.outbox
-                    .extend(reply.into_iter().map(|f| (Target::One(conn), f)));
+                if live {
+                    self.outbox
+                        .extend(reply.into_iter().map(|f| (Target::One(conn), f)));
+                }
                 self.outbox
                     .extend(broadcast.into_iter().map(|f| (Target::All, f)));
                 self.pending.extend(persist);

@@ -288,7 +288,21 @@ impl WsClient {
             }
             let next = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
-                .map_err(|_| anyhow!("timed out; script = {:?}", self.script()))?;
+                .map_err(|_| {
+                    let script = self.script();
+                    let tail: String = script
+                        .chars()
+                        .rev()
+                        .take(200)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
+                    anyhow!(
+                        "timed out; script ({} chars) ends with {tail:?}",
+                        script.chars().count()
+                    )
+                })?;
             self.handle(next).await?;
         }
         Ok(())

@@ -39,7 +39,11 @@ async fn run_node(plan: Value) -> anyhow::Result<Value> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        bail!("node client {} failed: {}\nstdout: {stdout}\nstderr: {stderr}", plan["name"], output.status);
+        bail!(
+            "node client {} failed: {}\nstdout: {stdout}\nstderr: {stderr}",
+            plan["name"],
+            output.status
+        );
     }
     serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .with_context(|| format!("node printed {stdout:?}, stderr {stderr:?}"))
@@ -75,6 +79,11 @@ fn js_shot_descriptions(state: &Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn npm_clients_and_a_rust_client_converge_and_a_viewer_is_refused() -> anyhow::Result<()> {
     interop_dir()?;
+    // Server logs (connections, closes and their reasons) appear with the test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("sync_server=info")
+        .with_test_writer()
+        .try_init();
     let server = TestServer::start().await;
     let (project_id, owner) = server.project().await;
     let doc = project_id.as_str();
@@ -90,7 +99,10 @@ async fn npm_clients_and_a_rust_client_converge_and_a_viewer_is_refused() -> any
     }))
     .await?;
     let denied = viewer_state["denied"].as_array().context("denied")?;
-    assert!(!denied.is_empty(), "viewer saw no permission-denied message: {viewer_state}");
+    assert!(
+        !denied.is_empty(),
+        "viewer saw no permission-denied message: {viewer_state}"
+    );
     assert!(denied[0].as_str().unwrap_or_default().contains("viewer"));
 
     // Then two npm clients and the Rust client edit concurrently; each waits for all three.
@@ -108,8 +120,8 @@ async fn npm_clients_and_a_rust_client_converge_and_a_viewer_is_refused() -> any
     })));
 
     let project = Project::empty(ProjectOptions::default());
-    let mut rust = WsClient::connect_with_doc(&server.ws_url(doc, &editor), project.doc().clone())
-        .await?;
+    let mut rust =
+        WsClient::connect_with_doc(&server.ws_url(doc, &editor), project.doc().clone()).await?;
     rust.wait_synced().await?;
     rust.send_changes(|| {
         project.script_insert(project.script_len(), "[rust] Never mind how long. ");
@@ -128,12 +140,31 @@ async fn npm_clients_and_a_rust_client_converge_and_a_viewer_is_refused() -> any
             .expect("shot added");
     })
     .await?;
-    rust.pump_until(Duration::from_secs(30), |c| {
-        let script = c.script();
-        ["[js-a]", "[js-b]"].iter().all(|m| script.contains(m))
-            && shot_descriptions(&c.doc).as_object().is_some_and(|s| s.len() == 3)
-    })
-    .await?;
+    let converged = rust
+        .pump_until(Duration::from_secs(30), |c| {
+            let script = c.script();
+            ["[js-a]", "[js-b]"].iter().all(|m| script.contains(m))
+                && shot_descriptions(&c.doc)
+                    .as_object()
+                    .is_some_and(|s| s.len() == 3)
+        })
+        .await;
+    if let Err(e) = converged {
+        let stored = server.state.store().load_doc(doc).await?;
+        let state = sync_server::protocol::DocState::load(
+            stored.snapshot.as_deref(),
+            stored.tail.iter().map(|(_, u)| u.as_slice()),
+        )?;
+        // Say as much as possible about a failure that may be rare.
+        let a = tokio::time::timeout(Duration::from_secs(5), js_a).await;
+        let b = tokio::time::timeout(Duration::from_secs(5), js_b).await;
+        bail!(
+            "{e}\nrust shots {}\nstored shots {}\npending in rust doc: {:?}\njs-a: {a:?}\njs-b: {b:?}",
+            shot_descriptions(&rust.doc),
+            shot_descriptions(state.doc()),
+            rust.doc.transact().has_missing_updates()
+        );
+    }
 
     let a = js_a.await??;
     let b = js_b.await??;
@@ -141,7 +172,11 @@ async fn npm_clients_and_a_rust_client_converge_and_a_viewer_is_refused() -> any
     rust.pump_for(Duration::from_millis(300)).await?;
     let rust_shots = shot_descriptions(&rust.doc);
     assert_eq!(a["script"], b["script"], "npm clients diverged");
-    assert_eq!(a["script"].as_str(), Some(rust.script().as_str()), "rust diverged");
+    assert_eq!(
+        a["script"].as_str(),
+        Some(rust.script().as_str()),
+        "rust diverged"
+    );
     assert_eq!(project.script_text(), rust.script());
     assert_eq!(js_shot_descriptions(&a), rust_shots);
     assert_eq!(js_shot_descriptions(&b), rust_shots);
@@ -152,7 +187,12 @@ async fn npm_clients_and_a_rust_client_converge_and_a_viewer_is_refused() -> any
 
     // The viewer's edit reached nobody and nothing stored.
     for state in [&a, &b] {
-        assert!(!state["script"].as_str().unwrap_or_default().contains("VIEWER"));
+        assert!(
+            !state["script"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("VIEWER")
+        );
         assert!(state["shots"].get("viewer-shot").is_none());
     }
     assert!(!rust.script().contains("VIEWER"));

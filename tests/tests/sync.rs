@@ -330,3 +330,38 @@ async fn shared_model_client_interoperates_with_raw_yrs_clients() -> anyhow::Res
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_sent_just_before_a_disconnect_are_kept() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let (project, owner) = server.project().await;
+    let url = server.ws_url(project.as_str(), &owner);
+    let mut reader = WsClient::connect_synced(&url).await?;
+    for round in 0..3 {
+        // Fire a burst of edits and close at once (politely, as y-websocket's `destroy()`
+        // does), without waiting for acks: the room still holds many of them in its inbox
+        // when it notices the connection is gone. (An abrupt TCP reset is different: unread
+        // data dies in the kernel, nothing was acknowledged, and the client resyncs it on
+        // its next connection.)
+        let mut writer = WsClient::connect_synced(&url).await?;
+        for i in 0..1000 {
+            writer.append_script(&format!("<{round}.{i}>")).await?;
+        }
+        writer.close().await;
+        let last = format!("<{round}.999>");
+        reader
+            .pump_until(WAIT, |c| c.script().contains(&last))
+            .await?;
+    }
+    let script = reader.script();
+    for round in 0..3 {
+        for i in 0..1000 {
+            assert!(
+                script.contains(&format!("<{round}.{i}>")),
+                "lost <{round}.{i}>"
+            );
+        }
+    }
+    server.stop().await;
+    Ok(())
+}
