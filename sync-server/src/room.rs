@@ -309,16 +309,23 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
         Ok(stored) => {
             let next_seq = stored.next_seq();
             let tail_len = stored.tail.len() as u64;
-            DocState::load(
+            match DocState::load(
                 stored.snapshot.as_deref(),
                 stored.tail.iter().map(|(_, u)| u.as_slice()),
-            )
-            .map(|state| (state, next_seq, tail_len))
-            .map_err(|e| error!(error = %e, "stored document is corrupt"))
+            ) {
+                Ok(state) => Some((state, next_seq, tail_len)),
+                Err(e) => {
+                    error!(error = %e, "stored document is corrupt");
+                    None
+                }
+            }
         }
-        Err(e) => Err(error!(error = %e, "loading document failed")),
+        Err(e) => {
+            error!(error = %e, "loading document failed");
+            None
+        }
     };
-    let Ok((state, next_seq, tail_len)) = loaded else {
+    let Some((state, next_seq, tail_len)) = loaded else {
         // Tell everyone waiting, then let later joiners retry with a fresh room.
         rooms.remove_if_generation(&doc, generation);
         inbox.close();

@@ -18,6 +18,9 @@ use crate::{Error, Result};
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// A stored row of a document: sequence number and bytes.
+type SeqBytes = (i64, Vec<u8>);
+
 /// A connection pool to whichever database the configuration selected.
 #[derive(Debug, Clone)]
 pub enum Store {
@@ -187,7 +190,7 @@ impl Store {
     /// Reads the latest snapshot of `doc` and every update after it.
     pub async fn load_doc(&self, doc: &str) -> Result<StoredDoc> {
         // One read transaction, so a concurrent compaction cannot slip between the two reads.
-        let (snapshot, tail): (Option<(i64, Vec<u8>)>, Vec<(i64, Vec<u8>)>) = match self {
+        let (snapshot, tail): (Option<SeqBytes>, Vec<SeqBytes>) = match self {
             Self::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
                 let snapshot = sqlx::query_as("SELECT seq, state FROM doc_snapshots WHERE doc = ?")
