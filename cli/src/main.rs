@@ -129,7 +129,7 @@ async fn main() -> Result<()> {
                 imported.project_id
             );
             println!(
-                "open {}/#/p/{}?token={}",
+                "open {}/#/p/{}/board?token={}",
                 cli.server.trim_end_matches('/'),
                 imported.project_id,
                 imported.token

@@ -28,19 +28,24 @@ fn cue(name: &str) -> String {
     }
 }
 
+fn is_heading(text: &str) -> bool {
+    let upper = text.to_uppercase();
+    ["INT", "EXT", "EST", "I/E"].iter().any(|p| upper.starts_with(p))
+}
+
+/// A scene heading: the scene's own title when it already is one (imported screenplays),
+/// else its location and time of day, forced with `.` when they do not start with INT./EXT.
 fn heading(title: &str, location: &str, time_of_day: &str) -> String {
-    let place = if location.is_empty() { title } else { location };
-    let upper = place.to_uppercase();
-    if ["INT", "EXT", "EST", "I/E"]
-        .iter()
-        .any(|p| upper.starts_with(p))
-    {
-        place.to_owned()
-    } else if time_of_day.is_empty() {
-        format!(".{place}")
-    } else {
-        format!(".{place} - {}", time_of_day.to_uppercase())
+    if is_heading(title) {
+        return title.to_owned();
     }
+    let place = if location.is_empty() { title } else { location };
+    let with_time = if time_of_day.is_empty() {
+        place.to_owned()
+    } else {
+        format!("{place} - {}", time_of_day.to_uppercase())
+    };
+    if is_heading(place) { with_time } else { format!(".{with_time}") }
 }
 
 pub fn write(snapshot: &ProjectSnapshot) -> String {

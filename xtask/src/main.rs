@@ -284,5 +284,10 @@ fn run(extra: &[String]) -> Result {
     ])
     .args(extra)
     .env("SHOTWEAVE_WEB_DIR", web_dir());
+    // A first start imports Alice in Wonderland, so a new user sees a storyboard at once.
+    let demo = std::path::Path::new("../shared/data/novels/alice-in-wonderland.en.txt");
+    if demo.is_file() && std::env::var_os("SHOTWEAVE_DEMO_NOVEL").is_none() {
+        cmd.env("SHOTWEAVE_DEMO_NOVEL", demo);
+    }
     step("build and start the studio", cmd)
 }
