@@ -35,7 +35,7 @@ pub use error::{Error, Result};
 pub use ids::{AssetId, CharacterId, JobId, SceneId, ShotId};
 pub use jobs::{JobKind, JobStatus, JobSummary};
 pub use observe::{Changes, ScriptDelta};
-pub use project::{Meta, MetaPatch, Project, ProjectOptions};
+pub use project::{Meta, MetaPatch, Project, ProjectOptions, decode_update};
 pub use script::ScriptAnchor;
 pub use snapshot::ProjectSnapshot;
 pub use validate::Diagnostic;

@@ -206,8 +206,9 @@ impl Project {
 }
 
 /// Decodes a v1 update, turning both errors and panics inside the decoder into
-/// [`Error::InvalidUpdate`]: bytes from the network must never take the process down.
-pub(crate) fn decode_update(bytes: &[u8]) -> Result<Update> {
+/// [`Error::InvalidUpdate`]: bytes from the network must never take the process down. Use it
+/// for every update that arrives from outside (the sync server validates frames with it).
+pub fn decode_update(bytes: &[u8]) -> Result<Update> {
     check_client_count(bytes)?;
     // yrs asserts on some malformed input (client ids wider than 53 bits, for one) instead of
     // returning an error. Decoding touches no shared state, so catching the panic is sound.
