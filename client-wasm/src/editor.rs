@@ -17,7 +17,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, HtmlElement, InputEvent, Node};
 
-use crate::lines::{LinePatch, Lines, transform};
+use crate::lines::{Chunks, LinePatch, Lines, transform};
 use crate::session;
 
 #[wasm_bindgen(inline_js = "
@@ -44,6 +44,8 @@ struct Editor {
     root: HtmlElement,
     overlay: HtmlElement,
     lines: Lines,
+    /// How line elements are grouped into chunk elements under `root`.
+    chunks: Chunks,
     composing: bool,
     listeners: Vec<(web_sys::EventTarget, &'static str, Listener)>,
 }
@@ -101,6 +103,24 @@ fn set_line(el: &Element, text: &str) {
     el.set_text_content(Some(text));
 }
 
+/// Splices a line's text node in place (the browser then re-shapes only around the change);
+/// anything else is rewritten whole: an empty line's `<br>`, a line split into several nodes,
+/// or a line the browser has already changed itself (an IME composition), which shows as a
+/// length other than the one before the edit.
+fn edit_line(el: &Element, col: u32, delete: u32, insert: &str, text: &str) {
+    let before = text.encode_utf16().count() as u32 + delete - insert.encode_utf16().count() as u32;
+    if !text.is_empty()
+        && let Some(child) = el.first_child()
+        && child.next_sibling().is_none()
+        && let Some(node) = child.dyn_ref::<web_sys::Text>()
+        && node.length() == before
+        && node.replace_data(col, delete, insert).is_ok()
+    {
+        return;
+    }
+    set_line(el, text);
+}
+
 /// Called by the yrs observer (inside a transaction: nothing may read the document here).
 pub(crate) fn queue_delta(delta: &[ScriptDelta]) {
     if MOUNTED.with(Cell::get) {
@@ -117,9 +137,16 @@ pub(crate) fn mount(root: HtmlElement, overlay: HtmlElement) {
     QUEUE.with(|q| q.borrow_mut().clear());
     let text = session.project.script_text();
     let lines = Lines::new(&text);
+    let chunks = Chunks::new(lines.count());
     let mut html = String::with_capacity(text.len() + lines.count() * 24);
-    for i in 0..lines.count() {
-        line_html(lines.line(i), &mut html);
+    let mut line = 0;
+    for &size in chunks.sizes() {
+        html.push_str("<div class=\"chunk\">");
+        for i in line..line + size {
+            line_html(lines.line(i), &mut html);
+        }
+        html.push_str("</div>");
+        line += size;
     }
     root.set_inner_html(&html);
     drop(text);
@@ -176,6 +203,7 @@ pub(crate) fn mount(root: HtmlElement, overlay: HtmlElement) {
             root,
             overlay,
             lines,
+            chunks,
             composing: false,
             listeners,
         })
@@ -214,8 +242,13 @@ pub(crate) fn set_editable(editable: bool) {
     });
 }
 
-/// Applies queued deltas to the lines and the DOM. Waits while a composition is in progress.
+/// Applies queued deltas (from the server) to the lines and the DOM, keeping the local
+/// selection where it was in the text. Waits while a composition is in progress.
 pub(crate) fn flush() {
+    apply_queued(true);
+}
+
+fn apply_queued(keep_selection: bool) {
     EDITOR.with(|e| {
         let mut guard = e.borrow_mut();
         let Some(ed) = guard.as_mut() else {
@@ -231,10 +264,14 @@ pub(crate) fn flush() {
         // Rewriting a text node moves the browser's selection inside it to the node's start,
         // so the local selection is carried through the change by hand.
         let focused = document().active_element().is_some_and(|a| a == *ed.root);
-        let selection = if focused { selection_offsets(ed) } else { None };
+        let selection = if focused && keep_selection {
+            selection_offsets(ed)
+        } else {
+            None
+        };
         for delta in &queued {
             let patches = ed.lines.apply(delta);
-            apply_patches(&ed.root, &patches);
+            apply_patches(&ed.root, &mut ed.chunks, &patches);
         }
         if let Some((mut start, mut end)) = selection {
             for delta in &queued {
@@ -256,28 +293,82 @@ fn select(ed: &Editor, start: u32, end: u32) {
     }
 }
 
-fn apply_patches(root: &HtmlElement, patches: &[LinePatch]) {
-    let children = root.children();
+fn new_chunk_element() -> Element {
+    let el = document()
+        .create_element("div")
+        .expect("creating a div cannot fail");
+    el.set_class_name("chunk");
+    el
+}
+
+fn apply_patches(root: &HtmlElement, chunks: &mut Chunks, patches: &[LinePatch]) {
+    let chunk_els = root.children();
     for patch in patches {
         match patch {
-            LinePatch::Set { line, text } => match children.item(*line as u32) {
-                Some(el) => set_line(&el, text),
-                None => {
-                    let _ = root.append_child(&new_line_element(text));
+            LinePatch::Set { line, text } => {
+                let (c, i) = chunks.locate(*line);
+                if let Some(el) = chunk_els
+                    .item(c as u32)
+                    .and_then(|ch| ch.children().item(i as u32))
+                {
+                    set_line(&el, text);
                 }
-            },
+            }
+            LinePatch::Edit {
+                line,
+                col,
+                delete,
+                insert,
+                text,
+            } => {
+                let (c, i) = chunks.locate(*line);
+                if let Some(el) = chunk_els
+                    .item(c as u32)
+                    .and_then(|ch| ch.children().item(i as u32))
+                {
+                    edit_line(&el, *col, *delete, insert, text);
+                }
+            }
             LinePatch::Insert { at, texts } => {
-                let before = children.item(*at as u32);
+                let (c, i) = chunks.insert(*at, texts.len());
+                let Some(chunk) = chunk_els.item(c as u32) else {
+                    continue;
+                };
+                let before = chunk.children().item(i as u32);
                 let fragment = document().create_document_fragment();
                 for text in texts {
                     let _ = fragment.append_child(&new_line_element(text));
                 }
-                let _ = root.insert_before(&fragment, before.as_ref().map(|e| e.as_ref()));
+                let _ = chunk.insert_before(&fragment, before.as_ref().map(|e| e.as_ref()));
+                // A paste of many lines becomes several chunks, or the browser's per-keystroke
+                // work in that chunk grows with it.
+                let tail = chunks.split(c);
+                let mut after = chunk.next_sibling();
+                let mut moving = chunk.children().item(crate::lines::CHUNK_LINES as u32);
+                for size in tail {
+                    let new_chunk = new_chunk_element();
+                    for _ in 0..size {
+                        let Some(line) = moving else { break };
+                        moving = line.next_element_sibling();
+                        let _ = new_chunk.append_child(&line);
+                    }
+                    let _ = root.insert_before(&new_chunk, after.as_ref());
+                    after = new_chunk.next_sibling();
+                }
             }
             LinePatch::Remove { at, count } => {
-                for _ in 0..*count {
-                    if let Some(el) = children.item(*at as u32) {
-                        el.remove();
+                let before: Vec<Element> = (0..chunks.sizes().len())
+                    .filter_map(|c| chunk_els.item(c as u32))
+                    .collect();
+                for (c, i, n) in chunks.remove(*at, *count) {
+                    let Some(chunk) = before.get(c) else { continue };
+                    for _ in 0..n {
+                        if let Some(el) = chunk.children().item(i as u32) {
+                            el.remove();
+                        }
+                    }
+                    if chunk.child_element_count() == 0 && chunks.sizes().len() < before.len() {
+                        chunk.remove();
                     }
                 }
             }
@@ -285,42 +376,68 @@ fn apply_patches(root: &HtmlElement, patches: &[LinePatch]) {
     }
 }
 
-/// The text offset of a DOM point inside the editor.
-fn dom_offset(ed: &Editor, node: &Node, offset: u32) -> Option<u32> {
+/// The line element for a line.
+fn line_element(ed: &Editor, line: usize) -> Option<Element> {
+    let (c, i) = ed.chunks.locate(line);
+    ed.root.children().item(c as u32)?.children().item(i as u32)
+}
+
+/// The line element containing `node`, and its line number.
+fn line_of(ed: &Editor, node: &Node) -> Option<(Element, usize)> {
     let root: &Node = ed.root.as_ref();
-    if node == root {
-        let line = offset as usize;
-        return Some(if line >= ed.lines.count() {
-            ed.lines.len()
-        } else {
-            ed.lines.offset(line, 0)
-        });
-    }
     let mut line_node = node.clone();
     loop {
         let parent = line_node.parent_node()?;
-        if &parent == root {
+        if parent.parent_node().as_ref() == Some(root) {
             break;
         }
         line_node = parent;
     }
     let line_el: Element = line_node.dyn_into().ok()?;
-    let line = child_index(&ed.root, &line_el);
-    if line < 0 {
+    let chunk = line_el.parent_element()?;
+    let c = child_index(&ed.root, &chunk);
+    let i = child_index(&chunk, &line_el);
+    if c < 0 || i < 0 {
         return None;
     }
+    Some((line_el, ed.chunks.start(c as usize) + i as usize))
+}
+
+/// The text offset of a DOM point inside the editor.
+fn dom_offset(ed: &Editor, node: &Node, offset: u32) -> Option<u32> {
+    let root: &Node = ed.root.as_ref();
+    let line_start = |line: usize| {
+        if line >= ed.lines.count() {
+            ed.lines.len()
+        } else {
+            ed.lines.offset(line, 0)
+        }
+    };
+    if node == root {
+        return Some(line_start(ed.chunks.start(offset as usize)));
+    }
+    if node.parent_node().as_ref() == Some(root) {
+        // A point between the line elements of a chunk.
+        let chunk: &Element = node.dyn_ref()?;
+        let c = child_index(&ed.root, chunk);
+        if c < 0 {
+            return None;
+        }
+        return Some(line_start(ed.chunks.start(c as usize) + offset as usize));
+    }
+    let (line_el, line) = line_of(ed, node)?;
     // The range's text length counts UTF-16 units however the line's nodes are split.
     let range = document().create_range().ok()?;
     range.set_start(&line_el, 0).ok()?;
     range.set_end(node, offset).ok()?;
     let col = js_sys::JsString::from(range.to_string()).length();
-    Some(ed.lines.offset(line as usize, col))
+    Some(ed.lines.offset(line, col))
 }
 
 /// The DOM point of a text offset.
 fn dom_point(ed: &Editor, offset: u32) -> Option<(Node, u32)> {
     let (line, col) = ed.lines.position(offset);
-    let el = ed.root.children().item(line as u32)?;
+    let el = line_element(ed, line)?;
     match el.first_child() {
         Some(child) if child.node_type() == Node::TEXT_NODE => Some((child, col)),
         _ => Some((el.into(), 0)),
@@ -388,7 +505,9 @@ fn edit(start: u32, end: u32, text: &str) {
     if !text.is_empty() {
         session.project.script_insert(start, text);
     }
-    flush();
+    // The caret is placed below; restoring the old selection first would cost a second
+    // selection update (a layout) per keystroke.
+    apply_queued(false);
     set_caret(start + text.encode_utf16().count() as u32);
     if text.contains('\n') {
         scroll_caret_into_view();
@@ -529,17 +648,7 @@ fn reconcile_caret_line(concurrent: &[Vec<ScriptDelta>]) {
         let ed = guard.as_ref()?;
         let selection = web_sys::window()?.get_selection().ok()??;
         let focus = selection.focus_node()?;
-        let mut line_node = focus;
-        let root: &Node = ed.root.as_ref();
-        while line_node.parent_node().as_ref() != Some(root) {
-            line_node = line_node.parent_node()?;
-        }
-        let line_el: Element = line_node.dyn_into().ok()?;
-        let line = child_index(&ed.root, &line_el);
-        if line < 0 {
-            return None;
-        }
-        let line = line as usize;
+        let (line_el, line) = line_of(ed, &focus)?;
         let shown: Vec<u16> = line_el
             .text_content()
             .unwrap_or_default()

@@ -64,7 +64,7 @@ test("two people co-edit the script and the storyboard and see each other", asyn
     assert.equal(await scriptText(bob.page), expected);
 
     // Alice types in the middle of the line Bob's caret is in; Bob's caret stays put.
-    await alice.page.click(".script-text .ln:nth-child(3)");
+    await alice.page.locator(".script-text .ln").nth(2).click();
     await alice.page.keyboard.press("Home");
     await alice.page.keyboard.type(">> ");
     await waitScript(bob.page, "Alice's prefix at Bob", (t) => t.includes(">> 刘备"));

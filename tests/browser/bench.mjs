@@ -1,0 +1,205 @@
+// The browser studio's benchmark, run by hand (figures go to README, not to a timed test):
+//
+//   cargo xtask web && cargo build -p sync-server
+//   node tests/browser/bench.mjs            # SHOTWEAVE_DATA_DIR or ../shared/data for the novel
+//
+// 1. the gzipped size of the bundle (wasm + JS);
+// 2. time from navigation to an interactive board (cold: empty cache; warm: service worker and
+//    IndexedDB), on a project holding the whole novel as its script and a 60-shot board;
+// 3. keystroke-to-screen latency in the script editor with the whole of
+//    sanguo-full.zh.txt (1.75 MB) loaded: from the key event to the frame after the DOM change.
+
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { startServer, launchBrowser, person } from "./harness.mjs";
+import { until, createProject, shareLink, openLink, waitConn, tab, waitCards } from "./helpers.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const dataDir = process.env.SHOTWEAVE_DATA_DIR ?? path.resolve(root, "../shared/data");
+const novel = readFileSync(path.join(dataDir, "novels/sanguo-full.zh.txt"), "utf8").replace(/\r\n?/g, "\n");
+const webDir = process.env.SHOTWEAVE_WEB_DIR ?? path.join(root, "client-wasm/dist");
+
+/**
+ * Types into the middle of a long paragraph and measures, per key: from the key event's
+ * timestamp to the frame after the DOM change ("screen"), and to the end of the editor's own
+ * synchronous handling of the key ("handler").
+ */
+async function typingLatency(page, text) {
+  await page.evaluate(() => {
+    window.__screen = [];
+    window.__handler = [];
+    let start = null;
+    const editor = document.querySelector(".script-text");
+    // The key event's own timestamp: when the browser created it, before any of our code.
+    window.addEventListener("keydown", (e) => { start = e.timeStamp; }, true);
+    editor.addEventListener("beforeinput", (e) => {
+      if (start === null) start = e.timeStamp;
+    }, true);
+    new MutationObserver(() => {
+      if (start === null) return;
+      const t = start;
+      start = null;
+      // Mutation observers run at the first microtask checkpoint, which is right after the
+      // editor's listener has returned.
+      window.__handler.push(performance.now() - t);
+      // The frame that shows the change: after its animation-frame callbacks and paint.
+      requestAnimationFrame(() => {
+        const ch = new MessageChannel();
+        ch.port1.onmessage = () => window.__screen.push(performance.now() - t);
+        ch.port2.postMessage(null);
+      });
+    }).observe(editor, { childList: true, subtree: true, characterData: true });
+  });
+  const lines = text.split("\n");
+  // Somewhere in the middle, in the longest nearby paragraph.
+  let target = Math.floor(lines.length / 2);
+  for (let i = target; i < Math.min(lines.length, target + 40); i++) {
+    if (lines[i].length > lines[target].length) target = i;
+  }
+  const line = page.locator(".script-text .ln").nth(target);
+  await line.scrollIntoViewIfNeeded();
+  await line.click({ position: { x: 40, y: 8 } });
+  const typed = "The brothers ride out at dawn. ";
+  for (let round = 0; round < 4; round++) {
+    for (const ch of typed) {
+      await page.keyboard.press(ch === " " ? "Space" : ch);
+      await page.waitForTimeout(25);
+    }
+    await page.keyboard.press("Enter");
+    await page.waitForTimeout(25);
+    for (let i = 0; i < 5; i++) {
+      await page.keyboard.press("Backspace");
+      await page.waitForTimeout(25);
+    }
+    await page.keyboard.insertText("刘备关羽张飞");
+    await page.waitForTimeout(25);
+  }
+  await page.waitForTimeout(200);
+  const [screen, handler] = await page.evaluate(() => [window.__screen, window.__handler]);
+  return { screen: stats(screen), handler: stats(handler) };
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), max: s.at(-1), mean };
+}
+
+const fmt = (x) => x.toFixed(1);
+
+// ---- 1. bundle size ----
+
+function files(dir) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+const bundle = files(webDir).filter((f) => /\.(wasm|js)$/.test(f) && !f.endsWith("sw.js"));
+let raw = 0;
+let gz = 0;
+for (const f of bundle) {
+  const bytes = readFileSync(f);
+  raw += bytes.length;
+  gz += gzipSync(bytes, { level: 9 }).length;
+}
+console.log(`bundle (wasm + js, ${bundle.length} files): ${(raw / 1024).toFixed(0)} KiB raw, ${(gz / 1024).toFixed(0)} KiB gzipped`);
+
+// ---- set-up: a project with the novel and a board ----
+
+const server = await startServer();
+const browser = await launchBrowser();
+try {
+  const owner = await person(browser, "Owner", "#e6194b");
+  await createProject(owner.page, server.url, "三国演义 benchmark");
+  await tab(owner.page, "script");
+  await owner.page.click(".script-text");
+  const t0 = Date.now();
+  // One insertion, as a paste would make it.
+  await owner.page.keyboard.insertText(novel);
+  await until(owner.page, "the novel in the editor", (n) =>
+    document.querySelectorAll(".script-text .ln").length === n, novel.split("\n").length);
+  console.log(`loading the novel into the editor (one paste): ${Date.now() - t0} ms`);
+  await owner.page.waitForSelector(".saved[data-saved=true]", { timeout: 60_000 });
+
+  await tab(owner.page, "board");
+  for (let scene = 0; scene < 4; scene++) {
+    await owner.page.click(".add-scene");
+    await owner.page.waitForSelector(`.scene:nth-of-type(${scene + 1}) .add-shot`);
+    for (let i = 0; i < 15; i++) {
+      await owner.page.locator(".scene .add-shot").nth(scene).click();
+    }
+  }
+  await waitCards(owner.page, "60 shots", (c) => c.length === 60);
+  const link = await shareLink(owner.page, "editor");
+  await owner.page.waitForSelector(".saved[data-saved=true]", { timeout: 60_000 });
+
+  // ---- 2. navigation to an interactive board ----
+
+  // Records when the board first shows a focusable shot card, measured from navigation start.
+  const boardProbe = () => {
+    const seen = () => {
+      if (document.querySelector(".shot-card[tabindex]") && !window.__boardReady) {
+        window.__boardReady = performance.now();
+      }
+    };
+    new MutationObserver(seen).observe(document, { childList: true, subtree: true });
+  };
+  const cold = [];
+  const warm = [];
+  for (let run = 0; run < 5; run++) {
+    const p = await person(browser, `Reader ${run}`, "#4363d8");
+    await p.context.addInitScript(boardProbe);
+    await p.page.goto(link);
+    await waitCards(p.page, "the board", (c) => c.length === 60);
+    cold.push(await p.page.evaluate(() => window.__boardReady));
+    await until(p.page, "the service worker", () => navigator.serviceWorker.controller !== null);
+    await waitConn(p.page, "online");
+    await p.page.waitForSelector(".saved[data-saved=true]", { timeout: 60_000 });
+    await p.page.reload();
+    await waitCards(p.page, "the board after reload", (c) => c.length === 60);
+    warm.push(await p.page.evaluate(() => window.__boardReady));
+    await p.context.close();
+  }
+  const c = stats(cold);
+  const w = stats(warm);
+  console.log(`navigation -> interactive board (60 shots, 1.75 MB script), cold: median ${fmt(c.p50)} ms, max ${fmt(c.max)} ms (n=${c.n})`);
+  console.log(`navigation -> interactive board, warm (service worker + IndexedDB): median ${fmt(w.p50)} ms, max ${fmt(w.max)} ms (n=${w.n})`);
+
+  // ---- 3. keystroke to screen in the script editor ----
+
+  const writer = await person(browser, "Writer", "#3cb44b");
+  await openLink(writer.page, link);
+  await waitConn(writer.page, "online");
+  await tab(writer.page, "script");
+  await until(writer.page, "the novel", (n) =>
+    document.querySelectorAll(".script-text .ln").length === n, novel.split("\n").length);
+  const k = await typingLatency(writer.page, novel);
+  console.log(`keystroke -> screen, 1.75 MB script: p50 ${fmt(k.screen.p50)} ms, p95 ${fmt(k.screen.p95)} ms, max ${fmt(k.screen.max)} ms (n=${k.screen.n}); our handler: p50 ${fmt(k.handler.p50)} ms, p95 ${fmt(k.handler.p95)} ms`);
+
+  // The same typing in a short script, for the floor that frame scheduling alone sets.
+  const small = await person(browser, "Small", "#3cb44b");
+  await createProject(small.page, server.url, "small");
+  await tab(small.page, "script");
+  await small.page.click(".script-text");
+  const short = novel.split("\n").slice(0, 40).join("\n");
+  await small.page.keyboard.insertText(short);
+  await until(small.page, "the short script", (n) =>
+    document.querySelectorAll(".script-text .ln").length === n, 40);
+  const s2 = await typingLatency(small.page, short);
+  console.log(`keystroke -> screen, 40-line script (baseline): p50 ${fmt(s2.screen.p50)} ms, p95 ${fmt(s2.screen.p95)} ms; our handler: p50 ${fmt(s2.handler.p50)} ms, p95 ${fmt(s2.handler.p95)} ms`);
+  const errors = [...owner.errors, ...writer.errors, ...small.errors];
+  if (errors.length) console.log("console errors:", errors);
+} finally {
+  await browser.close();
+  await server.stop();
+}
