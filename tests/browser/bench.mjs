@@ -7,7 +7,9 @@
 // 2. time from navigation to an interactive board (cold: empty cache; warm: service worker and
 //    IndexedDB), on a project holding the whole novel as its script and a 60-shot board;
 // 3. keystroke-to-screen latency in the script editor with the whole of
-//    sanguo-full.zh.txt (1.75 MB) loaded: from the key event to the frame after the DOM change.
+//    sanguo-full.zh.txt (1.75 MB) loaded: from the key event to the frame after the DOM change,
+//    next to two baselines: the editor with a 40-line script, and the browser's own editing of
+//    the novel in a plain contenteditable.
 
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -142,6 +144,9 @@ try {
   await waitCards(owner.page, "60 shots", (c) => c.length === 60);
   const link = await shareLink(owner.page, "editor");
   await owner.page.waitForSelector(".saved[data-saved=true]", { timeout: 60_000 });
+  // Everything below runs alone in the project: on 2 cores a second page rendering every
+  // keystroke (and the debug server) would be measured too.
+  await owner.context.close();
 
   // ---- 2. navigation to an interactive board ----
 
@@ -197,6 +202,21 @@ try {
     document.querySelectorAll(".script-text .ln").length === n, 40);
   const s2 = await typingLatency(small.page, short);
   console.log(`keystroke -> screen, 40-line script (baseline): p50 ${fmt(s2.screen.p50)} ms, p95 ${fmt(s2.screen.p95)} ms; our handler: p50 ${fmt(s2.handler.p50)} ms, p95 ${fmt(s2.handler.p95)} ms`);
+  // The browser's own editing of the same novel in a plain contenteditable (same chunked
+  // layout, no application code): what the browser alone costs per keystroke here.
+  const plain = await person(browser, "Plain", "#3cb44b");
+  const esc = (t) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const novelLines = novel.split("\n");
+  const chunks = [];
+  for (let i = 0; i < novelLines.length; i += 32) {
+    chunks.push(`<div class="chunk">${novelLines.slice(i, i + 32).map((l) => `<div class="ln">${esc(l) || "<br>"}</div>`).join("")}</div>`);
+  }
+  await plain.page.goto(`${server.url}/style.css`);
+  const css = await plain.page.evaluate(() => document.body.innerText);
+  await plain.page.setContent(`<html><head><style>${css}</style></head><body><div class="script-scroll"><div class="script-page"><div class="script-text" contenteditable="plaintext-only" spellcheck="false">${chunks.join("")}</div></div></div></body></html>`);
+  const n = await typingLatency(plain.page, novel);
+  console.log(`keystroke -> screen, same novel in a plain contenteditable (the browser's own editing): p50 ${fmt(n.screen.p50)} ms, p95 ${fmt(n.screen.p95)} ms`);
+
   const errors = [...owner.errors, ...writer.errors, ...small.errors];
   if (errors.length) console.log("console errors:", errors);
 } finally {
