@@ -25,7 +25,12 @@ pub fn apply(novel: &Novel, breakdown: &Breakdown, project: &Project) -> Applied
         aspect_ratio: None,
     });
     project.script_replace_all(&novel.script);
+    apply_plan(novel, breakdown, project)
+}
 
+/// Writes characters, scenes and shots only, for a project whose script already is
+/// `novel.script` (a second breakdown of an existing project).
+pub fn apply_plan(novel: &Novel, breakdown: &Breakdown, project: &Project) -> Applied {
     let mut applied = Applied::default();
     let mut by_name = std::collections::HashMap::new();
     for c in &breakdown.characters {

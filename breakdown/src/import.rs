@@ -96,6 +96,24 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<Novel> {
     })
 }
 
+/// A novel over a script that is already clean (a project's current script), for breaking it
+/// down again: the text is used exactly as it is, so scene ranges match the document.
+pub fn novel_from_script(script: String, title: String) -> Novel {
+    let format = if fountain::looks_like_fountain(&script) {
+        SourceFormat::Fountain
+    } else {
+        SourceFormat::Prose
+    };
+    Novel {
+        language: detect_language(&script),
+        chapters: chapters(&script, &title),
+        title,
+        format,
+        encoding: "UTF-8".into(),
+        script,
+    }
+}
+
 fn chapters(script: &str, title: &str) -> Vec<Chapter> {
     let starts: Vec<(usize, String)> = HEADING
         .find_iter(script)

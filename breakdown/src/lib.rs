@@ -28,8 +28,8 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-pub use apply::{Applied, apply};
-pub use import::{ImportOptions, import};
+pub use apply::{Applied, apply, apply_plan};
+pub use import::{ImportOptions, import, novel_from_script};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -5,6 +5,7 @@
 //! | route | who | what |
 //! |---|---|---|
 //! | `POST /api/import?file_name=&title=` raw body | anyone | new project from a novel, offline breakdown |
+//! | `POST /api/projects/{id}/breakdown {mode}` | owner, editor | break the current script down again (empty board only) |
 //! | `GET /api/projects/{id}/export/{format}` | any role | `otio`, `edl`, `fcp7`, `fcpxml`, `fountain`, `sheet`, `animatic`, `media` |
 
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ const FPS: u32 = 24;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/import", post(import))
+        .route("/api/projects/{id}/breakdown", post(rebreakdown))
         .route("/api/projects/{id}/export/{format}", get(export))
 }
 
@@ -120,6 +122,64 @@ pub async fn import_novel(
         shots: applied.shots.len(),
         characters: applied.characters.len(),
     })
+}
+
+#[derive(Debug, Deserialize)]
+struct BreakdownRequest {
+    mode: String,
+}
+
+#[derive(Debug, Serialize)]
+struct BrokenDown {
+    scenes: usize,
+    shots: usize,
+    characters: usize,
+}
+
+/// Breaks the project's current script down again, as the server's document peer so that the
+/// result merges with whatever collaborators are doing. Refused while the board has shots: a
+/// second breakdown would bury the team's work under a duplicate board.
+async fn rebreakdown(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+    Json(body): Json<BreakdownRequest>,
+) -> ApiResult<Json<BrokenDown>> {
+    let project = parse_project(&id)?;
+    let claims = state.authorize(token_from(&headers, &query), &project)?;
+    if !matches!(claims.role, Role::Owner | Role::Editor) {
+        return Err(ApiError::Forbidden("only owners and editors can break a script down"));
+    }
+    if body.mode != "offline" {
+        return Err(ApiError::BadRequest(format!(
+            "unknown breakdown mode {}; the server offers offline",
+            body.mode
+        )));
+    }
+    let peer = crate::jobs::peer::DocPeer::join(state.rooms(), &project).await?;
+    let (script, title, shots) = peer.read(|p| (p.script_text(), p.meta().title, p.shots().len()));
+    if shots > 0 {
+        return Err(ApiError::Conflict(format!(
+            "the board already has {shots} shots; delete them before breaking the script down again"
+        )));
+    }
+    if script.trim().is_empty() {
+        return Err(ApiError::BadRequest("the script is empty".into()));
+    }
+    let (novel, plan) = tokio::task::spawn_blocking(move || {
+        let novel = breakdown::novel_from_script(script, title);
+        let plan = breakdown::offline::breakdown(&novel);
+        (novel, plan)
+    })
+    .await
+    .map_err(Error::from)?;
+    let applied = peer.write(|p| Ok(breakdown::apply_plan(&novel, &plan, p))).await?;
+    Ok(Json(BrokenDown {
+        scenes: applied.scenes.len(),
+        shots: applied.shots.len(),
+        characters: applied.characters.len(),
+    }))
 }
 
 /// The project document as stored: every update is committed before anyone sees it, so the

@@ -114,3 +114,38 @@ async fn broken_files_end_in_clear_errors_and_change_nothing() -> anyhow::Result
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_typed_script_is_broken_down_as_a_document_peer() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let (project, token) = server.project().await;
+    let mut writer = WsClient::connect_synced(&server.ws_url(project.as_str(), &token)).await?;
+    writer
+        .append_script("CHAPTER I. The Pier\n\n'You came,' said Mara.\n\n'I did,' said Tom.\n\nRain fell on the boards.")
+        .await?;
+    writer.pump_for(Duration::from_millis(200)).await?;
+
+    let http = reqwest::Client::new();
+    let url = server.http(&format!("/api/projects/{project}/breakdown"));
+    let response = http.post(&url).bearer_auth(&token).json(&serde_json::json!({"mode": "offline"})).send().await?;
+    assert_eq!(response.status(), 200);
+    let result: Value = response.json().await?;
+    assert!(result["shots"].as_u64().unwrap() >= 3, "{result}");
+
+    // The collaborator sees the new board arrive live.
+    writer.pump_until(Duration::from_secs(10), |c| Project::from_doc(c.doc.clone()).shots().len() >= 3).await?;
+    let replica = Project::from_doc(writer.doc.clone());
+    assert!(replica.shots().iter().any(|s| s.dialogue == "You came,"), "{:?}", replica.shots());
+
+    // A second breakdown would duplicate the board: refused, nothing changes.
+    let again = http.post(&url).bearer_auth(&token).json(&serde_json::json!({"mode": "offline"})).send().await?;
+    let (status, message) = error_of(again).await;
+    assert_eq!(status, 409);
+    assert!(message.contains("already has"), "{message}");
+    let viewer = server.token(&project, sync_server::auth::Role::Viewer, None);
+    let denied = http.post(&url).bearer_auth(viewer).json(&serde_json::json!({"mode": "offline"})).send().await?;
+    assert_eq!(denied.status(), 403);
+    writer.close().await;
+    server.stop().await;
+    Ok(())
+}
