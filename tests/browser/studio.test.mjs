@@ -188,6 +188,43 @@ test("two people co-edit the script and the storyboard and see each other", asyn
   }
 });
 
+test("Chinese typed through an input method lands once, between concurrent edits", async () => {
+  const alice = await person(browser, "Alice", "#e6194b");
+  const bob = await person(browser, "Bob", "#4363d8");
+  try {
+    await createProject(alice.page, server.url, "输入法");
+    await openLink(bob.page, await shareLink(alice.page, "editor"));
+    await tab(alice.page, "script");
+    await tab(bob.page, "script");
+    await caretToEnd(alice.page);
+    await alice.page.keyboard.type("桃园：");
+    await waitScript(bob.page, "the first line at Bob", (t) => t === "桃园：");
+    // An IME composition the way Chromium delivers one (pinyin shown while composing, the
+    // characters committed at the end), with Bob editing the same line meanwhile.
+    const cdp = await alice.context.newCDPSession(alice.page);
+    await cdp.send("Input.imeSetComposition", { text: "liu", selectionStart: 3, selectionEnd: 3 });
+    await cdp.send("Input.imeSetComposition", { text: "liubei", selectionStart: 6, selectionEnd: 6 });
+    await caretToEnd(bob.page);
+    await bob.page.keyboard.press("Home");
+    await bob.page.keyboard.type(">");
+    // Frames arrive in order: once Alice sees Bob's later presence (he moves to the board),
+    // his edit is in her document, still waiting behind her composition.
+    await tab(bob.page, "board");
+    await until(alice.page, "Bob on the board", () =>
+      document.querySelector(".peer[data-peer=Bob] .peer-place")?.textContent === "Storyboard");
+    await cdp.send("Input.insertText", { text: "刘备" });
+    const expected = ">桃园：刘备";
+    await waitScript(alice.page, "the committed characters at Alice", (t) => t === ">桃园：刘备");
+    await tab(bob.page, "script");
+    await waitScript(bob.page, "the committed characters at Bob", (t) => t === ">桃园：刘备");
+    assert.equal(await scriptText(alice.page), expected);
+    assertNoConsoleErrors(alice, bob);
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
+  }
+});
+
 test("edits made offline survive a reload and merge when the connection returns", async () => {
   const alice = await person(browser, "Alice", "#e6194b");
   const bob = await person(browser, "Bob", "#4363d8");
