@@ -16,6 +16,12 @@ pub const DEFAULT_ROOM_IDLE_SECS: u64 = 30;
 pub const DEFAULT_KEEPALIVE_SECS: u64 = 15;
 /// Where `cargo xtask` puts the browser studio's bundle, relative to the repository root.
 pub const DEFAULT_WEB_DIR: &str = "client-wasm/dist";
+pub const DEFAULT_JOB_CONCURRENCY: usize = 4;
+pub const DEFAULT_PROVIDER_CONCURRENCY: usize = 4;
+pub const DEFAULT_JOB_POLL_MS: u64 = 2000;
+pub const DEFAULT_JOB_MAX_ATTEMPTS: u32 = 5;
+pub const DEFAULT_PROVIDER_RETRIES: u32 = 5;
+pub const DEFAULT_PROVIDER_RETRY_BASE_MS: u64 = 500;
 
 /// A value that must never appear in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -82,6 +88,46 @@ pub struct Config {
     /// The browser studio's files (built by `cargo xtask`), served at `/`.
     #[arg(long, env = "SHOTWEAVE_WEB_DIR", default_value = DEFAULT_WEB_DIR)]
     pub web_dir: PathBuf,
+
+    /// Generation jobs running at once (across all projects and providers).
+    #[arg(long, env = "SHOTWEAVE_JOB_CONCURRENCY", default_value_t = DEFAULT_JOB_CONCURRENCY)]
+    pub job_concurrency: usize,
+
+    /// Requests in flight to one provider for one project.
+    #[arg(long, env = "SHOTWEAVE_PROVIDER_CONCURRENCY", default_value_t = DEFAULT_PROVIDER_CONCURRENCY)]
+    pub provider_concurrency: usize,
+
+    /// First wait between polls of a submitted job, in milliseconds.
+    #[arg(long, env = "SHOTWEAVE_JOB_POLL_MS", default_value_t = DEFAULT_JOB_POLL_MS)]
+    pub job_poll_ms: u64,
+
+    /// Attempts before a job that keeps being rate limited fails for good.
+    #[arg(long, env = "SHOTWEAVE_JOB_MAX_ATTEMPTS", default_value_t = DEFAULT_JOB_MAX_ATTEMPTS)]
+    pub job_max_attempts: u32,
+
+    /// Retries of one provider call (rate limits, 5xx on idempotent calls) before the job
+    /// runner sees the error.
+    #[arg(long, env = "SHOTWEAVE_PROVIDER_RETRIES", default_value_t = DEFAULT_PROVIDER_RETRIES)]
+    pub provider_retries: u32,
+
+    /// First backoff between retries of a provider call, in milliseconds (it doubles, with
+    /// jitter; a provider's `retry-after` takes precedence).
+    #[arg(long, env = "SHOTWEAVE_PROVIDER_RETRY_BASE_MS", default_value_t = DEFAULT_PROVIDER_RETRY_BASE_MS)]
+    pub provider_retry_base_ms: u64,
+
+    /// `NAME=URL` overrides of provider API base URLs (a gateway, a local ComfyUI, a test
+    /// fake), e.g. `comfyui=http://gpu-box:8188,openai-images=https://gw.example/v1`.
+    #[arg(
+        long = "provider-url",
+        env = "SHOTWEAVE_PROVIDER_URLS",
+        value_delimiter = ','
+    )]
+    pub provider_urls: Vec<String>,
+
+    /// 32 bytes (hex or base64) that encrypt stored provider keys. Without it a random key is
+    /// kept in `<data-dir>/credentials-key`.
+    #[arg(long, env = "SHOTWEAVE_CREDENTIALS_KEY", hide_env_values = true)]
+    pub credentials_key: Option<Secret>,
 }
 
 impl Config {
@@ -100,6 +146,14 @@ impl Config {
             room_idle_secs: DEFAULT_ROOM_IDLE_SECS,
             keepalive_secs: DEFAULT_KEEPALIVE_SECS,
             web_dir: DEFAULT_WEB_DIR.into(),
+            job_concurrency: DEFAULT_JOB_CONCURRENCY,
+            provider_concurrency: DEFAULT_PROVIDER_CONCURRENCY,
+            job_poll_ms: DEFAULT_JOB_POLL_MS,
+            job_max_attempts: DEFAULT_JOB_MAX_ATTEMPTS,
+            provider_retries: DEFAULT_PROVIDER_RETRIES,
+            provider_retry_base_ms: DEFAULT_PROVIDER_RETRY_BASE_MS,
+            provider_urls: Vec::new(),
+            credentials_key: None,
         }
     }
 

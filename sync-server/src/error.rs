@@ -17,6 +17,27 @@ pub enum Error {
     Config(String),
     #[error("stored document {doc} cannot be loaded: {reason}")]
     CorruptDocument { doc: String, reason: String },
+    #[error("credentials: {0}")]
+    Credentials(String),
+    /// A provider call failed in a way the job runner could not turn into a job state.
+    #[error("provider error: {0}")]
+    Provider(#[from] provider_adapters::Error),
+    #[error("document error: {0}")]
+    Document(#[from] shared_model::Error),
+    /// The job runner's document peer lost its room (shutdown, or the room closed it).
+    #[error("document peer: {0}")]
+    Peer(String),
+    /// A request the server understood but cannot carry out as asked (answered with 400).
+    #[error("{0}")]
+    Invalid(String),
+    /// Work refused because it would exceed the project's budget (answered with 402).
+    #[error("{0}")]
+    BudgetExceeded(String),
+    /// The request conflicts with the current state, e.g. cancelling a finished job (409).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(&'static str),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

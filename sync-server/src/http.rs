@@ -7,6 +7,7 @@
 //! | `GET /api/projects` | bearer | the token's projects |
 //! | `POST /api/projects/{id}/assets` | owner, editor | raw or multipart body, content-addressed |
 //! | `GET /api/projects/{id}/assets/{sha256}` | any role | the bytes, with the sniffed type |
+//! | `POST /api/projects/{id}/generate`, `GET .../jobs`, `POST .../jobs/{job}/cancel`, `.../credentials`, `.../budget` | see [`crate::jobs`] | |
 //! | `GET /sync/{doc}?token=` | any role | y-websocket endpoint (see [`crate::ws`]) |
 //! | `GET /healthz`, `GET /metrics` | anyone | liveness (checks the database), Prometheus |
 //! | `GET /` and any other path | anyone | the browser studio's static files (`--web-dir`) |
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/projects/{id}/assets/{sha256}", get(download_asset))
         .route("/sync/{doc}", get(ws::sync_handler))
+        .merge(crate::jobs::routes())
         // Everything else is the browser studio's bundle (index.html at `/`).
         .fallback_service(ServeDir::new(&state.config().web_dir))
         .layer(TraceLayer::new_for_http().make_span_with(observability::http_span))
@@ -66,13 +68,24 @@ pub enum ApiError {
     NotFound(&'static str),
     BadRequest(String),
     PayloadTooLarge(String),
+    /// 402: the work would exceed the project's budget; the message says by how much.
+    PaymentRequired(String),
+    Conflict(String),
     Unavailable(&'static str),
     Internal(Error),
 }
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        Self::Internal(e)
+        // Only the variants written for users carry their text out; everything else is
+        // internal and redacted.
+        match e {
+            Error::Invalid(m) => Self::BadRequest(m),
+            Error::BudgetExceeded(m) => Self::PaymentRequired(m),
+            Error::Conflict(m) => Self::Conflict(m),
+            Error::NotFound(m) => Self::NotFound(m),
+            other => Self::Internal(other),
+        }
     }
 }
 
@@ -99,6 +112,8 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, (*m).to_owned()),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
+            ApiError::PaymentRequired(m) => (StatusCode::PAYMENT_REQUIRED, m.clone()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, (*m).to_owned()),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
@@ -112,7 +127,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 #[derive(Debug, Deserialize)]
 pub struct TokenQuery {
@@ -120,7 +135,7 @@ pub struct TokenQuery {
 }
 
 /// The token from `Authorization: Bearer`, else from `?token=`.
-fn token_from<'a>(headers: &'a HeaderMap, query: &'a TokenQuery) -> Option<&'a str> {
+pub(crate) fn token_from<'a>(headers: &'a HeaderMap, query: &'a TokenQuery) -> Option<&'a str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -146,7 +161,7 @@ impl AppState {
     }
 }
 
-fn parse_project(id: &str) -> ApiResult<ProjectId> {
+pub(crate) fn parse_project(id: &str) -> ApiResult<ProjectId> {
     ProjectId::parse(id).ok_or(ApiError::NotFound("no such project"))
 }
 

@@ -9,6 +9,8 @@
 //!   with [`http::ApiError`] as the one place internal errors are logged and redacted.
 //! - [`store`] is SQLite/Postgres persistence (schemas in `migrations/`), [`assets`] the
 //!   object store, [`auth`] signed tokens and roles.
+//! - [`jobs`] is the durable generation job runner: it writes results into documents as the
+//!   server's own peer; [`credentials`] keeps provider keys encrypted at rest.
 //!
 //! The binary only parses a [`Config`], initialises tracing and calls [`run`]; tests do the
 //! same on port 0.
@@ -16,8 +18,10 @@
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod credentials;
 mod error;
 pub mod http;
+pub mod jobs;
 pub mod observability;
 pub mod protocol;
 pub mod room;
@@ -39,6 +43,8 @@ pub use error::{Error, Result};
 
 use crate::assets::AssetStore;
 use crate::auth::TokenSigner;
+use crate::credentials::Keyring;
+use crate::jobs::{JobRunner, RunnerConfig, providers};
 use crate::room::{RoomConfig, Rooms};
 use crate::store::Store;
 
@@ -55,6 +61,7 @@ struct AppInner {
     assets: AssetStore,
     signer: TokenSigner,
     rooms: Rooms,
+    jobs: JobRunner,
     /// Cancelled when the server shuts down; rooms and connections watch it.
     shutdown: CancellationToken,
     /// Every room and connection task, so shutdown can wait for them to flush.
@@ -92,6 +99,31 @@ impl AppState {
             tracker.clone(),
             shutdown.clone(),
         );
+        let keyring = match &config.credentials_key {
+            Some(key) => Keyring::from_config(&key.0)?,
+            None => Keyring::load_or_create(&config.data_dir)?,
+        };
+        let jobs = JobRunner::new(
+            RunnerConfig {
+                concurrency: config.job_concurrency.max(1),
+                poll_interval: Duration::from_millis(config.job_poll_ms),
+                max_attempts: config.job_max_attempts.max(1),
+                providers: providers::ProviderSettings {
+                    urls: providers::ProviderSettings::parse_urls(&config.provider_urls)?,
+                    retry: providers::retry_config(
+                        Duration::from_millis(config.provider_retry_base_ms),
+                        config.provider_retries,
+                    ),
+                    max_in_flight: config.provider_concurrency.max(1),
+                },
+            },
+            store.clone(),
+            assets.clone(),
+            rooms.clone(),
+            keyring,
+            shutdown.clone(),
+            tracker.clone(),
+        );
         tracing::info!(
             database = store.backend_name(),
             assets = %assets,
@@ -104,6 +136,7 @@ impl AppState {
                 assets,
                 signer,
                 rooms,
+                jobs,
                 shutdown,
                 tracker,
                 next_conn_id: AtomicU64::new(1),
@@ -126,6 +159,9 @@ impl AppState {
     pub fn rooms(&self) -> &Rooms {
         &self.inner.rooms
     }
+    pub fn jobs(&self) -> &JobRunner {
+        &self.inner.jobs
+    }
 }
 
 /// Opens the configured database: `DATABASE_URL` when set, else the embedded SQLite file.
@@ -145,6 +181,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<()> {
     let app = http::router(state.clone());
+    // Jobs start with the server (resuming any a previous process left running) and stop
+    // with the same shutdown token as the rooms.
+    state.inner.jobs.start();
     let internal = state.inner.shutdown.clone();
     let graceful = async move {
         shutdown.cancelled().await;

@@ -15,6 +15,9 @@ use sqlx::sqlite::{
 
 use crate::{Error, Result};
 
+mod jobs;
+pub use jobs::{JobEnd, JobRecord, Spending, state as job_state};
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 

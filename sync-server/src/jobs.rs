@@ -1,0 +1,582 @@
+//! The durable job runner: generation jobs as database rows, driven by tokio tasks, with
+//! their results written into the project document by the server acting as a document peer.
+//!
+//! - A generate request becomes one row per target (shot or character) in `jobs`, in one
+//!   transaction that also checks the project's budget ([`JobRunner::generate`]).
+//! - The dispatcher ([`run`]) claims due queued rows, up to `job_concurrency` at a time, and
+//!   at start-up first resumes rows a previous process left `running`.
+//! - A job builds its prompt from the provider's built-in [`recipe`], the shot and its
+//!   characters; submits through `Retry(ConcurrencyLimit(adapter))`; stores the provider's task
+//!   id before anything else (so a restart polls instead of paying again); polls; downloads
+//!   the output at once; stores it content-addressed; and attaches it to the shot as a take,
+//!   with provenance and a job summary, through the project's [`peer::DocPeer`].
+//! - Progress goes out as the peer's awareness state; the document only gets terminal states.
+//! - Provider keys come from [`crate::credentials`]; nothing here logs or returns them.
+
+pub mod api;
+pub mod peer;
+pub mod providers;
+pub mod recipe;
+mod run;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use provider_adapters::{Operation, Secret};
+use serde::{Deserialize, Serialize};
+use shared_model::{JobKind, Project};
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub(crate) use api::routes;
+
+use crate::assets::AssetStore;
+use crate::auth::ProjectId;
+use crate::credentials::{Keyring, MAX_CREDENTIAL_LEN};
+use crate::room::Rooms;
+use crate::store::{JobRecord, Spending, Store, job_state};
+use crate::{Error, Result};
+use peer::Peers;
+use providers::{AdapterCache, Prices, ProviderSettings, kind_name, needs_key};
+
+/// How the runner behaves, taken from [`crate::Config`].
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Jobs running at once across all projects.
+    pub concurrency: usize,
+    /// The first wait between polls of a submitted job; it grows to 10x while a job runs long.
+    pub poll_interval: Duration,
+    /// Attempts before a job that keeps being rate limited (or failing inside the server)
+    /// fails for good.
+    pub max_attempts: u32,
+    pub providers: ProviderSettings,
+}
+
+/// Which targets a generate request covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Scope {
+    /// `"missing"` (targets without a result yet) or `"all"`.
+    Named(String),
+    Scene {
+        scene: String,
+    },
+    Shots {
+        shots: Vec<String>,
+    },
+}
+
+/// `POST /api/projects/{id}/generate`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GenerateRequest {
+    pub provider: String,
+    pub kind: String,
+    pub scope: Scope,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: String,
+    pub status: String,
+    pub kind: String,
+    pub provider: String,
+    pub shot_id: Option<String>,
+    pub character_id: Option<String>,
+    pub error: Option<String>,
+    pub error_class: Option<String>,
+    pub attempts: i64,
+    /// USD, once the job succeeded.
+    pub cost: Option<f64>,
+    /// 0.0 to 1.0 while running, when the provider reports it.
+    pub progress: Option<f32>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// What a running job shares with the API and with cancel requests.
+#[derive(Debug)]
+struct Live {
+    cancel: CancellationToken,
+    progress: Option<f32>,
+}
+
+/// The job runner; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct JobRunner {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: RunnerConfig,
+    store: Store,
+    assets: AssetStore,
+    rooms: Rooms,
+    keyring: Keyring,
+    adapters: AdapterCache,
+    prices: Prices,
+    peers: Peers,
+    /// One permit per job that may run at once.
+    slots: Arc<Semaphore>,
+    /// Wakes the dispatcher when jobs were queued.
+    wake: Notify,
+    /// Running jobs by id. Guards inserts, removals and progress updates; never held across
+    /// an await.
+    live: Mutex<HashMap<String, Live>>,
+    /// Serialises generate requests within this process, so that a double click's two
+    /// requests cannot both pass the "missing" and idempotency checks before either inserts.
+    enqueue: tokio::sync::Mutex<()>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Each critical section is a single map operation, so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Longest idempotency key accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 200;
+/// Most targets one generate request may queue.
+const MAX_JOBS_PER_REQUEST: usize = 20_000;
+
+impl JobRunner {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: RunnerConfig,
+        store: Store,
+        assets: AssetStore,
+        rooms: Rooms,
+        keyring: Keyring,
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Self {
+        let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let adapters = AdapterCache::new(config.providers.clone());
+        JobRunner {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                assets,
+                rooms,
+                keyring,
+                adapters,
+                prices: Prices::builtin(),
+                peers: Peers::default(),
+                slots,
+                wake: Notify::new(),
+                live: Mutex::default(),
+                enqueue: tokio::sync::Mutex::new(()),
+                shutdown,
+                tracker,
+            }),
+        }
+    }
+
+    /// Starts the dispatcher; it resumes interrupted jobs first and stops with the shutdown
+    /// token.
+    pub fn start(&self) {
+        let inner = self.inner.clone();
+        self.inner.tracker.spawn(run::dispatch(inner));
+    }
+
+    /// Queues jobs for the request's targets and returns their ids (the same ids again for a
+    /// repeated idempotency key).
+    pub async fn generate(
+        &self,
+        project: &ProjectId,
+        request: &GenerateRequest,
+    ) -> Result<Vec<String>> {
+        let inner = &self.inner;
+        let provider = request.provider.trim();
+        if !providers::PROVIDERS.contains(&provider) {
+            return Err(Error::Invalid(format!(
+                "unknown provider {provider:?} (known: {})",
+                providers::PROVIDERS.join(", ")
+            )));
+        }
+        let kind = providers::parse_kind(request.kind.trim()).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown kind {:?} (frame, clip or character-sheet)",
+                request.kind
+            ))
+        })?;
+        let ops = providers::operations(&inner.config.providers, provider);
+        let can = |a: Operation, b: Operation| ops.contains(&a) || ops.contains(&b);
+        let able = match kind {
+            JobKind::Frame => can(Operation::TextToImage, Operation::ImageEdit),
+            JobKind::Clip => can(Operation::TextToVideo, Operation::ImageToVideo),
+            JobKind::CharacterSheet => can(Operation::TextToImage, Operation::TextToImage),
+            JobKind::Breakdown => {
+                return Err(Error::Invalid(
+                    "breakdown runs through POST /api/projects/{id}/breakdown, not as a generation job"
+                        .into(),
+                ));
+            }
+        };
+        if !able {
+            return Err(Error::Invalid(format!(
+                "{provider} cannot make a {}",
+                kind_name(kind)
+            )));
+        }
+        if needs_key(provider)
+            && inner
+                .store
+                .credential(project.as_str(), provider)
+                .await?
+                .is_none()
+        {
+            return Err(Error::Invalid(format!(
+                "no {provider} key is set for this project: an owner can set one with \
+                 PUT /api/projects/{project}/credentials/{provider}"
+            )));
+        }
+        let key = match &request.idempotency_key {
+            Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY => {
+                return Err(Error::Invalid(format!(
+                    "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} bytes"
+                )));
+            }
+            other => other.clone(),
+        };
+
+        let _enqueue = inner.enqueue.lock().await;
+        if let Some(key) = &key {
+            let earlier = inner
+                .store
+                .jobs_by_key_prefix(project.as_str(), &key_prefix(key))
+                .await?;
+            if !earlier.is_empty() {
+                return Ok(earlier.into_iter().map(|j| j.id).collect());
+            }
+        }
+        let active: HashSet<String> = inner
+            .store
+            .project_jobs(project.as_str())
+            .await?
+            .into_iter()
+            .filter(|j| !j.is_terminal() && j.kind == kind_name(kind))
+            .filter_map(|j| j.shot_id.or(j.character_id))
+            .collect();
+        let peer = inner.peers.get(&inner.rooms, project).await?;
+        let targets = peer.read(|p| select_targets(p, kind, &request.scope, &active))?;
+        if targets.len() > MAX_JOBS_PER_REQUEST {
+            return Err(Error::Invalid(format!(
+                "at most {MAX_JOBS_PER_REQUEST} jobs per request"
+            )));
+        }
+        let recipe = recipe::builtin(provider, kind);
+        let estimate = inner.prices.price(provider, None, kind);
+        let now = now_ms();
+        let rows: Vec<JobRecord> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| JobRecord {
+                id: shared_model::JobId::new().to_string(),
+                project_id: project.to_string(),
+                kind: kind_name(kind).to_owned(),
+                provider: provider.to_owned(),
+                shot_id: t.shot_id.clone(),
+                character_id: t.character_id.clone(),
+                shot_number: t.number,
+                recipe_id: recipe.id.clone(),
+                recipe_version: recipe.version.clone(),
+                state: job_state::QUEUED.to_owned(),
+                attempts: 0,
+                provider_task_id: None,
+                submission: None,
+                asset_sha256: None,
+                error_class: None,
+                error_message: None,
+                next_attempt_at_ms: now,
+                cost_estimate: estimate,
+                cost: None,
+                idempotency_key: key.as_ref().map(|k| {
+                    format!(
+                        "{}{}",
+                        key_prefix(k),
+                        t.shot_id
+                            .as_deref()
+                            .or(t.character_id.as_deref())
+                            .unwrap_or("")
+                    )
+                }),
+                cancel_requested: 0,
+                created_at_ms: now,
+                batch_index: i as i64,
+                updated_at_ms: now,
+            })
+            .collect();
+        if let Err(spending) = inner.store.insert_jobs(project.as_str(), &rows).await? {
+            return Err(Error::BudgetExceeded(over_budget_message(
+                &spending,
+                rows.len(),
+                estimate,
+                provider,
+            )));
+        }
+        drop(_enqueue);
+        tracing::info!(project = %project, provider, kind = kind_name(kind), jobs = rows.len(), "jobs queued");
+        inner.wake.notify_one();
+        Ok(rows.into_iter().map(|j| j.id).collect())
+    }
+
+    /// The project's jobs, oldest first, with live progress for running ones.
+    pub async fn list(&self, project: &ProjectId) -> Result<Vec<JobView>> {
+        let rows = self.inner.store.project_jobs(project.as_str()).await?;
+        let live = lock(&self.inner.live);
+        Ok(rows
+            .into_iter()
+            .map(|j| {
+                let progress = live.get(&j.id).and_then(|l| l.progress);
+                view(j, progress)
+            })
+            .collect())
+    }
+
+    /// Cancels a job: a queued one at once, a running one by telling its task (which also
+    /// asks the provider to stop). Returns the job as it is after the request.
+    pub async fn cancel(&self, project: &ProjectId, job: &str) -> Result<JobView> {
+        let store = &self.inner.store;
+        let now = now_ms();
+        if !store.cancel_queued_job(project.as_str(), job, now).await?
+            && store.request_cancel(project.as_str(), job, now).await?
+        {
+            if let Some(live) = lock(&self.inner.live).get(job) {
+                live.cancel.cancel();
+            }
+        }
+        let row = store
+            .job(project.as_str(), job)
+            .await?
+            .ok_or(Error::NotFound("no such job"))?;
+        if row.state == job_state::CANCELLED && row.provider_task_id.is_none() {
+            // Cancelled before it ever ran: the document learns of it here, since no task will.
+            run::write_summary(&self.inner, &row, None).await;
+        } else if row.is_terminal() && row.state != job_state::CANCELLED {
+            return Err(Error::Conflict(format!("the job already {}", row.state)));
+        }
+        let progress = lock(&self.inner.live).get(job).and_then(|l| l.progress);
+        Ok(view(row, progress))
+    }
+
+    /// Stores a provider key for a project, encrypted. Write-only: nothing reads it back out.
+    pub async fn put_credential(
+        &self,
+        project: &ProjectId,
+        provider: &str,
+        key: Secret,
+    ) -> Result<()> {
+        if !providers::PROVIDERS.contains(&provider) {
+            return Err(Error::Invalid(format!("unknown provider {provider:?}")));
+        }
+        if key.is_empty() || key.expose().len() > MAX_CREDENTIAL_LEN {
+            return Err(Error::Invalid(format!(
+                "a key must be 1 to {MAX_CREDENTIAL_LEN} bytes"
+            )));
+        }
+        let sealed = self.inner.keyring.seal(project, provider, &key)?;
+        self.inner
+            .store
+            .put_credential(project.as_str(), provider, &sealed)
+            .await?;
+        self.inner.adapters.forget(project.as_str(), provider);
+        tracing::info!(project = %project, provider, "provider key set");
+        Ok(())
+    }
+
+    pub async fn delete_credential(&self, project: &ProjectId, provider: &str) -> Result<bool> {
+        self.inner.adapters.forget(project.as_str(), provider);
+        self.inner
+            .store
+            .delete_credential(project.as_str(), provider)
+            .await
+    }
+
+    /// Which providers have a key, and when it was set (Unix s). Never the keys.
+    pub async fn credential_providers(&self, project: &ProjectId) -> Result<Vec<(String, i64)>> {
+        self.inner
+            .store
+            .credential_providers(project.as_str())
+            .await
+    }
+
+    pub async fn set_budget(
+        &self,
+        project: &ProjectId,
+        limit_usd: Option<f64>,
+    ) -> Result<Spending> {
+        if let Some(l) = limit_usd
+            && !(l.is_finite() && l >= 0.0)
+        {
+            return Err(Error::Invalid(
+                "limit_usd must be a non-negative number".into(),
+            ));
+        }
+        self.inner
+            .store
+            .set_budget(project.as_str(), limit_usd)
+            .await?;
+        self.inner.store.spending(project.as_str()).await
+    }
+
+    pub async fn spending(&self, project: &ProjectId) -> Result<Spending> {
+        self.inner.store.spending(project.as_str()).await
+    }
+
+    /// The version of the price table budgets are reserved from.
+    pub fn price_table_version(&self) -> &str {
+        self.inner.prices.version()
+    }
+}
+
+fn key_prefix(key: &str) -> String {
+    // The separator cannot occur in a shot or character id, so prefixes of different keys
+    // never overlap ("a" vs "a#b").
+    format!("{key}\u{1f}")
+}
+
+fn over_budget_message(s: &Spending, jobs: usize, each: f64, provider: &str) -> String {
+    format!(
+        "budget exceeded: {jobs} {provider} jobs would cost about ${:.2} (${each:.3} each), but \
+         the project has ${:.2} left of its ${:.2} budget (${:.2} spent, ${:.2} reserved by \
+         queued and running jobs)",
+        each * jobs as f64,
+        (s.limit_usd.unwrap_or(0.0) - s.spent_usd - s.reserved_usd).max(0.0),
+        s.limit_usd.unwrap_or(0.0),
+        s.spent_usd,
+        s.reserved_usd
+    )
+}
+
+fn view(j: JobRecord, progress: Option<f32>) -> JobView {
+    let running = j.state == job_state::RUNNING;
+    JobView {
+        error: (j.state == job_state::FAILED)
+            .then(|| j.error_message.clone())
+            .flatten(),
+        error_class: (j.state == job_state::FAILED)
+            .then(|| j.error_class.clone())
+            .flatten(),
+        id: j.id,
+        status: j.state,
+        kind: j.kind,
+        provider: j.provider,
+        shot_id: j.shot_id,
+        character_id: j.character_id,
+        attempts: j.attempts,
+        cost: j.cost,
+        progress: if running { progress } else { None },
+        created_at_ms: j.created_at_ms,
+        updated_at_ms: j.updated_at_ms,
+    }
+}
+
+/// One thing a job makes something for.
+#[derive(Debug, Clone, PartialEq)]
+struct Target {
+    shot_id: Option<String>,
+    character_id: Option<String>,
+    number: Option<i64>,
+}
+
+/// The targets of a request, in storyboard order. `missing` skips targets that already have
+/// a result of this kind (a video take for clips, any image take for frames, a reference
+/// image for character sheets) or a job of this kind under way.
+fn select_targets(
+    p: &Project,
+    kind: JobKind,
+    scope: &Scope,
+    active: &HashSet<String>,
+) -> Result<Vec<Target>> {
+    if kind == JobKind::CharacterSheet {
+        let all = p.characters();
+        return match scope {
+            Scope::Named(s) if s == "all" => Ok(all.into_iter().map(character_target).collect()),
+            Scope::Named(s) if s == "missing" => Ok(all
+                .into_iter()
+                .filter(|c| c.reference_asset_ids.is_empty() && !active.contains(c.id.as_str()))
+                .map(character_target)
+                .collect()),
+            _ => Err(Error::Invalid(
+                "character sheets take the scope \"missing\" or \"all\"".into(),
+            )),
+        };
+    }
+    let shots = p.shots();
+    let numbered = shots
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (i as i64 + 1, s));
+    let has_result = |s: &shared_model::Shot| {
+        s.takes.iter().any(|t| {
+            let video = p.asset(t).is_some_and(|a| a.mime.starts_with("video/"));
+            video == (kind == JobKind::Clip)
+        })
+    };
+    let chosen: Vec<(i64, shared_model::Shot)> = match scope {
+        Scope::Named(s) if s == "all" => numbered.collect(),
+        Scope::Named(s) if s == "missing" => numbered
+            .filter(|(_, s)| !has_result(s) && !active.contains(s.id.as_str()))
+            .collect(),
+        Scope::Named(other) => {
+            return Err(Error::Invalid(format!(
+                "unknown scope {other:?}: \"missing\", \"all\", {{\"scene\": id}} or {{\"shots\": [ids]}}"
+            )));
+        }
+        Scope::Scene { scene } => {
+            if p.scene(&scene.as_str().into()).is_none() {
+                return Err(Error::Invalid(format!(
+                    "no scene {scene:?} in this project"
+                )));
+            }
+            numbered
+                .filter(|(_, s)| s.scene_id.as_ref().is_some_and(|id| id.as_str() == scene))
+                .collect()
+        }
+        Scope::Shots { shots: wanted } => {
+            let by_id: HashMap<String, (i64, shared_model::Shot)> =
+                numbered.map(|(n, s)| (s.id.to_string(), (n, s))).collect();
+            let mut seen = HashSet::new();
+            let mut out = Vec::new();
+            for id in wanted {
+                let found = by_id
+                    .get(id)
+                    .ok_or_else(|| Error::Invalid(format!("no shot {id:?} in this project")))?;
+                if seen.insert(id.clone()) {
+                    out.push(found.clone());
+                }
+            }
+            out.sort_by_key(|(n, _)| *n);
+            out
+        }
+    };
+    Ok(chosen
+        .into_iter()
+        .map(|(n, s)| Target {
+            shot_id: Some(s.id.to_string()),
+            character_id: None,
+            number: Some(n),
+        })
+        .collect())
+}
+
+fn character_target(c: shared_model::Character) -> Target {
+    Target {
+        shot_id: None,
+        character_id: Some(c.id.to_string()),
+        number: None,
+    }
+}

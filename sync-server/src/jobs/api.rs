@@ -1,0 +1,264 @@
+//! The job runner's HTTP endpoints: thin handlers over [`super::JobRunner`].
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `POST /api/projects/{id}/generate` `{provider, kind, scope, idempotency_key?}` | owner, editor | 202 `{"jobs": [ids]}`; 402 over budget |
+//! | `GET /api/projects/{id}/jobs` | any role | `{"jobs": [{id, status, kind, provider, shot_id, error, attempts, cost, progress, ...}]}` |
+//! | `POST /api/projects/{id}/jobs/{job}/cancel` | owner, editor | the job after the request; 409 if it already ended |
+//! | `PUT /api/projects/{id}/credentials/{provider}` `{key}` | owner | 204; the key is stored encrypted, never shown again |
+//! | `DELETE /api/projects/{id}/credentials/{provider}` | owner | 204 |
+//! | `GET /api/projects/{id}/credentials` | owner, editor | `{"credentials": [{provider, updated_at}]}`: which providers have a key |
+//! | `GET /api/projects/{id}/budget`, `PUT` `{limit_usd: number|null}` | any role / owner | `{limit_usd, spent_usd, reserved_usd, price_table}` |
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post, put};
+use provider_adapters::Secret;
+use serde::{Deserialize, Serialize};
+
+use super::{GenerateRequest, JobView};
+use crate::AppState;
+use crate::auth::{ProjectId, Role};
+use crate::http::{ApiError, ApiResult, TokenQuery, parse_project, token_from};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/projects/{id}/generate", post(generate))
+        .route("/api/projects/{id}/jobs", get(list))
+        .route("/api/projects/{id}/jobs/{job}/cancel", post(cancel))
+        .route("/api/projects/{id}/credentials", get(credentials))
+        .route(
+            "/api/projects/{id}/credentials/{provider}",
+            put(put_credential).delete(delete_credential),
+        )
+        .route("/api/projects/{id}/budget", get(budget).put(put_budget))
+}
+
+/// Checks the token for `id` and that its role is one of `roles`.
+fn allow(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    query: &TokenQuery,
+    roles: &[Role],
+    why: &'static str,
+) -> ApiResult<ProjectId> {
+    let project = parse_project(id)?;
+    let claims = state.authorize(token_from(headers, query), &project)?;
+    if !roles.contains(&claims.role) {
+        return Err(ApiError::Forbidden(why));
+    }
+    Ok(project)
+}
+
+const WRITERS: &[Role] = &[Role::Owner, Role::Editor];
+const ANYONE: &[Role] = &[Role::Owner, Role::Editor, Role::Commenter, Role::Viewer];
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Queued {
+    pub jobs: Vec<String>,
+}
+
+async fn generate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+    Json(body): Json<GenerateRequest>,
+) -> ApiResult<(StatusCode, Json<Queued>)> {
+    let project = allow(
+        &state,
+        &id,
+        &headers,
+        &query,
+        WRITERS,
+        "only owners and editors can generate",
+    )?;
+    let jobs = state.jobs().generate(&project, &body).await?;
+    Ok((StatusCode::ACCEPTED, Json(Queued { jobs })))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> ApiResult<Json<JobList>> {
+    let project = allow(&state, &id, &headers, &query, ANYONE, "no access")?;
+    Ok(Json(JobList {
+        jobs: state.jobs().list(&project).await?,
+    }))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Path((id, job)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> ApiResult<Json<JobView>> {
+    let project = allow(
+        &state,
+        &id,
+        &headers,
+        &query,
+        WRITERS,
+        "only owners and editors can cancel jobs",
+    )?;
+    Ok(Json(state.jobs().cancel(&project, &job).await?))
+}
+
+/// The body of a credential upload. Its `Debug` never shows the key.
+#[derive(Deserialize)]
+struct CredentialBody {
+    key: Secret,
+}
+
+impl std::fmt::Debug for CredentialBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialBody")
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+async fn put_credential(
+    State(state): State<AppState>,
+    Path((id, provider)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+    Json(body): Json<CredentialBody>,
+) -> ApiResult<StatusCode> {
+    let project = allow(
+        &state,
+        &id,
+        &headers,
+        &query,
+        &[Role::Owner],
+        "only owners can set provider keys",
+    )?;
+    state
+        .jobs()
+        .put_credential(&project, &provider, body.key)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_credential(
+    State(state): State<AppState>,
+    Path((id, provider)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> ApiResult<StatusCode> {
+    let project = allow(
+        &state,
+        &id,
+        &headers,
+        &query,
+        &[Role::Owner],
+        "only owners can remove provider keys",
+    )?;
+    if state.jobs().delete_credential(&project, &provider).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("no key is set for that provider"))
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CredentialInfo {
+    pub provider: String,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Credentials {
+    pub credentials: Vec<CredentialInfo>,
+}
+
+async fn credentials(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> ApiResult<Json<Credentials>> {
+    let project = allow(
+        &state,
+        &id,
+        &headers,
+        &query,
+        WRITERS,
+        "only owners and editors can see which keys are set",
+    )?;
+    let credentials = state
+        .jobs()
+        .credential_providers(&project)
+        .await?
+        .into_iter()
+        .map(|(provider, updated_at)| CredentialInfo {
+            provider,
+            updated_at,
+        })
+        .collect();
+    Ok(Json(Credentials { credentials }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Budget {
+    pub limit_usd: Option<f64>,
+    pub spent_usd: f64,
+    pub reserved_usd: f64,
+    /// The version of the price table estimates come from.
+    pub price_table: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct BudgetBody {
+    limit_usd: Option<f64>,
+}
+
+fn budget_view(state: &AppState, s: crate::store::Spending) -> Budget {
+    Budget {
+        limit_usd: s.limit_usd,
+        spent_usd: s.spent_usd,
+        reserved_usd: s.reserved_usd,
+        price_table: state.jobs().price_table_version().to_owned(),
+    }
+}
+
+async fn budget(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> ApiResult<Json<Budget>> {
+    let project = allow(&state, &id, &headers, &query, ANYONE, "no access")?;
+    let spending = state.jobs().spending(&project).await?;
+    Ok(Json(budget_view(&state, spending)))
+}
+
+async fn put_budget(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+    Json(body): Json<BudgetBody>,
+) -> ApiResult<Json<Budget>> {
+    let project = allow(
+        &state,
+        &id,
+        &headers,
+        &query,
+        &[Role::Owner],
+        "only owners can set the budget",
+    )?;
+    let spending = state.jobs().set_budget(&project, body.limit_usd).await?;
+    Ok(Json(budget_view(&state, spending)))
+}
