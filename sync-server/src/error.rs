@@ -38,6 +38,10 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     NotFound(&'static str),
+    #[error("background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("export failed: {0}")]
+    Export(#[from] exports::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

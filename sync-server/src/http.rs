@@ -7,6 +7,7 @@
 //! | `GET /api/projects` | bearer | the token's projects |
 //! | `POST /api/projects/{id}/assets` | owner, editor | raw or multipart body, content-addressed |
 //! | `GET /api/projects/{id}/assets/{sha256}` | any role | the bytes, with the sniffed type |
+//! | `POST /api/import`, `GET /api/projects/{id}/export/{format}` | see [`crate::studio`] | |
 //! | `POST /api/projects/{id}/generate`, `GET .../jobs`, `POST .../jobs/{job}/cancel`, `.../credentials`, `.../budget` | see [`crate::jobs`] | |
 //! | `GET /sync/{doc}?token=` | any role | y-websocket endpoint (see [`crate::ws`]) |
 //! | `GET /healthz`, `GET /metrics` | anyone | liveness (checks the database), Prometheus |
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/projects/{id}/assets/{sha256}", get(download_asset))
         .route("/sync/{doc}", get(ws::sync_handler))
+        .merge(crate::studio::routes())
         .merge(crate::jobs::routes())
         // Everything else is the browser studio's bundle (index.html at `/`).
         .fallback_service(ServeDir::new(&state.config().web_dir))

@@ -26,6 +26,7 @@ pub mod observability;
 pub mod protocol;
 pub mod room;
 pub mod store;
+pub mod studio;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod ws;

@@ -24,6 +24,9 @@ enum Command {
         /// Address to listen on; port 0 picks a free port (the chosen URL is printed).
         #[arg(long, env = "SHOTWEAVE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// A novel to import as a demo project when the studio has no projects yet.
+        #[arg(long, env = "SHOTWEAVE_DEMO_NOVEL")]
+        demo_novel: Option<std::path::PathBuf>,
         #[command(flatten)]
         config: Config,
     },
@@ -39,7 +42,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     sync_server::observability::init_tracing(cli.log_json);
     match cli.command {
-        Command::Serve { listen, config } => {
+        Command::Serve {
+            listen,
+            demo_novel,
+            config,
+        } => {
             let state = AppState::open(config).await.context("opening storage")?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -47,6 +54,14 @@ async fn main() -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             // On stdout, so scripts and tests can read the chosen port.
             println!("shotweave sync server listening on http://{addr}");
+            if let Some(path) = demo_novel {
+                if let Some(demo) = sync_server::studio::import_demo(&state, &path).await? {
+                    println!(
+                        "demo project \"{}\" ({} shots): http://{addr}/#/p/{}/board?token={}",
+                        demo.title, demo.shots, demo.project_id, demo.token
+                    );
+                }
+            }
             let shutdown = CancellationToken::new();
             tokio::spawn(cancel_on_signal(shutdown.clone()));
             sync_server::run(listener, state, shutdown).await?;

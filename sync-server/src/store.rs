@@ -190,6 +190,23 @@ impl Store {
         }))
     }
 
+    /// How many projects exist (the demo project is imported only into an empty studio).
+    pub async fn project_count(&self) -> Result<i64> {
+        let (count,): (i64,) = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_as("SELECT COUNT(*) FROM projects")
+                    .fetch_one(pool)
+                    .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_as("SELECT COUNT(*) FROM projects")
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        Ok(count)
+    }
+
     /// Reads the latest snapshot of `doc` and every update after it.
     pub async fn load_doc(&self, doc: &str) -> Result<StoredDoc> {
         // One read transaction, so a concurrent compaction cannot slip between the two reads.
