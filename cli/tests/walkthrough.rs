@@ -1,0 +1,150 @@
+//! The README's walk-through, run for real: the `shotweave` binary imports Alice in
+//! Wonderland into a running studio, generates a frame for every shot with the offline
+//! renderer, and exports every format; the exports are then read by their reference readers.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use shared_model::testing::data_dir;
+use sync_server::test_support::TestServer;
+
+fn shotweave(server: &str, config: &Path, args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_shotweave"))
+        .arg("--server")
+        .arg(server)
+        .args(args)
+        .env("XDG_CONFIG_HOME", config)
+        .env_remove("SHOTWEAVE_PROJECT")
+        .env_remove("SHOTWEAVE_TOKEN")
+        .output()
+        .expect("the CLI runs");
+    assert!(
+        output.status.success(),
+        "shotweave {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn novel_to_animatic_in_three_commands() {
+    let server = TestServer::start().await;
+    let url = server.http("");
+    let url = url.trim_end_matches('/').to_owned();
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("config");
+    let novel = data_dir().join("novels/alice-in-wonderland.en.txt");
+
+    let (import, generate, export) = tokio::task::spawn_blocking({
+        let (url, config, work) = (url.clone(), config.clone(), work.path().to_owned());
+        move || {
+            let import = shotweave(&url, &config, &["import", novel.to_str().unwrap()]);
+            let generate = shotweave(&url, &config, &["generate"]);
+            let out = work.join("board");
+            let export = shotweave(&url, &config, &["export", "--out", out.to_str().unwrap()]);
+            (import, generate, export)
+        }
+    })
+    .await
+    .unwrap();
+
+    let import = stdout(&import);
+    assert!(import.contains("12 chapters"), "{import}");
+    let shots: usize = import
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" shots").and_then(|n| n.parse().ok()))
+        .unwrap_or_else(|| panic!("no shot count in {import}"));
+    assert!(shots > 300, "{import}");
+    let generate = stdout(&generate);
+    assert!(
+        generate.contains(&format!("{shots} succeeded, 0 failed")),
+        "{generate}"
+    );
+    assert!(
+        stdout(&export).contains("wrote 7 formats"),
+        "{}",
+        stdout(&export)
+    );
+
+    // Every shot has a frame on disk, and the timeline references exactly those files.
+    let board = work.path().join("board");
+    let media = std::fs::read_dir(board.join("media")).unwrap().count();
+    assert!(
+        media > 0 && media <= shots,
+        "{media} media files for {shots} shots"
+    );
+    let otio: Value =
+        serde_json::from_str(&std::fs::read_to_string(board.join("storyboard.otio")).unwrap())
+            .unwrap();
+    let items = otio["tracks"]["children"][0]["children"]
+        .as_array()
+        .unwrap();
+    assert_eq!(items.len(), shots);
+    for item in items {
+        assert_eq!(
+            item["OTIO_SCHEMA"], "Clip.2",
+            "every shot has a take after generate"
+        );
+        let target = item["media_references"]["DEFAULT_MEDIA"]["target_url"]
+            .as_str()
+            .unwrap();
+        assert!(board.join(target).is_file(), "{target} missing");
+    }
+    let frames: f64 = items
+        .iter()
+        .map(|i| i["source_range"]["duration"]["value"].as_f64().unwrap())
+        .sum();
+
+    // The reference readers agree.
+    let check = Path::new(env!("CARGO_MANIFEST_DIR")).join("../exports/tests/readers/check.py");
+    let read = Command::new("python3")
+        .arg(&check)
+        .arg("otio")
+        .arg(board.join("storyboard.otio"))
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(seen["items"].as_array().unwrap().len(), shots);
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(board.join("storyboard.mp4"))
+        .output()
+        .unwrap();
+    let seconds: f64 = String::from_utf8_lossy(&probe.stdout)
+        .trim()
+        .parse()
+        .expect("animatic duration");
+    assert!(
+        (seconds - frames / 24.0).abs() <= 2.0 / 24.0,
+        "animatic {seconds}s, timeline {}s",
+        frames / 24.0
+    );
+    for ext in ["edl", "xml", "fcpxml", "fountain", "html"] {
+        assert!(
+            std::fs::metadata(board.join(format!("storyboard.{ext}")))
+                .unwrap()
+                .len()
+                > 100,
+            "{ext}"
+        );
+    }
+    server.stop().await;
+}
