@@ -430,7 +430,7 @@ fn dom_offset(ed: &Editor, node: &Node, offset: u32) -> Option<u32> {
     let range = document().create_range().ok()?;
     range.set_start(&line_el, 0).ok()?;
     range.set_end(node, offset).ok()?;
-    let col = js_sys::JsString::from(range.to_string()).length();
+    let col = range.to_string().length();
     Some(ed.lines.offset(line, col))
 }
 

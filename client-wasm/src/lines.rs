@@ -231,7 +231,7 @@ impl Chunks {
     pub fn new(lines: usize) -> Self {
         let lines = lines.max(1);
         let mut sizes = vec![CHUNK_LINES; lines / CHUNK_LINES];
-        if lines % CHUNK_LINES != 0 {
+        if !lines.is_multiple_of(CHUNK_LINES) {
             sizes.push(lines % CHUNK_LINES);
         }
         Chunks { sizes }
@@ -290,7 +290,7 @@ impl Chunks {
             self.sizes[c] -= n;
         }
         // Never drop the last chunk: the text always has a line.
-        if self.sizes.iter().any(|&n| n == 0) && self.sizes.len() > 1 {
+        if self.sizes.contains(&0) && self.sizes.len() > 1 {
             self.sizes.retain(|&n| n > 0);
             if self.sizes.is_empty() {
                 self.sizes.push(0);

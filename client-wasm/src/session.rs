@@ -23,6 +23,8 @@ use crate::presence::{Presence, PresenceState, RENEW_INTERVAL_MS, User};
 use crate::sync::{Phase, SyncClient, SyncEvent, update_frame};
 use crate::{api, editor, storage};
 
+type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Conn {
     /// The browser says there is no network, or the server cannot be reached.
@@ -164,7 +166,7 @@ pub(crate) struct Session {
     retry_ms: Cell<u32>,
     retry: RefCell<Option<Timeout>>,
     renew: RefCell<Option<Interval>>,
-    window_listeners: RefCell<Vec<(&'static str, Closure<dyn FnMut(web_sys::Event)>)>>,
+    window_listeners: RefCell<Vec<(&'static str, Listener)>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -297,8 +299,7 @@ impl Session {
             CHANGED.with(|c| merge(&mut c.borrow_mut(), changes));
             schedule_flush();
         });
-        self.project
-            .observe_script("editor", |delta| editor::queue_delta(delta));
+        self.project.observe_script("editor", editor::queue_delta);
     }
 
     /// Detaches everything; the page stays usable for another project.

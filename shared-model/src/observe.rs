@@ -113,15 +113,15 @@ impl Project {
             let delta: Vec<ScriptDelta> = event
                 .delta(txn)
                 .iter()
-                .filter_map(|d| match d {
-                    Delta::Retain(n, _) => Some(ScriptDelta::Retain(*n)),
-                    Delta::Deleted(n) => Some(ScriptDelta::Delete(*n)),
+                .map(|d| match d {
+                    Delta::Retain(n, _) => ScriptDelta::Retain(*n),
+                    Delta::Deleted(n) => ScriptDelta::Delete(*n),
                     Delta::Inserted(Out::Any(Any::String(s)), _) => {
-                        Some(ScriptDelta::Insert(s.to_string()))
+                        ScriptDelta::Insert(s.to_string())
                     }
                     // The script holds plain text only; an embed written by a foreign peer has
                     // no text to show and still occupies one position.
-                    Delta::Inserted(_, _) => Some(ScriptDelta::Insert("\u{fffc}".into())),
+                    Delta::Inserted(_, _) => ScriptDelta::Insert("\u{fffc}".into()),
                 })
                 .collect();
             f(&delta);
