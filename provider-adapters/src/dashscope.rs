@@ -366,13 +366,7 @@ impl GenerationProvider for DashScope {
         Ok(TaskHandle {
             task_id: TaskId(task_id),
             status: self.status(envelope),
-            provenance: Provenance {
-                provider: PROVIDER.into(),
-                model,
-                prompt: request.prompt.clone(),
-                seed: request.seed,
-                parameters: provenance_params,
-            },
+            provenance: Provenance::of(PROVIDER, model, request, provenance_params),
         })
     }
 

@@ -248,13 +248,7 @@ impl GenerationProvider for Fal {
         Ok(TaskHandle {
             task_id: self.task_id(&created, &model)?,
             status: TaskStatus::Queued,
-            provenance: Provenance {
-                provider: PROVIDER.into(),
-                model,
-                prompt: request.prompt.clone(),
-                seed: request.seed,
-                parameters: params,
-            },
+            provenance: Provenance::of(PROVIDER, model, request, params),
         })
     }
 

@@ -284,13 +284,7 @@ impl GenerationProvider for Replicate {
         Ok(TaskHandle {
             task_id: TaskId(id.to_owned()),
             status: self.status(&prediction),
-            provenance: Provenance {
-                provider: PROVIDER.into(),
-                model,
-                prompt: request.prompt.clone(),
-                seed: request.seed,
-                parameters: params,
-            },
+            provenance: Provenance::of(PROVIDER, model, request, params),
         })
     }
 

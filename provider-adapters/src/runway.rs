@@ -256,13 +256,7 @@ impl GenerationProvider for Runway {
         Ok(TaskHandle {
             task_id: TaskId(id.to_owned()),
             status: TaskStatus::Queued,
-            provenance: Provenance {
-                provider: PROVIDER.into(),
-                model,
-                prompt: request.prompt.clone(),
-                seed: request.seed,
-                parameters: params,
-            },
+            provenance: Provenance::of(PROVIDER, model, request, params),
         })
     }
 

@@ -249,6 +249,24 @@ pub struct Provenance {
     pub parameters: Value,
 }
 
+impl Provenance {
+    /// What an adapter records for a request it sent with `model` and `parameters`.
+    pub(crate) fn of(
+        provider: &str,
+        model: String,
+        request: &GenerationRequest,
+        parameters: Value,
+    ) -> Self {
+        Provenance {
+            provider: provider.into(),
+            model,
+            prompt: request.prompt.clone(),
+            seed: request.seed,
+            parameters,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum TaskStatus {
     Queued,
