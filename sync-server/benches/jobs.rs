@@ -47,7 +47,12 @@ async fn generate_all(
     let jobs = api.wait_done(&ids, Duration::from_secs(600)).await?;
     let jobs_done = started.elapsed();
     let failed: Vec<_> = jobs.iter().filter(|j| j["status"] != "succeeded").collect();
-    anyhow::ensure!(failed.is_empty(), "{} jobs failed, first: {}", failed.len(), failed[0]);
+    anyhow::ensure!(
+        failed.is_empty(),
+        "{} jobs failed, first: {}",
+        failed.len(),
+        failed[0]
+    );
     board.wait_takes(shots, Duration::from_secs(120)).await?;
     Ok((jobs_done, started.elapsed()))
 }

@@ -305,7 +305,8 @@ async fn clips_poll_to_the_end_and_cancel_reaches_the_provider() -> anyhow::Resu
     api.set_key("openai-videos", FAKE_KEY).await?;
     api.set_key("fal", FAKE_KEY).await?;
 
-    let clip = json!({"provider": "openai-videos", "kind": "clip", "scope": {"shots": [board.shots[0]]}});
+    let clip =
+        json!({"provider": "openai-videos", "kind": "clip", "scope": {"shots": [board.shots[0]]}});
     let done = api.generate_ok(clip).await?;
     api.wait_done(&done, LIMIT).await?;
     board.wait_takes(1, LIMIT).await?;
@@ -317,7 +318,9 @@ async fn clips_poll_to_the_end_and_cancel_reaches_the_provider() -> anyhow::Resu
     // A frame that never finishes at fal: cancel it while it runs.
     fal.set_polls_to_finish(1_000_000);
     let long = api
-        .generate_ok(json!({"provider": "fal", "kind": "frame", "scope": {"shots": [board.shots[1]]}}))
+        .generate_ok(
+            json!({"provider": "fal", "kind": "frame", "scope": {"shots": [board.shots[1]]}}),
+        )
         .await?;
     let deadline = tokio::time::Instant::now() + LIMIT;
     while fal.polls() < 3 {
@@ -325,7 +328,11 @@ async fn clips_poll_to_the_end_and_cancel_reaches_the_provider() -> anyhow::Resu
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let (status, job) = api
-        .call(reqwest::Method::POST, &format!("/jobs/{}/cancel", long[0]), None)
+        .call(
+            reqwest::Method::POST,
+            &format!("/jobs/{}/cancel", long[0]),
+            None,
+        )
         .await?;
     assert_eq!(status, 200, "{job}");
     let jobs = api.wait_done(&long, LIMIT).await?;
@@ -333,7 +340,11 @@ async fn clips_poll_to_the_end_and_cancel_reaches_the_provider() -> anyhow::Resu
     assert_eq!(fal.cancels(), 1, "the provider was asked to stop");
     assert_eq!(fal.submissions(), 1);
     let (status, _) = api
-        .call(reqwest::Method::POST, &format!("/jobs/{}/cancel", done[0]), None)
+        .call(
+            reqwest::Method::POST,
+            &format!("/jobs/{}/cancel", done[0]),
+            None,
+        )
         .await?;
     assert_eq!(status, 409, "a finished job cannot be cancelled");
     server.stop().await;

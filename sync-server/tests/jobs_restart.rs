@@ -73,9 +73,17 @@ async fn sigkill_during_a_job_resumes_it_without_a_second_submission() -> anyhow
         .error_for_status()?
         .json()
         .await?;
-    let project = created["project_id"].as_str().context("project_id")?.to_owned();
+    let project = created["project_id"]
+        .as_str()
+        .context("project_id")?
+        .to_owned();
     let token = created["token"].as_str().context("token")?.to_owned();
-    let ws = |base: &str| format!("{}/sync/{project}?token={token}", base.replace("http://", "ws://"));
+    let ws = |base: &str| {
+        format!(
+            "{}/sync/{project}?token={token}",
+            base.replace("http://", "ws://")
+        )
+    };
     let api = Api::new(server.base.clone(), project.clone(), token.clone());
     let board1 = board(&ws(&server.base), 1).await?;
     api.set_key("fal", FAKE_KEY).await?;
@@ -86,7 +94,10 @@ async fn sigkill_during_a_job_resumes_it_without_a_second_submission() -> anyhow
     // Polls only start after the task id is durable, so two polls mean it is stored.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while fal.polls() < 2 {
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "the job never reached the provider");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the job never reached the provider"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(fal.submissions(), 1);
@@ -99,7 +110,11 @@ async fn sigkill_during_a_job_resumes_it_without_a_second_submission() -> anyhow
     let api = Api::new(server.base.clone(), project.clone(), token.clone());
     let jobs = api.wait_done(&ids, Duration::from_secs(60)).await?;
     assert_eq!(jobs[0]["status"], "succeeded", "{}", jobs[0]);
-    assert_eq!(fal.submissions(), 1, "the restart polled instead of submitting again");
+    assert_eq!(
+        fal.submissions(),
+        1,
+        "the restart polled instead of submitting again"
+    );
     assert_eq!(jobs[0]["attempts"], 1);
 
     let mut client = sync_server::test_support::WsClient::connect_synced(&ws(&server.base)).await?;

@@ -40,9 +40,18 @@ const CREDENTIALS_KEY: &str = "6b65792d6b65792d6b65792d6b65792d6b65792d6b65792d6
 const UNUSED_GEMINI_KEY: &str = "AIzaSy-UNUSED-s3cr3t-abcdefghij";
 
 fn assert_clean(what: &str, haystack: &[u8]) {
-    for secret in [FAKE_KEY, WRONG_FAL_KEY, UNUSED_GEMINI_KEY, "5ecr3t", "s3cr3t", "0123456789abcdef"] {
+    for secret in [
+        FAKE_KEY,
+        WRONG_FAL_KEY,
+        UNUSED_GEMINI_KEY,
+        "5ecr3t",
+        "s3cr3t",
+        "0123456789abcdef",
+    ] {
         assert!(
-            !haystack.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            !haystack
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
             "{what} contains the secret {secret:?}"
         );
     }
@@ -83,10 +92,22 @@ async fn logs_responses_documents_and_the_database_never_hold_a_key() -> anyhow:
         .generate_ok(json!({"provider": "openai-images", "kind": "frame", "scope": {"shots": [board.shots[0]]}}))
         .await?;
     let bad = api
-        .generate_ok(json!({"provider": "fal", "kind": "frame", "scope": {"shots": [board.shots[1]]}}))
+        .generate_ok(
+            json!({"provider": "fal", "kind": "frame", "scope": {"shots": [board.shots[1]]}}),
+        )
         .await?;
-    let done = api.wait_done(&[good.clone(), bad.clone()].concat(), Duration::from_secs(60)).await?;
-    let by_id = |id: &str| done.iter().find(|j| j["id"] == id).cloned().unwrap_or_default();
+    let done = api
+        .wait_done(
+            &[good.clone(), bad.clone()].concat(),
+            Duration::from_secs(60),
+        )
+        .await?;
+    let by_id = |id: &str| {
+        done.iter()
+            .find(|j| j["id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
     assert_eq!(by_id(&good[0])["status"], "succeeded");
     assert_eq!(by_id(&bad[0])["status"], "failed");
     assert_eq!(by_id(&bad[0])["error_class"], "auth", "{}", by_id(&bad[0]));
@@ -98,7 +119,10 @@ async fn logs_responses_documents_and_the_database_never_hold_a_key() -> anyhow:
         assert_eq!(status, 200, "{tail}: {body}");
         responses.push(body);
     }
-    let listed = responses[1]["credentials"].as_array().cloned().unwrap_or_default();
+    let listed = responses[1]["credentials"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(listed.len(), 3, "which providers have a key is visible");
     responses.push(
         api.generate(json!({"provider": "gemini", "kind": "frame", "scope": "all"}))
@@ -126,7 +150,11 @@ async fn logs_responses_documents_and_the_database_never_hold_a_key() -> anyhow:
     assert!(stored.len() > 10_000, "the database was found");
     assert_clean("the data dir", &stored);
 
-    let logs = logs.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let logs = logs
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     assert!(
         logs.windows(8).any(|w| w == b"job done"),
         "the capture saw the job runner's logs"

@@ -330,10 +330,9 @@ impl<'a> Job<'a> {
         let queued = self
             .inner
             .store
-            .project_jobs(&self.row.project_id)
+            .queued_jobs(&self.row.project_id)
             .await
-            .map(|jobs| jobs.iter().filter(|j| j.state == job_state::QUEUED).count())
-            .unwrap_or(0);
+            .map_or(0, |n| n as usize);
         let live = state.map(|(status, progress)| LiveJob {
             shot_id: self.row.shot_id.clone(),
             kind: kind_name(self.kind),

@@ -225,6 +225,17 @@ impl Store {
         }))
     }
 
+    /// How many of a project's jobs wait in the queue (announced to collaborators).
+    pub async fn queued_jobs(&self, project_id: &str) -> Result<i64> {
+        let (n,): (i64,) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE project_id = $1 AND state = 'queued'")
+                .bind(project_id)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(n)
+    }
+
     /// Jobs left `running` by a previous process: resumed at start-up.
     pub async fn running_jobs(&self) -> Result<Vec<JobRecord>> {
         let sql = format!(

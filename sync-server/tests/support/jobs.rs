@@ -30,19 +30,24 @@ impl Board {
             .count()
     }
 
-    /// Waits until `n` shots have a take (as this client sees the document).
+    /// Waits until `n` shots have a take (as this client sees the document). Counts between
+    /// bursts of frames rather than after each one: reading a thousand shots per frame would
+    /// make the client, not the server, the bottleneck of the benchmark.
     pub async fn wait_takes(&mut self, n: usize, limit: Duration) -> anyhow::Result<()> {
-        self.client
-            .pump_until(limit, |c| {
-                Project::from_doc(c.doc.clone())
-                    .shots()
-                    .iter()
-                    .filter(|s| !s.takes.is_empty())
-                    .count()
-                    >= n
-            })
-            .await
-            .with_context(|| format!("waiting for {n} shots with takes"))
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            self.client.pump_for(Duration::from_millis(20)).await?;
+            let have = self.shots_with_takes();
+            if have >= n {
+                return Ok(());
+            }
+            if let Some(closed) = &self.client.closed {
+                bail!("connection closed ({closed:?}) with {have} of {n} shots taken");
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("waiting for {n} shots with takes: {have} after {limit:?}");
+            }
+        }
     }
 }
 
