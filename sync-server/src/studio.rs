@@ -105,7 +105,10 @@ pub async fn import_novel(
 
     let id = ProjectId::new_random();
     state.store().create_project(id.as_str(), &title).await?;
-    state.store().write_snapshot(id.as_str(), 0, &state_bytes).await?;
+    state
+        .store()
+        .write_snapshot(id.as_str(), 0, &state_bytes)
+        .await?;
     let token = state.signer().sign(&Claims {
         project: id.clone(),
         role: Role::Owner,
@@ -149,7 +152,9 @@ async fn rebreakdown(
     let project = parse_project(&id)?;
     let claims = state.authorize(token_from(&headers, &query), &project)?;
     if !matches!(claims.role, Role::Owner | Role::Editor) {
-        return Err(ApiError::Forbidden("only owners and editors can break a script down"));
+        return Err(ApiError::Forbidden(
+            "only owners and editors can break a script down",
+        ));
     }
     if body.mode != "offline" {
         return Err(ApiError::BadRequest(format!(
@@ -174,7 +179,9 @@ async fn rebreakdown(
     })
     .await
     .map_err(Error::from)?;
-    let applied = peer.write(|p| Ok(breakdown::apply_plan(&novel, &plan, p))).await?;
+    let applied = peer
+        .write(|p| Ok(breakdown::apply_plan(&novel, &plan, p)))
+        .await?;
     Ok(Json(BrokenDown {
         scenes: applied.scenes.len(),
         shots: applied.shots.len(),
@@ -188,10 +195,11 @@ async fn load_project(state: &AppState, project: &ProjectId) -> ApiResult<Projec
     let StoredDoc { snapshot, tail, .. } = state.store().load_doc(project.as_str()).await?;
     let doc = Project::empty(ProjectOptions::default());
     for update in snapshot.iter().chain(tail.iter().map(|(_, u)| u)) {
-        doc.apply_update(update).map_err(|e| Error::CorruptDocument {
-            doc: project.to_string(),
-            reason: e.to_string(),
-        })?;
+        doc.apply_update(update)
+            .map_err(|e| Error::CorruptDocument {
+                doc: project.to_string(),
+                reason: e.to_string(),
+            })?;
     }
     Ok(doc)
 }
@@ -227,7 +235,8 @@ async fn export(
                 (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
                 (
                     header::CONTENT_DISPOSITION,
-                    HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+                    HeaderValue::from_str(&disposition)
+                        .unwrap_or(HeaderValue::from_static("attachment")),
                 ),
             ],
             body,
@@ -236,17 +245,36 @@ async fn export(
     };
     Ok(match format.as_str() {
         "otio" => text(exports::otio::write(&timeline), "application/json", "otio"),
-        "edl" => text(exports::edl::write(&timeline), "text/plain; charset=utf-8", "edl"),
+        "edl" => text(
+            exports::edl::write(&timeline),
+            "text/plain; charset=utf-8",
+            "edl",
+        ),
         "fcp7" => text(exports::fcp7::write(&timeline), "application/xml", "xml"),
-        "fcpxml" => text(exports::fcpxml::write(&timeline), "application/xml", "fcpxml"),
-        "fountain" => text(exports::fountain::write(&snapshot), "text/plain; charset=utf-8", "fountain"),
-        "sheet" => text(exports::sheet::write(&timeline), "text/html; charset=utf-8", "html"),
+        "fcpxml" => text(
+            exports::fcpxml::write(&timeline),
+            "application/xml",
+            "fcpxml",
+        ),
+        "fountain" => text(
+            exports::fountain::write(&snapshot),
+            "text/plain; charset=utf-8",
+            "fountain",
+        ),
+        "sheet" => text(
+            exports::sheet::write(&timeline),
+            "text/html; charset=utf-8",
+            "html",
+        ),
         "media" => {
             let media: Vec<MediaItem> = timeline
                 .shots
                 .iter()
                 .filter_map(|s| s.media.as_ref())
-                .map(|m| MediaItem { sha256: m.asset_id.clone(), path: m.url.clone() })
+                .map(|m| MediaItem {
+                    sha256: m.asset_id.clone(),
+                    path: m.url.clone(),
+                })
                 .collect();
             Json(serde_json::json!({ "media": media })).into_response()
         }
@@ -261,7 +289,11 @@ async fn export(
 
 /// Renders the animatic with ffmpeg from the selected takes, copied out of the object store
 /// into a scratch directory (the store may be S3).
-async fn animatic(state: &AppState, project: &ProjectId, timeline: &exports::Timeline) -> ApiResult<Response> {
+async fn animatic(
+    state: &AppState,
+    project: &ProjectId,
+    timeline: &exports::Timeline,
+) -> ApiResult<Response> {
     if timeline.shots.is_empty() {
         return Err(ApiError::BadRequest("the storyboard has no shots".into()));
     }
@@ -274,27 +306,40 @@ async fn animatic(state: &AppState, project: &ProjectId, timeline: &exports::Tim
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(Error::Io)?;
         }
-        let bytes: Vec<bytes::Bytes> = state.assets().get(project, &media.asset_id).await?.try_collect().await.map_err(Error::from)?;
-        tokio::fs::write(&path, bytes.concat()).await.map_err(Error::Io)?;
+        let bytes: Vec<bytes::Bytes> = state
+            .assets()
+            .get(project, &media.asset_id)
+            .await?
+            .try_collect()
+            .await
+            .map_err(Error::from)?;
+        tokio::fs::write(&path, bytes.concat())
+            .await
+            .map_err(Error::Io)?;
     }
     let out = scratch.path().join("animatic.mp4");
     let timeline = timeline.clone();
     let dir: PathBuf = scratch.path().to_owned();
     let out_path = out.clone();
-    tokio::task::spawn_blocking(move || exports::animatic::render(&timeline, |m| dir.join(&m.url), &out_path))
-        .await
-        .map_err(Error::from)?
-        .map_err(|e| match e {
-            exports::Error::FfmpegMissing => ApiError::Unavailable(
-                "ffmpeg is not installed on the server; install it to export animatics",
-            ),
-            other => ApiError::Internal(Error::from(other)),
-        })?;
+    tokio::task::spawn_blocking(move || {
+        exports::animatic::render(&timeline, |m| dir.join(&m.url), &out_path)
+    })
+    .await
+    .map_err(Error::from)?
+    .map_err(|e| match e {
+        exports::Error::FfmpegMissing => ApiError::Unavailable(
+            "ffmpeg is not installed on the server; install it to export animatics",
+        ),
+        other => ApiError::Internal(Error::from(other)),
+    })?;
     let bytes = tokio::fs::read(&out).await.map_err(Error::Io)?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("video/mp4")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"storyboard.mp4\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"storyboard.mp4\""),
+            ),
         ],
         Body::from(bytes),
     )
@@ -303,7 +348,10 @@ async fn animatic(state: &AppState, project: &ProjectId, timeline: &exports::Tim
 
 /// Imports the novel at `path` as a demo project, but only into an empty studio, so a new user
 /// sees a storyboard at once and a returning one is not given a second copy.
-pub async fn import_demo(state: &AppState, path: &std::path::Path) -> crate::Result<Option<Imported>> {
+pub async fn import_demo(
+    state: &AppState,
+    path: &std::path::Path,
+) -> crate::Result<Option<Imported>> {
     if state.store().project_count().await? > 0 {
         return Ok(None);
     }
