@@ -42,7 +42,8 @@ async fn novel_to_animatic_in_three_commands() {
     let url = url.trim_end_matches('/').to_owned();
     let work = tempfile::tempdir().unwrap();
     let config = work.path().join("config");
-    let full = std::fs::read_to_string(data_dir().join("novels/alice-in-wonderland.en.txt")).unwrap();
+    let full =
+        std::fs::read_to_string(data_dir().join("novels/alice-in-wonderland.en.txt")).unwrap();
     let end = full.find("CHAPTER III.").expect("chapter III heading");
     let novel = work.path().join("alice-1-2.txt");
     std::fs::write(&novel, &full[..end]).unwrap();

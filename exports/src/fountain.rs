@@ -30,7 +30,9 @@ fn cue(name: &str) -> String {
 
 fn is_heading(text: &str) -> bool {
     let upper = text.to_uppercase();
-    ["INT", "EXT", "EST", "I/E"].iter().any(|p| upper.starts_with(p))
+    ["INT", "EXT", "EST", "I/E"]
+        .iter()
+        .any(|p| upper.starts_with(p))
 }
 
 /// A scene heading: the scene's own title when it already is one (imported screenplays),
@@ -45,7 +47,11 @@ fn heading(title: &str, location: &str, time_of_day: &str) -> String {
     } else {
         format!("{place} - {}", time_of_day.to_uppercase())
     };
-    if is_heading(place) { with_time } else { format!(".{with_time}") }
+    if is_heading(place) {
+        with_time
+    } else {
+        format!(".{with_time}")
+    }
 }
 
 pub fn write(snapshot: &ProjectSnapshot) -> String {

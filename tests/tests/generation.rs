@@ -30,9 +30,10 @@ async fn frames_for_20_shots_through_openai_images_and_comfyui_reach_a_connected
     let api = Api::new(server.http(""), project.to_string(), token.clone());
     let mut board = board(&server.ws_url(project.as_str(), &token), 20).await?;
     // A second collaborator, watching.
-    let mut watcher =
-        sync_server::test_support::WsClient::connect_synced(&server.ws_url(project.as_str(), &token))
-            .await?;
+    let mut watcher = sync_server::test_support::WsClient::connect_synced(
+        &server.ws_url(project.as_str(), &token),
+    )
+    .await?;
 
     // The character of the first two shots has a reference image: it goes along to adapters
     // that take references.
@@ -73,23 +74,37 @@ async fn frames_for_20_shots_through_openai_images_and_comfyui_reach_a_connected
         .generate_ok(json!({"provider": "openai-images", "kind": "frame", "scope": {"shots": &board.shots[..2]}}))
         .await?;
     api.wait_done(&hero_shots, Duration::from_secs(60)).await?;
-    let sent = openai.last_request().context("a request reached the fake")?;
-    assert!(sent["image[]"].is_object() || sent["image[]"].is_array(), "an image edit with the reference: {sent}");
+    let sent = openai
+        .last_request()
+        .context("a request reached the fake")?;
+    assert!(
+        sent["image[]"].is_object() || sent["image[]"].is_array(),
+        "an image edit with the reference: {sent}"
+    );
     board.wait_takes(2, Duration::from_secs(30)).await?;
     let p = board.project();
     let provenance = p
         .asset(&p.shots()[0].takes[0])
         .and_then(|a| a.provenance)
         .context("provenance")?;
-    assert_eq!(provenance.reference_asset_ids, vec![shared_model::AssetId::from(sha.as_str())]);
-    assert!(provenance.prompt.contains("Liu Bei"), "{}", provenance.prompt);
+    assert_eq!(
+        provenance.reference_asset_ids,
+        vec![shared_model::AssetId::from(sha.as_str())]
+    );
+    assert!(
+        provenance.prompt.contains("Liu Bei"),
+        "{}",
+        provenance.prompt
+    );
 
     let mut ids = api
         .generate_ok(json!({"provider": "openai-images", "kind": "frame", "scope": {"shots": &board.shots[2..10]}}))
         .await?;
     ids.extend(
-        api.generate_ok(json!({"provider": "comfyui", "kind": "frame", "scope": {"shots": &board.shots[10..]}}))
-            .await?,
+        api.generate_ok(
+            json!({"provider": "comfyui", "kind": "frame", "scope": {"shots": &board.shots[10..]}}),
+        )
+        .await?,
     );
     assert_eq!(ids.len(), 18);
     board.wait_takes(20, Duration::from_secs(120)).await?;
@@ -113,9 +128,16 @@ async fn frames_for_20_shots_through_openai_images_and_comfyui_reach_a_connected
         let provenance = asset.provenance.context("provenance")?;
         let expected = if i < 10 { "openai-images" } else { "comfyui" };
         assert_eq!(provenance.provider, expected, "shot {i}");
-        assert!(provenance.prompt.contains("peach blossoms"), "shot {i}: {}", provenance.prompt);
+        assert!(
+            provenance.prompt.contains("peach blossoms"),
+            "shot {i}: {}",
+            provenance.prompt
+        );
         if i >= 10 {
-            assert!(provenance.seed.is_some(), "ComfyUI frames record their seed");
+            assert!(
+                provenance.seed.is_some(),
+                "ComfyUI frames record their seed"
+            );
             assert_eq!(provenance.recipe_id, "builtin/comfyui");
         }
     }
