@@ -8,6 +8,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::SinkExt;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -22,6 +23,12 @@ use crate::room::{CloseReason, JoinError};
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// tungstenite zero-fills its whole read buffer before every read (128 KiB by default): that
+/// was 128 KiB of resident memory per connection and a 128 KiB memset per frame received.
+/// y-websocket messages are small; a larger frame grows the buffer while it is read.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Most frames written to a socket with one flush (one syscall) when a burst is queued.
+const MAX_FRAMES_PER_FLUSH: usize = 64;
 
 pub async fn sync_handler(
     ws: WebSocketUpgrade,
@@ -56,6 +63,7 @@ pub async fn sync_handler(
     Ok(ws
         .max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             tracker.track_future(
                 serve_connection(socket, state, doc.to_string(), conn, write_denied)
@@ -122,7 +130,16 @@ async fn serve_connection(
                 let Some(frame) = frame else {
                     break Some(CloseReason::new(1011, "room closed; reconnect to resync"));
                 };
-                match timeout(WRITE_TIMEOUT, socket.send(Message::Binary(frame))).await {
+                // Frames queued behind this one go out with it: one flush, one syscall.
+                let write = async {
+                    socket.feed(Message::Binary(frame)).await?;
+                    for _ in 1..MAX_FRAMES_PER_FLUSH {
+                        let Ok(frame) = outbound.try_recv() else { break };
+                        socket.feed(Message::Binary(frame)).await?;
+                    }
+                    socket.flush().await
+                };
+                match timeout(WRITE_TIMEOUT, write).await {
                     Ok(Ok(())) => last_sent = Instant::now(),
                     Ok(Err(_)) => break None,
                     Err(_) => break Some(CloseReason::new(1013, "client stopped reading")),
