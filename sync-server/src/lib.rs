@@ -190,6 +190,13 @@ pub async fn run(
         shutdown.cancelled().await;
         internal.cancel();
     };
+    // Sync frames are small and must leave at once: with Nagle's algorithm a broadcast waits
+    // for the client's delayed ACK of the previous one (up to 40 ms on Linux).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot disable Nagle's algorithm");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(graceful)
         .await?;

@@ -4,8 +4,9 @@
 //! stored state before it reads its first command, so no connection is ever served an
 //! unloaded document, and since there is exactly one task per document in this process the
 //! load happens once while later joiners wait in its inbox. It processes commands in
-//! batches: every message of a batch is applied, the batch's document updates are appended
-//! to the store in one transaction (group commit), and only then are the batch's replies and
+//! batches: every message of a batch is applied, the batch's document updates are handed to
+//! the server-wide [`commit`] task, which appends the batches of many rooms in one
+//! transaction (group commit), and only once that is done are the batch's replies and
 //! broadcasts queued to the connections. A frame therefore never leaves the server before
 //! the update it carries is durable.
 //!
@@ -25,9 +26,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
+mod commit;
+
 use crate::observability as obs;
 use crate::protocol::{ClientMessage, ConnId, DocState, Effects};
 use crate::store::Store;
+use commit::Committer;
 
 /// Upper bound on commands handled (and so updates committed) in one batch, to bound the
 /// latency a large burst adds to the first message in it.
@@ -110,6 +114,7 @@ struct RoomsInner {
     /// an await), which is what makes "one task per document" hold.
     rooms: Mutex<HashMap<String, RoomEntry>>,
     store: Store,
+    committer: Committer,
     config: RoomConfig,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -173,6 +178,7 @@ impl Rooms {
         Self {
             inner: Arc::new(RoomsInner {
                 rooms: Mutex::new(HashMap::new()),
+                committer: Committer::spawn(store.clone()),
                 store,
                 config,
                 tracker,
@@ -284,7 +290,7 @@ enum Target {
 
 /// The state of a loaded room, owned by its task.
 struct Room {
-    doc: String,
+    doc: Arc<str>,
     state: DocState,
     conns: HashMap<ConnId, Conn>,
     next_seq: i64,
@@ -342,7 +348,7 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
     );
 
     let mut room = Room {
-        doc: doc.clone(),
+        doc: Arc::from(doc.as_str()),
         state,
         conns: HashMap::new(),
         next_seq,
@@ -373,12 +379,12 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
                 Err(_) => break,
             }
         }
-        if !room.commit(&inner.store).await {
+        if !room.commit(&inner.committer).await {
             break Exit::StorageFailed;
         }
         room.flush();
         if room.tail_len >= inner.config.compact_after_updates {
-            room.compact(&inner.store).await;
+            room.compact(&inner.committer).await;
         }
     };
 
@@ -392,7 +398,7 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
     }
     if !matches!(exit, Exit::StorageFailed) && room.tail_len > 0 {
         // The next load then reads one snapshot instead of replaying the tail.
-        room.compact(&inner.store).await;
+        room.compact(&inner.committer).await;
     }
     // After this no command reaches this task's state: joins that raced with the unload are
     // dropped (their joiner retries with a fresh room, which loads what we just stored).
@@ -484,23 +490,19 @@ impl Room {
 
     /// Makes the batch's updates durable. On failure the in-memory document is ahead of the
     /// store, so the room must not keep serving it: the caller closes every connection.
-    async fn commit(&mut self, store: &Store) -> bool {
+    async fn commit(&mut self, committer: &Committer) -> bool {
         if self.pending.is_empty() {
             return true;
         }
-        let started = Instant::now();
-        let updates: Vec<&[u8]> = self.pending.iter().map(Vec::as_slice).collect();
-        let result = store
-            .append_updates(&self.doc, self.next_seq, &updates)
-            .await;
-        metrics::histogram!(obs::PERSIST_SECONDS).record(started.elapsed().as_secs_f64());
-        match result {
+        let updates = std::mem::take(&mut self.pending);
+        let n = updates.len() as u64;
+        match committer
+            .commit(self.doc.clone(), self.next_seq, updates)
+            .await
+        {
             Ok(()) => {
-                let n = self.pending.len() as u64;
                 self.next_seq += n as i64;
                 self.tail_len += n;
-                metrics::counter!(obs::UPDATES).increment(n);
-                self.pending.clear();
                 true
             }
             Err(e) => {
@@ -517,22 +519,27 @@ impl Room {
         while !self.outbox.is_empty() {
             let outbox = std::mem::take(&mut self.outbox);
             let mut failed: Vec<(ConnId, bool)> = Vec::new();
-            for (target, frame) in outbox {
-                let ids: Vec<ConnId> = match target {
-                    Target::One(id) => vec![id],
-                    Target::All => self.conns.keys().copied().collect(),
-                };
-                for id in ids {
-                    let Some(conn) = self.conns.get(&id) else {
-                        continue;
-                    };
-                    if failed.iter().any(|(f, _)| *f == id) {
-                        continue;
+            let mut send = |id: ConnId, conn: &Conn, frame: &Bytes| {
+                if failed.iter().any(|(f, _)| *f == id) {
+                    return;
+                }
+                match conn.outbound.try_send(frame.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => failed.push((id, true)),
+                    Err(mpsc::error::TrySendError::Closed(_)) => failed.push((id, false)),
+                }
+            };
+            for (target, frame) in &outbox {
+                match target {
+                    Target::One(id) => {
+                        if let Some(conn) = self.conns.get(id) {
+                            send(*id, conn, frame);
+                        }
                     }
-                    match conn.outbound.try_send(frame.clone()) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => failed.push((id, true)),
-                        Err(mpsc::error::TrySendError::Closed(_)) => failed.push((id, false)),
+                    Target::All => {
+                        for (id, conn) in &self.conns {
+                            send(*id, conn, frame);
+                        }
                     }
                 }
             }
@@ -579,14 +586,15 @@ impl Room {
     }
 
     /// Folds the tail into a new snapshot. Failure only costs load time, so it is logged.
-    async fn compact(&mut self, store: &Store) {
+    async fn compact(&mut self, committer: &Committer) {
         let started = Instant::now();
         let state = self.state.encode_state();
         let last_seq = self.next_seq - 1;
-        match store.write_snapshot(&self.doc, last_seq, &state).await {
+        let bytes = state.len();
+        match committer.snapshot(self.doc.clone(), last_seq, state).await {
             Ok(()) => {
                 debug!(
-                    bytes = state.len(),
+                    bytes,
                     folded = self.tail_len,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "compacted"

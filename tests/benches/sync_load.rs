@@ -487,6 +487,8 @@ fn spread(idx: usize) -> f64 {
 #[derive(Debug, Clone, Copy, Default)]
 struct ProcStats {
     cpu_secs: f64,
+    /// Of `cpu_secs`, the time spent in the kernel (for a server: mostly socket IO).
+    sys_secs: f64,
     rss_kb: u64,
     hwm_kb: u64,
 }
@@ -496,7 +498,8 @@ fn proc_stats(pid: &str) -> anyhow::Result<ProcStats> {
     // Fields after the parenthesised command name: state is the first, utime the 12th.
     let rest = stat.rsplit_once(')').context("stat")?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    let user: u64 = fields[11].parse()?;
+    let sys: u64 = fields[12].parse()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb = |key: &str| -> u64 {
         status
@@ -508,7 +511,8 @@ fn proc_stats(pid: &str) -> anyhow::Result<ProcStats> {
     };
     Ok(ProcStats {
         // USER_HZ is 100 on Linux.
-        cpu_secs: ticks as f64 / 100.0,
+        cpu_secs: (user + sys) as f64 / 100.0,
+        sys_secs: sys as f64 / 100.0,
         rss_kb: kb("VmRSS:"),
         hwm_kb: kb("VmHWM:"),
     })
@@ -647,6 +651,7 @@ struct Step {
     p99_us: Option<u32>,
     max_us: Option<u32>,
     server_cpu_s: f64,
+    server_sys_s: f64,
     server_rss_kb: u64,
     server_hwm_kb: u64,
     gen_cpu_s: f64,
@@ -777,6 +782,7 @@ async fn drive(
                 .then(|| latencies.last().copied())
                 .flatten(),
             server_cpu_s: after.0.cpu_secs - before.0.cpu_secs,
+            server_sys_s: after.0.sys_secs - before.0.sys_secs,
             server_rss_kb: after.0.rss_kb,
             server_hwm_kb: after.0.hwm_kb,
             gen_cpu_s: after.1.cpu_secs - before.1.cpu_secs,
@@ -784,7 +790,7 @@ async fn drive(
         };
         println!(
             "[{name}] {:>6}/s: held {:>4}, sent {:>7.0}/s, deliveries {:>8.0}/s, p50 {:>9}, p99 {:>9}, \
-             max {:>9}, incomplete {:>5}, server {:.2} CPU s ({:.0}%) RSS {:.0} MB, generator {:.2} CPU s",
+             max {:>9}, incomplete {:>5}, server {:.2} CPU s ({:.0}%, {:.2} s in the kernel) RSS {:.0} MB, generator {:.2} CPU s",
             rate,
             step.held,
             step.sent_per_s,
@@ -795,6 +801,7 @@ async fn drive(
             step.measured - step.completed,
             step.server_cpu_s,
             100.0 * step.server_cpu_s / secs,
+            step.server_sys_s,
             step.server_rss_kb as f64 / 1024.0,
             step.gen_cpu_s,
         );
