@@ -26,6 +26,7 @@ mod observe;
 mod project;
 mod script;
 mod snapshot;
+mod undo;
 mod validate;
 
 pub use assets::{Asset, Cost, Provenance};
@@ -38,6 +39,7 @@ pub use observe::{Changes, ScriptDelta};
 pub use project::{Meta, MetaPatch, Project, ProjectOptions, decode_update};
 pub use script::ScriptAnchor;
 pub use snapshot::ProjectSnapshot;
+pub use undo::{CAPTURE_TIMEOUT_MS, Clock, ScriptHistory};
 pub use validate::Diagnostic;
 
 /// Re-exported so that callers can name the document type without depending on yrs directly.

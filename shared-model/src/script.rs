@@ -5,6 +5,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Assoc, GetString, IndexedSequence, StickyIndex, Text, Transact};
 
+use crate::undo::local_origin;
 use crate::{Error, Project, Result};
 
 /// A range of the script that follows the text through concurrent edits: text inserted before
@@ -59,14 +60,15 @@ impl Project {
 
     /// Inserts `text` at a UTF-16 offset. Offsets past the end append.
     pub fn script_insert(&self, index: u32, text: &str) {
-        let mut txn = self.doc.transact_mut();
+        // The local origin makes the edit undoable by this replica's `ScriptHistory`.
+        let mut txn = self.doc.transact_mut_with(local_origin());
         let index = index.min(self.script.len(&txn));
         self.script.insert(&mut txn, index, text);
     }
 
     /// Deletes `len` UTF-16 code units at `index`, clamped to the script.
     pub fn script_delete(&self, index: u32, len: u32) {
-        let mut txn = self.doc.transact_mut();
+        let mut txn = self.doc.transact_mut_with(local_origin());
         let total = self.script.len(&txn);
         let index = index.min(total);
         let len = len.min(total - index);
