@@ -19,6 +19,10 @@ use crate::{Breakdown, CharacterDraft, Novel, SceneDraft, ShotDraft};
 /// so that the answer fits the model's output limit.
 pub const DEFAULT_CHUNK_CHARS: usize = 6_000;
 
+/// Changes whenever [`SYSTEM_PROMPT`] or the chunk prompt does; recorded with every LLM
+/// breakdown job, so a result can be traced to the prompt that made it.
+pub const PROMPT_VERSION: &str = "1";
+
 pub const SYSTEM_PROMPT: &str = "You are a storyboard artist's assistant. You break a passage of a novel into \
 film scenes and shots. Answer with one JSON object only, no prose, of this shape:\n\
 {\"scenes\": [{\"title\": string, \"location\": string, \"time_of_day\": \"day\"|\"night\"|\"\", \
@@ -262,18 +266,20 @@ where
         // unvalidated data into the document.
         let (found, cast) = parse(&answer).map_err(fail)?;
         let text = &novel.script[chunk.range.clone()];
-        let mut starts: Vec<usize> = found
-            .iter()
-            .map(|(quote, _)| {
-                (!quote.is_empty())
-                    .then(|| text.find(quote.as_str()))
-                    .flatten()
-                    .unwrap_or(0)
-            })
-            .collect();
-        // Scenes are in order: a quote the model garbled must not move a scene backwards.
-        for k in 1..starts.len() {
-            starts[k] = starts[k].max(starts[k - 1]);
+        // Scenes are in order, so each quote is looked for after the previous scene's: a
+        // phrase the text repeats ("* * *" break lines, a refrain) must find its own place,
+        // and a quote the model garbled must not move a scene backwards.
+        let mut starts: Vec<usize> = Vec::with_capacity(found.len());
+        let (mut last, mut search_from) = (0, 0);
+        for (quote, _) in &found {
+            if let Some(at) = (!quote.is_empty())
+                .then(|| text.get(search_from..)?.find(quote.as_str()))
+                .flatten()
+            {
+                last = search_from + at;
+                search_from = last + quote.len();
+            }
+            starts.push(last);
         }
         for (k, (_, mut scene)) in found.into_iter().enumerate() {
             let end = starts.get(k + 1).copied().unwrap_or(text.len());
@@ -404,6 +410,34 @@ mod tests {
         );
         assert_eq!(result.characters.len(), 1);
         assert_eq!(result.scenes[0].shots[1].duration_ms, 3_500);
+    }
+
+    #[test]
+    fn a_repeated_quote_finds_the_occurrence_after_the_previous_scene() {
+        let text = "CHAPTER I.\n* * *\nThe first part.\n* * *\nThe second part.";
+        let n = import(text.as_bytes(), &ImportOptions::default()).unwrap();
+        let scene = |quote: &str| {
+            json!({"title": "", "start_quote": quote,
+                "shots": [{"description": "x", "duration_seconds": 2}]})
+        };
+        let result = futures_lite_block_on(run(
+            &n,
+            DEFAULT_CHUNK_CHARS,
+            |_, _| {
+                std::future::ready(Ok(json!({"scenes": [
+                    scene("* * *"), scene("* * *")
+                ]})))
+            },
+            |_, _| {},
+        ))
+        .unwrap();
+        let texts: Vec<&str> = result
+            .scenes
+            .iter()
+            .map(|s| &n.script[s.range.clone()])
+            .collect();
+        assert!(texts[0].starts_with("* * *\nThe first"), "{texts:?}");
+        assert!(texts[1].starts_with("* * *\nThe second"), "{texts:?}");
     }
 
     #[test]

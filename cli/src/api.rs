@@ -35,11 +35,19 @@ pub(crate) struct Queued {
 }
 
 #[derive(Debug, Deserialize)]
+pub(crate) struct BreakdownQueued {
+    pub job: String,
+}
+
+#[derive(Debug, Deserialize)]
 pub(crate) struct Job {
     pub id: String,
     pub status: String,
     #[serde(default)]
     pub error: Option<String>,
+    /// 0.0 to 1.0 while running, when known.
+    #[serde(default)]
+    pub progress: Option<f32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,9 +101,10 @@ impl Api {
         &self,
         file_name: &str,
         title: Option<&str>,
+        breakdown: &str,
         bytes: Vec<u8>,
     ) -> Result<Imported> {
-        let mut query = vec![("file_name", file_name)];
+        let mut query = vec![("file_name", file_name), ("breakdown", breakdown)];
         if let Some(t) = title {
             query.push(("title", t));
         }
@@ -119,6 +128,41 @@ impl Api {
             .bearer_auth(token)
             .json(&serde_json::json!({ "mode": mode }));
         Ok(self.send(request).await?.json().await?)
+    }
+
+    /// Queues an LLM breakdown; the answer names the job to follow.
+    pub(crate) async fn breakdown_llm(
+        &self,
+        project: &str,
+        token: &str,
+        provider: &str,
+        model: Option<&str>,
+    ) -> Result<BreakdownQueued> {
+        let request = self
+            .http
+            .post(format!("{}/api/projects/{project}/breakdown", self.base))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "mode": "llm", "provider": provider, "model": model }));
+        Ok(self.send(request).await?.json().await?)
+    }
+
+    pub(crate) async fn set_key(
+        &self,
+        project: &str,
+        token: &str,
+        provider: &str,
+        key: &str,
+    ) -> Result<()> {
+        let request = self
+            .http
+            .put(format!(
+                "{}/api/projects/{project}/credentials/{provider}",
+                self.base
+            ))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "key": key }));
+        self.send(request).await?;
+        Ok(())
     }
 
     pub(crate) async fn generate(

@@ -7,10 +7,20 @@
 //! shotweave generate                  # a frame for every shot without a take
 //! shotweave export --out board        # .otio .edl .xml .fcpxml .fountain .html .mp4 + media
 //! ```
+//!
+//! or, with a language model doing the breakdown (DeepSeek, Qwen, a local Ollama: whatever
+//! OpenAI-compatible chat server the studio's `--provider-url openai-chat=...` points at):
+//!
+//! ```text
+//! shotweave import novel.txt --breakdown none     # the script only
+//! shotweave key openai-chat < deepseek.key        # stored encrypted in the studio
+//! shotweave breakdown --mode llm                  # scenes, shots, characters, with progress
+//! ```
 
 mod api;
 mod saved;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -55,12 +65,32 @@ enum Command {
         /// Project title (default: from the file).
         #[arg(long)]
         title: Option<String>,
+        /// `offline` (scenes, shots and characters at once) or `none` (the script only, to
+        /// be broken down by `breakdown --mode llm`).
+        #[arg(long, default_value = "offline")]
+        breakdown: String,
     },
-    /// Break the project's script down again (only while the board has no shots).
+    /// Break the project's script down (only while the board has no shots).
     Breakdown {
-        /// `offline` (deterministic, no key) or `llm` (the configured chat provider).
+        /// `offline` (deterministic, no key) or `llm` (a chat model, with the project's key).
         #[arg(long, default_value = "offline")]
         mode: String,
+        /// For `llm`: the chat provider; the studio's `--provider-url` decides where it is.
+        #[arg(long, default_value = "openai-chat")]
+        provider: String,
+        /// For `llm`: the model, e.g. `deepseek-chat`, `qwen-plus`, `qwen2.5:7b` (default:
+        /// the provider's).
+        #[arg(long)]
+        model: Option<String>,
+        /// For `llm`: return once the job is queued instead of waiting.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Store a provider key for the project (owners only), read from standard input so it
+    /// stays out of the shell history. The studio keeps it encrypted and never shows it again.
+    Key {
+        /// `openai-chat`, `openai-images`, `gemini`, `fal`, ...
+        provider: String,
     },
     /// Generate takes for shots and wait for them, showing progress.
     Generate {
@@ -104,7 +134,11 @@ async fn main() -> Result<()> {
     let mut saved = Saved::load()?;
     let api = Api::new(&cli.server)?;
     match cli.command {
-        Command::Import { file, title } => {
+        Command::Import {
+            file,
+            title,
+            breakdown,
+        } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let name = file
@@ -112,7 +146,7 @@ async fn main() -> Result<()> {
                 .and_then(|n| n.to_str())
                 .unwrap_or("novel.txt");
             let spinner = spinner(&format!("importing {name} ({} KB)", bytes.len() / 1024));
-            let imported = api.import(name, title.as_deref(), bytes).await;
+            let imported = api.import(name, title.as_deref(), &breakdown, bytes).await;
             spinner.finish_and_clear();
             let imported = imported?;
             saved.remember(&imported.project_id, &imported.token)?;
@@ -135,13 +169,48 @@ async fn main() -> Result<()> {
                 imported.token
             );
         }
-        Command::Breakdown { mode } => {
+        Command::Breakdown {
+            mode,
+            provider,
+            model,
+            no_wait,
+        } => {
             let (project, token) = saved.pick(cli.project, cli.token)?;
-            let result = api.breakdown(&project, &token, &mode).await?;
-            println!(
-                "{} scenes, {} shots, {} characters",
-                result.scenes, result.shots, result.characters
-            );
+            if mode == "llm" {
+                let queued = api
+                    .breakdown_llm(&project, &token, &provider, model.as_deref())
+                    .await?;
+                println!("breakdown job {} queued on {provider}", queued.job);
+                if !no_wait {
+                    wait_for_breakdown(&api, &project, &token, &queued.job).await?;
+                    println!(
+                        "open {}/#/p/{project}/board?token={token}",
+                        cli.server.trim_end_matches('/')
+                    );
+                }
+            } else {
+                let result = api.breakdown(&project, &token, &mode).await?;
+                println!(
+                    "{} scenes, {} shots, {} characters",
+                    result.scenes, result.shots, result.characters
+                );
+            }
+        }
+        Command::Key { provider } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            if std::io::stdin().is_terminal() {
+                eprintln!("paste the {provider} key and press Enter:");
+            }
+            let mut key = String::new();
+            std::io::stdin()
+                .read_line(&mut key)
+                .context("reading the key from standard input")?;
+            let key = key.trim();
+            if key.is_empty() {
+                bail!("no key on standard input");
+            }
+            api.set_key(&project, &token, &provider, key).await?;
+            println!("{provider} key stored for project {project}");
         }
         Command::Generate {
             provider,
@@ -227,6 +296,43 @@ fn spinner(message: &str) -> ProgressBar {
     spinner.set_message(message.to_owned());
     spinner.enable_steady_tick(Duration::from_millis(100));
     spinner
+}
+
+/// Polls the project's jobs until the breakdown job has ended, showing its progress (the
+/// share of the script's chunks the model has answered); fails with the job's reason.
+async fn wait_for_breakdown(api: &Api, project: &str, token: &str, id: &str) -> Result<()> {
+    let bar = ProgressBar::new(100).with_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}% {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("breakdown");
+    loop {
+        let jobs = api.jobs(project, token).await?;
+        let job = jobs
+            .iter()
+            .find(|j| j.id == id)
+            .with_context(|| format!("job {id} is not in the project's job list"))?;
+        if let Some(progress) = job.progress {
+            bar.set_position((progress.clamp(0.0, 1.0) * 100.0).round() as u64);
+        }
+        match job.status.as_str() {
+            "succeeded" => {
+                bar.finish_and_clear();
+                println!("breakdown done");
+                return Ok(());
+            }
+            "failed" | "cancelled" => {
+                bar.finish_and_clear();
+                bail!(
+                    "the breakdown {}: {}",
+                    job.status,
+                    job.error.as_deref().unwrap_or("no reason given")
+                );
+            }
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
 }
 
 /// Polls the project's jobs until every one of `ids` has ended, with a progress bar; fails if

@@ -140,6 +140,10 @@ pub(crate) struct FakeState {
     last_request: Mutex<Option<Value>>,
     /// Replies queued by a test (used by the chat fake).
     pub(crate) scripted: Mutex<VecDeque<Value>>,
+    /// The chat fake's stand-in model, used when no reply is queued.
+    pub(crate) responder: Mutex<Option<Arc<openai_chat::Responder>>>,
+    /// How long the chat fake waits before answering.
+    pub(crate) answer_delay: Mutex<Duration>,
     pub(crate) base_url: String,
     error_body: ErrorBody,
     expired_status: StatusCode,
@@ -281,6 +285,8 @@ impl FakeServer {
             polls_to_finish: AtomicU32::new(spec.polls_to_finish),
             last_request: Mutex::default(),
             scripted: Mutex::default(),
+            responder: Mutex::default(),
+            answer_delay: Mutex::default(),
             base_url: format!("http://{addr}"),
             error_body: spec.error_body,
             expired_status: spec.expired_status,

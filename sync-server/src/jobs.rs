@@ -11,6 +11,9 @@
 //!   the output at once; stores it content-addressed; and attaches it to the shot as a take,
 //!   with provenance and a job summary, through the project's [`peer::DocPeer`].
 //! - Progress goes out as the peer's awareness state; the document only gets terminal states.
+//! - An LLM breakdown is a job too ([`JobRunner::breakdown`]): one row for the project, run
+//!   chunk by chunk through the chat adapter, its progress reported like a generation's, and
+//!   its scenes, shots and characters written in one update only once the whole plan is in.
 //! - Provider keys come from [`crate::credentials`]; nothing here logs or returns them.
 
 pub mod api;
@@ -76,6 +79,25 @@ pub struct GenerateRequest {
     pub scope: Scope,
     #[serde(default)]
     pub idempotency_key: Option<String>,
+}
+
+/// The job row's `recipe_id` for LLM breakdowns.
+pub const BREAKDOWN_RECIPE: &str = "builtin/llm-breakdown";
+/// Longest model name a breakdown request may give.
+const MAX_MODEL_NAME: usize = 200;
+
+/// What an LLM breakdown job keeps in its row's `submission` column.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BreakdownSubmission {
+    /// The model asked for; `None` takes the provider's default.
+    pub model: Option<String>,
+}
+
+/// The message for a board that already has shots, shared by both breakdown modes.
+pub fn board_not_empty(shots: usize) -> String {
+    format!(
+        "the board already has {shots} shots; delete them before breaking the script down again"
+    )
 }
 
 /// A job as the API shows it.
@@ -333,6 +355,113 @@ impl JobRunner {
         Ok(rows.into_iter().map(|j| j.id).collect())
     }
 
+    /// Queues an LLM breakdown of the project's current script with a chat provider and
+    /// returns the job id. Refused (with a message naming what is missing) without a key for
+    /// the provider, while the board has shots, with an empty script, or while another
+    /// breakdown of the project is queued or running.
+    pub async fn breakdown(
+        &self,
+        project: &ProjectId,
+        provider: &str,
+        model: Option<String>,
+    ) -> Result<String> {
+        let inner = &self.inner;
+        let provider = provider.trim();
+        if !providers::CHAT_PROVIDERS.contains(&provider) {
+            return Err(Error::Invalid(format!(
+                "unknown breakdown provider {provider:?} (known: {})",
+                providers::CHAT_PROVIDERS.join(", ")
+            )));
+        }
+        let model = model.map(|m| m.trim().to_owned());
+        if let Some(m) = &model
+            && (m.is_empty() || m.len() > MAX_MODEL_NAME)
+        {
+            return Err(Error::Invalid(format!(
+                "model must be 1 to {MAX_MODEL_NAME} bytes"
+            )));
+        }
+        if inner
+            .store
+            .credential(project.as_str(), provider)
+            .await?
+            .is_none()
+        {
+            return Err(Error::Invalid(format!(
+                "no {provider} key is set for this project: an owner can set one with \
+                 PUT /api/projects/{project}/credentials/{provider} (any placeholder for a \
+                 server without keys, such as a local Ollama)"
+            )));
+        }
+        let _enqueue = inner.enqueue.lock().await;
+        if let Some(running) = inner
+            .store
+            .project_jobs(project.as_str())
+            .await?
+            .into_iter()
+            .find(|j| !j.is_terminal() && j.kind == kind_name(JobKind::Breakdown))
+        {
+            return Err(Error::Conflict(format!(
+                "a breakdown of this project is already {} (job {})",
+                running.state, running.id
+            )));
+        }
+        let peer = inner.peers.get(&inner.rooms, project).await?;
+        let (shots, empty) = peer.read(|p| (p.shots().len(), p.script_text().trim().is_empty()));
+        if shots > 0 {
+            return Err(Error::Conflict(board_not_empty(shots)));
+        }
+        if empty {
+            return Err(Error::Invalid("the script is empty".into()));
+        }
+        let now = now_ms();
+        let submission = BreakdownSubmission { model };
+        let row = JobRecord {
+            id: shared_model::JobId::new().to_string(),
+            project_id: project.to_string(),
+            kind: kind_name(JobKind::Breakdown).to_owned(),
+            provider: provider.to_owned(),
+            shot_id: None,
+            character_id: None,
+            shot_number: None,
+            recipe_id: BREAKDOWN_RECIPE.to_owned(),
+            recipe_version: breakdown::llm::PROMPT_VERSION.to_owned(),
+            state: job_state::QUEUED.to_owned(),
+            attempts: 0,
+            provider_task_id: None,
+            submission: Some(serde_json::to_string(&submission).map_err(|e| {
+                Error::Config(format!("breakdown submission does not serialize: {e}"))
+            })?),
+            asset_sha256: None,
+            error_class: None,
+            error_message: None,
+            next_attempt_at_ms: now,
+            // Chat is billed by the token and has no list price per breakdown; the budget
+            // sees what the provider reports.
+            cost_estimate: 0.0,
+            cost: None,
+            idempotency_key: None,
+            cancel_requested: 0,
+            created_at_ms: now,
+            batch_index: 0,
+            updated_at_ms: now,
+        };
+        let id = row.id.clone();
+        if let Err(spending) = inner
+            .store
+            .insert_jobs(project.as_str(), std::slice::from_ref(&row))
+            .await?
+        {
+            return Err(Error::BudgetExceeded(over_budget_message(
+                &spending, 1, 0.0, provider,
+            )));
+        }
+        drop(_enqueue);
+        tracing::info!(project = %project, provider, job = %id, "llm breakdown queued");
+        inner.wake.notify_one();
+        Ok(id)
+    }
+
     /// The project's jobs, oldest first, with live progress for running ones.
     pub async fn list(&self, project: &ProjectId) -> Result<Vec<JobView>> {
         let rows = self.inner.store.project_jobs(project.as_str()).await?;
@@ -362,8 +491,12 @@ impl JobRunner {
             .job(project.as_str(), job)
             .await?
             .ok_or(Error::NotFound("no such job"))?;
-        if row.state == job_state::CANCELLED && row.provider_task_id.is_none() {
+        if row.state == job_state::CANCELLED
+            && row.provider_task_id.is_none()
+            && row.kind != kind_name(JobKind::Breakdown)
+        {
             // Cancelled before it ever ran: the document learns of it here, since no task will.
+            // (A breakdown that did not finish leaves the document exactly as it was.)
             run::write_summary(&self.inner, &row, None).await;
         } else if row.is_terminal() && row.state != job_state::CANCELLED {
             return Err(Error::Conflict(format!("the job already {}", row.state)));

@@ -4,8 +4,9 @@
 //!
 //! | route | who | what |
 //! |---|---|---|
-//! | `POST /api/import?file_name=&title=` raw body | anyone | new project from a novel, offline breakdown |
-//! | `POST /api/projects/{id}/breakdown {mode}` | owner, editor | break the current script down again (empty board only) |
+//! | `POST /api/import?file_name=&title=&breakdown=offline\|none` raw body | anyone | new project from a novel, broken down offline (or script only, for an LLM breakdown) |
+//! | `POST /api/projects/{id}/breakdown {mode:"offline"}` | owner, editor | break the current script down again (empty board only); 200 with the counts |
+//! | `POST /api/projects/{id}/breakdown {mode:"llm", provider?, model?}` | owner, editor | the same by a chat model, as a job: 202 `{job}`, progress in `GET .../jobs` and the server's awareness |
 //! | `GET /api/projects/{id}/export/{format}` | any role | `otio`, `edl`, `fcp7`, `fcpxml`, `fountain`, `sheet`, `animatic`, `media` |
 
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub(crate) fn routes() -> Router<AppState> {
 struct ImportQuery {
     file_name: Option<String>,
     title: Option<String>,
+    /// `offline` (default) or `none`: the script alone, to be broken down by a model next.
+    breakdown: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,18 +69,29 @@ async fn import(
         .map_err(|_| {
             ApiError::PayloadTooLarge(format!("novels are limited to {MAX_IMPORT_BYTES} bytes"))
         })?;
-    let imported = import_novel(&state, &bytes, query.file_name, query.title).await?;
+    let offline = match query.breakdown.as_deref() {
+        None | Some("offline") => true,
+        Some("none") => false,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown breakdown {other:?} for an import; use offline or none"
+            )));
+        }
+    };
+    let imported = import_novel(&state, &bytes, query.file_name, query.title, offline).await?;
     Ok((StatusCode::CREATED, Json(imported)))
 }
 
-/// Imports a novel as a new project: decode and break it down (off the async threads), then
-/// create the project and store the finished document as its first snapshot. Nothing is
-/// written unless the whole import succeeded.
+/// Imports a novel as a new project: decode and break it down (off the async threads; with
+/// `offline_breakdown` false the project gets the script alone), then create the project and
+/// store the finished document as its first snapshot. Nothing is written unless the whole
+/// import succeeded.
 pub async fn import_novel(
     state: &AppState,
     bytes: &[u8],
     file_name: Option<String>,
     title: Option<String>,
+    offline_breakdown: bool,
 ) -> ApiResult<Imported> {
     let options = breakdown::ImportOptions {
         max_bytes: MAX_IMPORT_BYTES,
@@ -89,7 +103,11 @@ pub async fn import_novel(
         if let Some(title) = title.filter(|t| !t.trim().is_empty()) {
             novel.title = title.trim().to_owned();
         }
-        let plan = breakdown::offline::breakdown(&novel);
+        let plan = if offline_breakdown {
+            breakdown::offline::breakdown(&novel)
+        } else {
+            breakdown::Breakdown::default()
+        };
         let project = Project::create(&MetaPatch::default(), ProjectOptions::default());
         let applied = breakdown::apply(&novel, &plan, &project);
         Ok((novel, applied, project.encode_state()))
@@ -129,7 +147,19 @@ pub async fn import_novel(
 
 #[derive(Debug, Deserialize)]
 struct BreakdownRequest {
+    /// `offline` or `llm`.
     mode: String,
+    /// For `llm`: the chat provider (default `openai-chat`); its base URL comes from the
+    /// server's `--provider-url`, its key from the project's credentials.
+    provider: Option<String>,
+    /// For `llm`: the model (default: the provider's first configured model).
+    model: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct BreakdownQueued {
+    job: String,
+    status: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -142,13 +172,18 @@ struct BrokenDown {
 /// Breaks the project's current script down again, as the server's document peer so that the
 /// result merges with whatever collaborators are doing. Refused while the board has shots: a
 /// second breakdown would bury the team's work under a duplicate board.
+///
+/// `offline` answers with the result at once; `llm` takes minutes, so it becomes a job of the
+/// job runner (202 with the job id): progress shows in `GET /api/projects/{id}/jobs` and in
+/// the server peer's awareness like a generation's, and a failure ends the job with the reason
+/// and leaves the document untouched.
 async fn rebreakdown(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     Query(query): Query<TokenQuery>,
     Json(body): Json<BreakdownRequest>,
-) -> ApiResult<Json<BrokenDown>> {
+) -> ApiResult<Response> {
     let project = parse_project(&id)?;
     let claims = state.authorize(token_from(&headers, &query), &project)?;
     if !matches!(claims.role, Role::Owner | Role::Editor) {
@@ -156,18 +191,37 @@ async fn rebreakdown(
             "only owners and editors can break a script down",
         ));
     }
-    if body.mode != "offline" {
-        return Err(ApiError::BadRequest(format!(
-            "unknown breakdown mode {}; the server offers offline",
-            body.mode
-        )));
+    match body.mode.as_str() {
+        "offline" => Ok(Json(offline_breakdown(&state, &project).await?).into_response()),
+        "llm" => {
+            let provider = body
+                .provider
+                .as_deref()
+                .unwrap_or(provider_adapters::openai_chat::PROVIDER);
+            let job = state
+                .jobs()
+                .breakdown(&project, provider, body.model)
+                .await?;
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(BreakdownQueued {
+                    job,
+                    status: "queued",
+                }),
+            )
+                .into_response())
+        }
+        other => Err(ApiError::BadRequest(format!(
+            "unknown breakdown mode {other}; the server offers offline and llm"
+        ))),
     }
-    let peer = crate::jobs::peer::DocPeer::join(state.rooms(), &project).await?;
+}
+
+async fn offline_breakdown(state: &AppState, project: &ProjectId) -> ApiResult<BrokenDown> {
+    let peer = crate::jobs::peer::DocPeer::join(state.rooms(), project).await?;
     let (script, title, shots) = peer.read(|p| (p.script_text(), p.meta().title, p.shots().len()));
     if shots > 0 {
-        return Err(ApiError::Conflict(format!(
-            "the board already has {shots} shots; delete them before breaking the script down again"
-        )));
+        return Err(ApiError::Conflict(crate::jobs::board_not_empty(shots)));
     }
     if script.trim().is_empty() {
         return Err(ApiError::BadRequest("the script is empty".into()));
@@ -182,11 +236,11 @@ async fn rebreakdown(
     let applied = peer
         .write(|p| Ok(breakdown::apply_plan(&novel, &plan, p)))
         .await?;
-    Ok(Json(BrokenDown {
+    Ok(BrokenDown {
         scenes: applied.scenes.len(),
         shots: applied.shots.len(),
         characters: applied.characters.len(),
-    }))
+    })
 }
 
 /// The project document as stored: every update is committed before anyone sees it, so the
@@ -357,7 +411,7 @@ pub async fn import_demo(
     }
     let bytes = tokio::fs::read(path).await?;
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    match import_novel(state, &bytes, file_name, None).await {
+    match import_novel(state, &bytes, file_name, None, true).await {
         Ok(imported) => Ok(Some(imported)),
         Err(ApiError::Internal(e)) => Err(e),
         // A demo file that is not a novel is a configuration mistake: say so and go on serving.

@@ -14,9 +14,13 @@ use crate::openai_wire::error_body;
 
 super::fake_wrapper!(
     /// Fake OpenAI-compatible chat (DeepSeek's rules): `/v1/chat/completions` answering with
-    /// replies a test queues, `{"ok": true}` when none is queued.
+    /// replies a test queues, else with what the test's responder makes of the request (a
+    /// stand-in model), else `{"ok": true}`.
     FakeOpenAiChat
 );
+
+/// A test's stand-in for the model: the request body in, the answer's content out.
+pub(crate) type Responder = dyn Fn(&Value) -> String + Send + Sync;
 
 impl FakeOpenAiChat {
     pub async fn start() -> Self {
@@ -52,6 +56,19 @@ impl FakeOpenAiChat {
     pub fn push_error(&self, status: u16, message: &str) {
         lock(&self.state.scripted).push_back(json!({"status": status, "message": message}));
     }
+
+    /// Answers every request that finds no queued reply with `responder(request body)`, so a
+    /// test can play the model and derive its answer from what was asked (the passage of a
+    /// breakdown prompt, say).
+    pub fn set_responder(&self, responder: impl Fn(&Value) -> String + Send + Sync + 'static) {
+        *lock(&self.state.responder) = Some(Arc::new(responder));
+    }
+
+    /// Waits this long before every answer, like a model writing a long reply, so a test can
+    /// watch progress between answers.
+    pub fn set_answer_delay(&self, delay: std::time::Duration) {
+        *lock(&self.state.answer_delay) = delay;
+    }
 }
 
 async fn complete(
@@ -82,9 +99,16 @@ async fn complete(
         );
     }
     state.record(body.clone());
+    let delay = *lock(&state.answer_delay);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let next = lock(&state.scripted).pop_front();
-    let next =
-        next.unwrap_or_else(|| json!({"content": "{\"ok\": true}", "finish_reason": "stop"}));
+    let responder = lock(&state.responder).clone();
+    let next = next.unwrap_or_else(|| match responder {
+        Some(respond) => json!({"content": respond(&body), "finish_reason": "stop"}),
+        None => json!({"content": "{\"ok\": true}", "finish_reason": "stop"}),
+    });
     if let Some(status) = next["status"].as_u64() {
         let status =
             StatusCode::from_u16(status as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

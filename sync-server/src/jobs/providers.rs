@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use provider_adapters::{
     ConcurrencyLimit, GenerationProvider, Operation, Retry, RetryConfig, Secret, comfyui,
-    dashscope, fal, gemini, kling, offline, openai_images, openai_videos, replicate, runway,
+    dashscope, fal, gemini, kling, offline, openai_chat, openai_images, openai_videos, replicate,
+    runway,
 };
 use serde::Deserialize;
 
@@ -25,7 +26,12 @@ pub const PROVIDERS: &[&str] = &[
     dashscope::PROVIDER,
     fal::PROVIDER,
     replicate::PROVIDER,
+    openai_chat::PROVIDER,
 ];
+
+/// Providers an LLM breakdown may name: OpenAI-compatible chat, whose base URL decides
+/// whether it is DeepSeek, Qwen's compatible mode, a local Ollama or vLLM.
+pub const CHAT_PROVIDERS: &[&str] = &[openai_chat::PROVIDER];
 
 /// Providers that work without a key: the built-in renderer and a local ComfyUI.
 pub fn needs_key(provider: &str) -> bool {
@@ -145,6 +151,15 @@ fn build(
                 c.base_url = url;
             }
             Box::new(replicate::Replicate::new(c)?)
+        }
+        openai_chat::PROVIDER => {
+            // The default model list is DeepSeek's; a request names another model freely
+            // (Ollama's `qwen2.5`, Qwen's `qwen-plus`), since model names are data.
+            let c = openai_chat::OpenAiChatConfig::new(
+                url.unwrap_or_else(|| openai_chat::DEFAULT_BASE_URL.into()),
+                key,
+            );
+            Box::new(openai_chat::OpenAiChat::new(c)?)
         }
         other => {
             return Err(provider_adapters::Error::Config(format!(

@@ -1,5 +1,7 @@
 //! The dispatcher and the life of one job.
 
+mod breakdown;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -220,7 +222,11 @@ impl<'a> Job<'a> {
         let result = match &peer {
             Some(peer) => {
                 self.announce(peer, Some((job_state::RUNNING, None))).await;
-                let r = self.work(peer).await;
+                let r = if self.kind == JobKind::Breakdown {
+                    self.breakdown(peer).await
+                } else {
+                    self.work(peer).await
+                };
                 self.announce(peer, None).await;
                 r
             }
@@ -315,7 +321,11 @@ impl<'a> Job<'a> {
         let mut row = self.row.clone();
         row.state = state.to_owned();
         row.error_message = message.map(str::to_owned);
-        if let Some(peer) = peer {
+        // A breakdown that did not finish leaves the document exactly as it was: its row and
+        // the jobs API carry the reason.
+        if let Some(peer) = peer
+            && self.kind != JobKind::Breakdown
+        {
             summary_into(peer, &row).await;
         }
         Ok(())
