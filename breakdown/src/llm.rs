@@ -56,16 +56,16 @@ pub fn chunks(novel: &Novel, max_chars: usize) -> Vec<Chunk> {
             if c == '\n' {
                 last_break = Some(i + 1);
             }
-            if chars >= max_chars {
-                if let Some(cut) = last_break.filter(|&b| b > start) {
-                    out.push(chunk(
-                        novel,
-                        &chapter.title,
-                        chapter.range.start + start..chapter.range.start + cut,
-                    ));
-                    chars = text[cut..i + c.len_utf8()].chars().count();
-                    start = cut;
-                }
+            if chars >= max_chars
+                && let Some(cut) = last_break.filter(|&b| b > start)
+            {
+                out.push(chunk(
+                    novel,
+                    &chapter.title,
+                    chapter.range.start + start..chapter.range.start + cut,
+                ));
+                chars = text[cut..i + c.len_utf8()].chars().count();
+                start = cut;
             }
         }
         if start < text.len() {
@@ -126,8 +126,11 @@ pub fn check(answer: &Value) -> Result<(), String> {
     parse(answer).map(|_| ())
 }
 
+/// Each scene with the quote it starts at (its range is found later), and the characters.
+type Parsed = (Vec<(String, SceneDraft)>, Vec<CharacterDraft>);
+
 /// Scenes (without ranges) and characters from a valid answer.
-fn parse(answer: &Value) -> Result<(Vec<(String, SceneDraft)>, Vec<CharacterDraft>), String> {
+fn parse(answer: &Value) -> Result<Parsed, String> {
     let scenes = match field(answer, "scenes", "answer")? {
         Value::Array(s) if !s.is_empty() => s,
         Value::Array(_) => return Err("answer.scenes must not be empty".into()),
@@ -415,7 +418,7 @@ mod tests {
     #[test]
     fn a_repeated_quote_finds_the_occurrence_after_the_previous_scene() {
         let text = "CHAPTER I.\n* * *\nThe first part.\n* * *\nThe second part.";
-        let n = import(text.as_bytes(), &ImportOptions::default()).unwrap();
+        let n = import(text.as_bytes(), &ImportOptions::default()).expect("a valid novel");
         let scene = |quote: &str| {
             json!({"title": "", "start_quote": quote,
                 "shots": [{"description": "x", "duration_seconds": 2}]})
@@ -430,7 +433,7 @@ mod tests {
             },
             |_, _| {},
         ))
-        .unwrap();
+        .expect("a valid answer");
         let texts: Vec<&str> = result
             .scenes
             .iter()

@@ -251,7 +251,7 @@ async fn main() -> Result<()> {
                 .with_context(|| format!("creating {}", out.display()))?;
             let bar = ProgressBar::new(wanted.len() as u64).with_style(bar_style());
             for (name, ext) in &wanted {
-                bar.set_message(format!("{name}"));
+                bar.set_message(name.to_string());
                 match api.export(&project, &token, name).await {
                     Ok(bytes) => std::fs::write(out.join(format!("storyboard.{ext}")), bytes)?,
                     // An animatic needs ffmpeg on the server: report it and go on with the rest.

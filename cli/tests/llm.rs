@@ -8,6 +8,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use anyhow::Context;
+
 use provider_adapters::fake::{FAKE_KEY, FakeOpenAiChat};
 use serde_json::{Value, json};
 use shared_model::testing::data_dir;
@@ -64,7 +66,7 @@ fn answer(request: &Value) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn breakdown_mode_llm_waits_for_the_job_and_reports_failures() {
+async fn breakdown_mode_llm_waits_for_the_job_and_reports_failures() -> anyhow::Result<()> {
     let fake = FakeOpenAiChat::start().await;
     fake.set_responder(answer);
     let server = TestServer::start_with(|c| {
@@ -73,19 +75,23 @@ async fn breakdown_mode_llm_waits_for_the_job_and_reports_failures() {
     })
     .await;
     let url = server.http("");
-    let work = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir()?;
     let config = work.path().join("config");
-    let full =
-        std::fs::read_to_string(data_dir().join("novels/alice-in-wonderland.en.txt")).unwrap();
-    let end = full.find("CHAPTER III.").expect("chapter III heading");
+    let full = std::fs::read_to_string(data_dir().join("novels/alice-in-wonderland.en.txt"))?;
+    let end = full.find("CHAPTER III.").context("chapter III heading")?;
     let novel = work.path().join("alice-1-2.txt");
-    std::fs::write(&novel, &full[..end]).unwrap();
+    std::fs::write(&novel, &full[..end])?;
+    let novel = novel.to_str().context("a UTF-8 path")?.to_owned();
 
     let (import, no_key, key, breakdown) = tokio::task::spawn_blocking({
-        let (url, config) = (url.clone(), config.clone());
+        let (url, config, novel) = (url.clone(), config.clone(), novel.clone());
         move || {
-            let novel = novel.to_str().unwrap();
-            let import = shotweave(&url, &config, &["import", novel, "--breakdown", "none"], "");
+            let import = shotweave(
+                &url,
+                &config,
+                &["import", &novel, "--breakdown", "none"],
+                "",
+            );
             let no_key = shotweave(&url, &config, &["breakdown", "--mode", "llm"], "");
             let key = shotweave(
                 &url,
@@ -102,8 +108,7 @@ async fn breakdown_mode_llm_waits_for_the_job_and_reports_failures() {
             (import, no_key, key, breakdown)
         }
     })
-    .await
-    .unwrap();
+    .await?;
     assert!(import.status.success(), "{}", text(&import));
     assert!(
         text(&import).contains("2 chapters, 0 scenes, 0 shots"),
@@ -124,28 +129,29 @@ async fn breakdown_mode_llm_waits_for_the_job_and_reports_failures() {
         "{}",
         text(&breakdown)
     );
-    assert_eq!(fake.last_request().unwrap()["model"], "qwen2.5:7b");
+    assert_eq!(
+        fake.last_request().context("the model was asked")?["model"],
+        "qwen2.5:7b"
+    );
 
     // The board the CLI made is in the project document.
     let project = String::from_utf8_lossy(&import.stdout)
         .split_whitespace()
         .skip_while(|w| *w != "project")
         .nth(1)
-        .expect("project id printed")
+        .context("project id printed")?
         .to_owned();
     let open = String::from_utf8_lossy(&breakdown.stdout).into_owned();
     let token = open
         .split("token=")
         .nth(1)
         .and_then(|t| t.split_whitespace().next())
-        .expect("a link with the token");
-    let client = WsClient::connect_synced(&server.ws_url(&project, token))
-        .await
-        .unwrap();
+        .context("a link with the token")?;
+    let client = WsClient::connect_synced(&server.ws_url(&project, token)).await?;
     let seen = shared_model::Project::from_doc(client.doc.clone());
     assert!(seen.scenes().len() >= 2, "a scene per chunk");
     assert!(seen.shots().len() > 20, "{} shots", seen.shots().len());
-    let alice = seen.find_character("Alice").expect("Alice");
+    let alice = seen.find_character("Alice").context("Alice")?;
     assert!(
         seen.shots()
             .iter()
@@ -158,24 +164,24 @@ async fn breakdown_mode_llm_waits_for_the_job_and_reports_failures() {
     fake.push_reply("Still no.");
     fake.push_reply("Never.");
     let failed = tokio::task::spawn_blocking({
-        let (url, config, novel) = (
-            url.clone(),
-            config.clone(),
-            work.path().join("alice-1-2.txt"),
-        );
+        let (url, config) = (url.clone(), config.clone());
         move || {
-            let novel = novel.to_str().unwrap();
-            let import = shotweave(&url, &config, &["import", novel, "--breakdown", "none"], "");
+            let import = shotweave(
+                &url,
+                &config,
+                &["import", &novel, "--breakdown", "none"],
+                "",
+            );
             assert!(import.status.success(), "{}", text(&import));
             shotweave(&url, &config, &["key", "openai-chat"], FAKE_KEY);
             shotweave(&url, &config, &["breakdown", "--mode", "llm"], "")
         }
     })
-    .await
-    .unwrap();
+    .await?;
     assert!(!failed.status.success(), "{}", text(&failed));
     let said = text(&failed);
     assert!(said.contains("the breakdown failed"), "{said}");
     assert!(said.contains("not valid JSON"), "{said}");
     server.stop().await;
+    Ok(())
 }

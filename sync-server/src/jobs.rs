@@ -482,10 +482,9 @@ impl JobRunner {
         let now = now_ms();
         if !store.cancel_queued_job(project.as_str(), job, now).await?
             && store.request_cancel(project.as_str(), job, now).await?
+            && let Some(live) = lock(&self.inner.live).get(job)
         {
-            if let Some(live) = lock(&self.inner.live).get(job) {
-                live.cancel.cancel();
-            }
+            live.cancel.cancel();
         }
         let row = store
             .job(project.as_str(), job)

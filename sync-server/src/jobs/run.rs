@@ -136,6 +136,9 @@ struct Submission {
     provenance: provider_adapters::Provenance,
 }
 
+/// An output's width, height, duration (ms) and seed, as far as the provider said.
+type Dims = (Option<u32>, Option<u32>, Option<u32>, Option<i64>);
+
 /// Why a job stopped before succeeding.
 #[derive(Debug)]
 enum Stop {
@@ -739,7 +742,7 @@ impl<'a> Job<'a> {
         peer: &DocPeer,
         submission: &Submission,
         row: &AssetRow,
-        dims: Option<(Option<u32>, Option<u32>, Option<u32>, Option<i64>)>,
+        dims: Option<Dims>,
         cost: f64,
         source: Option<String>,
     ) -> Result<(), Stop> {
