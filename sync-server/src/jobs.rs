@@ -394,18 +394,7 @@ impl JobRunner {
             )));
         }
         let _enqueue = inner.enqueue.lock().await;
-        if let Some(running) = inner
-            .store
-            .project_jobs(project.as_str())
-            .await?
-            .into_iter()
-            .find(|j| !j.is_terminal() && j.kind == kind_name(JobKind::Breakdown))
-        {
-            return Err(Error::Conflict(format!(
-                "a breakdown of this project is already {} (job {})",
-                running.state, running.id
-            )));
-        }
+        self.refuse_during_breakdown(project).await?;
         let peer = inner.peers.get(&inner.rooms, project).await?;
         let (shots, empty) = peer.read(|p| (p.shots().len(), p.script_text().trim().is_empty()));
         if shots > 0 {
@@ -460,6 +449,25 @@ impl JobRunner {
         tracing::info!(project = %project, provider, job = %id, "llm breakdown queued");
         inner.wake.notify_one();
         Ok(id)
+    }
+
+    /// Refuses (409) while an LLM breakdown of the project is queued or running: whatever
+    /// writes a board meanwhile would make it fail at the end.
+    pub async fn refuse_during_breakdown(&self, project: &ProjectId) -> Result<()> {
+        match self
+            .inner
+            .store
+            .project_jobs(project.as_str())
+            .await?
+            .into_iter()
+            .find(|j| !j.is_terminal() && j.kind == kind_name(JobKind::Breakdown))
+        {
+            Some(running) => Err(Error::Conflict(format!(
+                "a breakdown of this project is already {} (job {})",
+                running.state, running.id
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The project's jobs, oldest first, with live progress for running ones.

@@ -218,6 +218,7 @@ async fn rebreakdown(
 }
 
 async fn offline_breakdown(state: &AppState, project: &ProjectId) -> ApiResult<BrokenDown> {
+    state.jobs().refuse_during_breakdown(project).await?;
     let peer = crate::jobs::peer::DocPeer::join(state.rooms(), project).await?;
     let (script, title, shots) = peer.read(|p| (p.script_text(), p.meta().title, p.shots().len()));
     if shots > 0 {

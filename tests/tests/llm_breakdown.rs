@@ -263,6 +263,17 @@ async fn two_alice_chapters_broken_down_by_a_chat_model_reach_a_connected_client
     assert_eq!(status, 202, "{queued}");
     responses.push(queued.clone());
     let job = queued["job"].as_str().context("job id")?.to_owned();
+    // While the model works, neither a second breakdown nor an offline one may start a board.
+    for mode in ["llm", "offline"] {
+        let (status, busy) = llm_breakdown(&api, json!({ "mode": mode })).await?;
+        assert_eq!(status, 409, "{mode}: {busy}");
+        let message = busy["error"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("a breakdown of this project is already") && message.contains(&job),
+            "{message}"
+        );
+        responses.push(busy);
+    }
 
     // The collaborator's replica keeps syncing while the job runs; the job list reports it.
     let (done, bodies, progress) = tokio::select! {
