@@ -1,7 +1,10 @@
 //! The sync server's REST API (see `sync-server/src/http.rs` for the shapes).
 
+mod studio;
+
 use gloo_net::http::{Request, Response};
 use serde::{Deserialize, Serialize};
+pub(crate) use studio::*;
 
 /// Why a request failed, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -26,6 +26,34 @@ pub struct User {
     /// `#rrggbb`.
     #[serde(default)]
     pub color: String,
+    /// Set by the sync server's own document peer (the job runner), which is not a person.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub server: bool,
+}
+
+/// One running generation job, as the server's peer announces it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveJob {
+    #[serde(default)]
+    pub shot_id: Option<String>,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub status: String,
+    /// 0.0 to 1.0, when the provider reports it.
+    #[serde(default)]
+    pub progress: Option<f32>,
+}
+
+/// The server peer's job state: running jobs by id, queued ones as a count.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerJobs {
+    #[serde(default)]
+    pub running: BTreeMap<String, LiveJob>,
+    #[serde(default)]
+    pub queued: u64,
 }
 
 /// One participant's awareness state. Every field is optional on the wire, so states written by
@@ -43,6 +71,9 @@ pub struct PresenceState {
     /// Their selection in the script, anchored so that it follows concurrent edits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<ScriptAnchor>,
+    /// Only in the server peer's state: generation work under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<ServerJobs>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +82,13 @@ pub struct Peer {
     pub state: PresenceState,
     clock: u32,
     last_seen_ms: f64,
+}
+
+impl Peer {
+    /// The sync server's document peer rather than a person.
+    pub fn is_server(&self) -> bool {
+        self.state.user.server
+    }
 }
 
 /// What applying an awareness update did.
@@ -165,11 +203,26 @@ impl Presence {
     }
 
     /// Drops peers not heard from for [`PEER_TIMEOUT_MS`]. Returns whether any went.
+    ///
+    /// The server's own peer is exempt: it announces only when its jobs change (a job may sit
+    /// at one progress value for minutes), the room removes its state when it leaves, and a
+    /// lost connection clears every peer anyway.
     pub fn expire(&mut self, now_ms: f64) -> bool {
         let before = self.peers.len();
         self.peers
-            .retain(|_, p| now_ms - p.last_seen_ms < PEER_TIMEOUT_MS);
+            .retain(|_, p| p.is_server() || now_ms - p.last_seen_ms < PEER_TIMEOUT_MS);
         self.peers.len() != before
+    }
+
+    /// The generation work the server peers announce, merged (one peer per server process).
+    pub fn server_jobs(&self) -> ServerJobs {
+        let mut all = ServerJobs::default();
+        for jobs in self.peers().filter_map(|p| p.state.jobs.as_ref()) {
+            all.running
+                .extend(jobs.running.iter().map(|(k, v)| (k.clone(), v.clone())));
+            all.queued += jobs.queued;
+        }
+        all
     }
 
     /// Forgets every peer. Returns whether there were any.
@@ -261,10 +314,12 @@ mod tests {
             user: User {
                 name: "刘备".into(),
                 color: "#e6194b".into(),
+                server: false,
             },
             view: Some("board".into()),
             shot: Some("abc".into()),
             cursor: None,
+            jobs: None,
         }));
         let Message::Awareness(sent) = Message::decode_v1(&frame).unwrap() else {
             panic!("not an awareness message");
@@ -279,5 +334,34 @@ mod tests {
             panic!("not an awareness message");
         };
         assert!(again.clients[&ClientID::new(9)].clock > 4);
+    }
+
+    #[test]
+    fn the_server_peer_is_recognised_with_its_jobs_and_never_expires() {
+        let mut p = Presence::new(1);
+        let server = r#"{"user":{"name":"Shotweave","server":true},"jobs":{"running":{"j1":{"shot_id":"s1","kind":"frame","provider":"offline","status":"running","progress":0.5}},"queued":3}}"#;
+        p.apply(update(7, 1, server), 0.0);
+        p.apply(update(8, 1, r#"{"user":{"name":"Bo"}}"#), 0.0);
+        let jobs = p.server_jobs();
+        assert_eq!(jobs.queued, 3);
+        assert_eq!(jobs.running["j1"].shot_id.as_deref(), Some("s1"));
+        assert_eq!(jobs.running["j1"].progress, Some(0.5));
+        let servers: Vec<u64> = p
+            .peers()
+            .filter(|x| x.is_server())
+            .map(|x| x.client_id)
+            .collect();
+        assert_eq!(servers, vec![7]);
+        assert!(p.expire(PEER_TIMEOUT_MS + 1.0));
+        assert_eq!(p.peers().map(|x| x.client_id).collect::<Vec<_>>(), vec![7]);
+
+        // People's states never carry the flag or jobs on the wire.
+        let mut me = Presence::new(2);
+        let frame = me.set_local(Some(PresenceState::default()));
+        let Message::Awareness(sent) = Message::decode_v1(&frame).unwrap() else {
+            panic!("not an awareness message");
+        };
+        let json = &sent.clients[&ClientID::new(2)].json;
+        assert!(!json.contains("server") && !json.contains("jobs"), "{json}");
     }
 }

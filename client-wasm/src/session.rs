@@ -12,14 +12,14 @@ use std::rc::{Rc, Weak};
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
 use shared_model::{
-    Asset, Changes, Character, Meta, MetaPatch, Project, ProjectOptions, Scene, Shot,
+    Asset, Changes, Character, JobSummary, Meta, MetaPatch, Project, ProjectOptions, Scene, Shot,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::idb::DocStore;
 use crate::net::{Socket, SocketHandler};
-use crate::presence::{Presence, PresenceState, RENEW_INTERVAL_MS, User};
+use crate::presence::{Presence, PresenceState, RENEW_INTERVAL_MS, ServerJobs, User};
 use crate::sync::{Phase, SyncClient, SyncEvent, update_frame};
 use crate::{api, editor, storage};
 
@@ -93,7 +93,12 @@ pub(crate) struct Signals {
     pub(crate) shots: RwSignal<Vec<Shot>>,
     pub(crate) characters: RwSignal<Vec<Character>>,
     pub(crate) assets: RwSignal<Vec<Asset>>,
+    /// The people here; the server's own peer is not one of them.
     pub(crate) peers: RwSignal<Vec<PeerView>>,
+    /// Generation work under way, from the server peer's awareness state.
+    pub(crate) live_jobs: RwSignal<ServerJobs>,
+    /// The job summaries the server writes into the document (terminal states).
+    pub(crate) jobs: RwSignal<Vec<JobSummary>>,
 }
 
 impl Signals {
@@ -109,6 +114,8 @@ impl Signals {
             characters: RwSignal::new(Vec::new()),
             assets: RwSignal::new(Vec::new()),
             peers: RwSignal::new(Vec::new()),
+            live_jobs: RwSignal::new(ServerJobs::default()),
+            jobs: RwSignal::new(Vec::new()),
         }
     }
 }
@@ -333,6 +340,7 @@ impl Session {
 
     fn refresh_all(&self) {
         self.refresh(true, true, true, true);
+        self.signals.jobs.set(self.project.jobs());
     }
 
     fn refresh_changed(&self, changes: &Changes) {
@@ -342,6 +350,9 @@ impl Session {
             !changes.characters.is_empty(),
             !changes.assets.is_empty(),
         );
+        if !changes.jobs.is_empty() {
+            self.signals.jobs.set(self.project.jobs());
+        }
     }
 
     /// Re-reads the named parts of the document into their signals.
@@ -568,10 +579,10 @@ impl Session {
     }
 
     fn refresh_peers(&self) {
-        let peers: Vec<PeerView> = self
-            .presence
-            .borrow()
+        let presence = self.presence.borrow();
+        let peers: Vec<PeerView> = presence
             .peers()
+            .filter(|p| !p.is_server())
             .map(|p| PeerView {
                 client_id: p.client_id,
                 name: if p.state.user.name.is_empty() {
@@ -588,7 +599,15 @@ impl Session {
                 shot: p.state.shot.clone(),
             })
             .collect();
-        self.signals.peers.set(peers);
+        let live = presence.server_jobs();
+        drop(presence);
+        // The server peer announces every job start and end; people did not change then.
+        if self.signals.peers.with_untracked(|p| p != &peers) {
+            self.signals.peers.set(peers);
+        }
+        if self.signals.live_jobs.with_untracked(|l| l != &live) {
+            self.signals.live_jobs.set(live);
+        }
         editor::redraw_cursors();
     }
 

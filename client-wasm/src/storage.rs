@@ -70,6 +70,7 @@ pub(crate) fn user() -> User {
     let user = User {
         name: format!("Guest {n}"),
         color: COLORS[n as usize % COLORS.len()].into(),
+        server: false,
     };
     write(USER, &user);
     user

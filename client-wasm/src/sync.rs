@@ -185,6 +185,7 @@ mod tests {
             user: User {
                 name: name.into(),
                 color: "#336699".into(),
+                ..Default::default()
             },
             ..Default::default()
         }));

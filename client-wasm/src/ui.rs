@@ -4,9 +4,11 @@
 mod assets;
 mod board;
 mod characters;
+mod generate;
 mod i18n;
 mod projects;
 mod status;
+mod transfer;
 mod workspace;
 
 use leptos::prelude::*;

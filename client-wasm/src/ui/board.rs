@@ -14,7 +14,9 @@ use shared_model::{
 };
 use wasm_bindgen::JsCast;
 
+use super::generate::{self, CardActions, CardStatusLine, GenerateBar, JobsPanel};
 use super::{after_render, ctx, focus, format_duration};
+use crate::api::Scope;
 use crate::session::{self, Signals};
 
 /// Content hash of a shot, for keying its card.
@@ -124,6 +126,7 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
     let selected = RwSignal::new(None::<ShotId>);
     let dragging = RwSignal::new(None::<ShotId>);
     let editable = move || sig.role.get().can_edit();
+    generate::provide(sig);
     let numbered = Memo::new(move |_| {
         sig.shots
             .get()
@@ -184,11 +187,13 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
                     </span>
                     <span class="spacer"></span>
                     <Show when=editable>
+                        <GenerateBar />
                         <button class="add-scene primary" on:click=add_scene>
                             {move || ctx.t("Add scene")}
                         </button>
                     </Show>
                 </div>
+                <JobsPanel />
                 <Show when=move || sig.scenes.with(|s| s.is_empty())>
                     <p class="muted empty-board">
                         {move || ctx.t("No scenes yet. Add one to start the storyboard.")}
@@ -284,6 +289,22 @@ fn SceneSection(
         let sid = sid.clone();
         move |_| edit(|p| p.delete_scene(&sid))
     };
+    let generate_scene = {
+        let sid = sid.clone();
+        let g = use_context::<generate::Gen>();
+        move |_| {
+            if let Some(g) = g {
+                let kind = generate::bulk_kind(g.provider());
+                generate::generate(
+                    g,
+                    kind,
+                    Scope::Scene {
+                        scene: sid.to_string(),
+                    },
+                );
+            }
+        }
+    };
     let drop_at_end = {
         let sid = sid.clone();
         move |ev: leptos::ev::DragEvent| {
@@ -312,6 +333,9 @@ fn SceneSection(
                 <Show when=editable>
                     <button class="add-shot" on:click=add.clone()>
                         {move || ctx.t("Add shot")}
+                    </button>
+                    <button class="gen-scene" on:click=generate_scene.clone()>
+                        {move || ctx.t("Generate scene")}
                     </button>
                     <button class="quiet delete-scene" on:click=remove.clone()>
                         {move || ctx.t("Delete scene")}
@@ -520,6 +544,7 @@ fn ShotCard(
         }
     };
     let drag_id = id.clone();
+    let action_id = id.clone();
     let duration = format!("{:.1}s", f64::from(shot.duration_ms) / 1000.0);
     let description = shot.description.clone();
     let label = format!("Shot {number}: {}", shot.description);
@@ -576,6 +601,7 @@ fn ShotCard(
                     }}
                 </span>
             </div>
+            <CardStatusLine shot=id.to_string() />
             <p class="shot-description">{description}</p>
             <ul class="chips">
                 {move || {
@@ -591,6 +617,9 @@ fn ShotCard(
                         .collect_view()
                 }}
             </ul>
+            <Show when=editable>
+                <CardActions shot=action_id.to_string() number=number />
+            </Show>
         </li>
     }
 }

@@ -111,6 +111,51 @@ pub(crate) fn t(lang: Lang, en: &'static str) -> &'static str {
         "Keyboard: arrows move between shots, Alt+arrows reorder, Enter edits, Delete removes, N adds" => {
             "键盘：方向键切换镜头，Alt+方向键调整顺序，回车编辑，Delete 删除，N 添加"
         }
+        "Provider" => "生成服务",
+        "Generate all" => "全部生成",
+        "Generate a take for every shot that has none" => "为每个还没有镜次的镜头生成",
+        "Generate frame" => "生成画面",
+        "Generate clip" => "生成视频",
+        "Generate frame for shot" => "生成画面：镜头",
+        "Generate clip for shot" => "生成视频：镜头",
+        "Generate scene" => "生成本场景",
+        "Queued" => "排队中",
+        "Generating" => "生成中",
+        "Failed" => "失败",
+        "Running" => "进行中",
+        "Jobs" => "任务",
+        "Done" => "已完成",
+        "Cancel" => "取消",
+        "more" => "更多",
+        "Could not generate" => "无法生成",
+        "Nothing to generate: every shot has a take" => "无需生成：每个镜头都已有镜次",
+        "jobs queued" => "个任务已排队",
+        "Settings" => "设置",
+        "Budget" => "预算",
+        "Spent" => "已花费",
+        "reserved" => "预留",
+        "limit" => "上限",
+        "none" => "无",
+        "Budget limit (USD, empty for none)" => "预算上限（美元，留空表示不限）",
+        "Save budget" => "保存预算",
+        "Budget saved" => "预算已保存",
+        "The budget must be a number of dollars, 0 or more" => "预算必须是不小于 0 的美元金额",
+        "Provider keys" => "服务商密钥",
+        "Keys are stored encrypted on the server and never shown again." => {
+            "密钥加密保存在服务器上，之后不再显示。"
+        }
+        "key set" => "已设置密钥",
+        "not set" => "未设置",
+        "Save key" => "保存密钥",
+        "Remove" => "删除",
+        "Export" => "导出",
+        "New project from a novel" => "从小说新建项目",
+        "A .txt, .md or .fountain file; chapters become scenes and shots, ready to generate." => {
+            "选择 .txt、.md 或 .fountain 文件；章节会拆分为场景和镜头，可直接生成。"
+        }
+        "Choose a novel file" => "选择小说文件",
+        "Importing and breaking down" => "正在导入并拆解",
+        "Could not import" => "无法导入",
         other => other,
     }
 }

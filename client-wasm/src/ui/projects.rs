@@ -76,38 +76,41 @@ pub(crate) fn ProjectList() -> impl IntoView {
             <LangSwitch />
         </header>
         <main class="projects">
-            <section class="card new-project">
-                <h2>{move || ctx.t("New project")}</h2>
-                <form on:submit=move |ev| {
-                    ev.prevent_default();
-                    create();
-                }>
-                    <label>
-                        {move || ctx.t("Title")}
-                        <input
-                            id="new-project-title"
-                            type="text"
-                            required
-                            maxlength="200"
-                            prop:value=move || title.get()
-                            on:input=move |ev| title.set(event_target_value(&ev))
-                        />
-                    </label>
-                    <label>
-                        {move || ctx.t("Language")}
-                        <select
-                            prop:value=move || language.get()
-                            on:change=move |ev| language.set(event_target_value(&ev))
-                        >
-                            <option value="en">"English"</option>
-                            <option value="zh">"中文"</option>
-                        </select>
-                    </label>
-                    <button type="submit" class="primary" prop:disabled=move || busy.get()>
-                        {move || ctx.t("Create")}
-                    </button>
-                </form>
-            </section>
+            <div class="project-actions">
+                <section class="card new-project">
+                    <h2>{move || ctx.t("New project")}</h2>
+                    <form on:submit=move |ev| {
+                        ev.prevent_default();
+                        create();
+                    }>
+                        <label>
+                            {move || ctx.t("Title")}
+                            <input
+                                id="new-project-title"
+                                type="text"
+                                required
+                                maxlength="200"
+                                prop:value=move || title.get()
+                                on:input=move |ev| title.set(event_target_value(&ev))
+                            />
+                        </label>
+                        <label>
+                            {move || ctx.t("Language")}
+                            <select
+                                prop:value=move || language.get()
+                                on:change=move |ev| language.set(event_target_value(&ev))
+                            >
+                                <option value="en">"English"</option>
+                                <option value="zh">"中文"</option>
+                            </select>
+                        </label>
+                        <button type="submit" class="primary" prop:disabled=move || busy.get()>
+                            {move || ctx.t("Create")}
+                        </button>
+                    </form>
+                </section>
+                <super::transfer::ImportNovel />
+            </div>
             <section class="card">
                 <h2>{move || ctx.t("Projects")}</h2>
                 <Show

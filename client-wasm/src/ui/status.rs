@@ -31,6 +31,7 @@ pub(crate) fn StatusBar(sig: Signals) -> impl IntoView {
         let user = User {
             name,
             color: me.get_untracked().color,
+            server: false,
         };
         storage::set_user(&user);
         me.set(user.clone());

@@ -82,6 +82,13 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
                     .filter(|s| s.role.get() == session::Role::Owner)
                     .map(|_| view! { <ShareMenu /> })
             }}
+            {move || {
+                signals
+                    .get()
+                    .filter(|s| s.role.get() == session::Role::Owner)
+                    .map(|_| view! { <super::generate::SettingsMenu /> })
+            }}
+            {move || signals.get().map(|_| view! { <super::transfer::ExportMenu /> })}
             <LangSwitch />
         </header>
         {move || match (signals.get(), has_access) {

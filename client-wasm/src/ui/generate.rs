@@ -1,0 +1,804 @@
+//! Generation in the browser: the provider picker, "Generate" on shots, scenes and the whole
+//! board, per-shot progress, the jobs panel, and the owner's provider keys and budget.
+//!
+//! Live progress comes from the sync server's own document peer, whose awareness state lists
+//! running jobs and a queued count (`Signals::live_jobs`); finished takes arrive through the
+//! document like any edit. The job list (`GET .../jobs`) adds what awareness leaves out:
+//! which shots are queued and why a job failed. It is fetched when the live state or the
+//! document's job summaries change, and every few seconds while jobs are under way, never
+//! more than one request at a time.
+
+use std::collections::HashMap;
+
+use gloo_timers::callback::Interval;
+use leptos::prelude::*;
+
+use super::ctx;
+use crate::api::{self, ApiError, JobView, PROVIDERS, Provider, Scope, find_provider};
+use crate::session::{self, Conn, Signals};
+
+const PROVIDER_KEY: &str = "shotweave.provider";
+/// How often the job list is re-read while jobs are queued or running.
+const POLL_MS: u32 = 2_000;
+/// Jobs of one status listed by name in the panel; the rest are counted.
+const LISTED: usize = 8;
+
+/// What a shot card shows about its latest job.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CardStatus {
+    Queued,
+    Running(Option<f32>),
+    Failed(String),
+}
+
+/// The generation state of one open board; `Copy`, provided as context to the cards.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gen {
+    sig: Signals,
+    pub(crate) provider: RwSignal<&'static str>,
+    /// The project's jobs as the server lists them, oldest first.
+    jobs: RwSignal<Vec<JobView>>,
+    /// Why the last request failed (over budget, no key, refused), until the next one.
+    pub(crate) error: RwSignal<Option<String>>,
+    pub(crate) notice: RwSignal<Option<String>>,
+    /// Shot id to what its card shows, recomputed once per change rather than per card.
+    status: Memo<HashMap<String, CardStatus>>,
+    /// (a fetch is in flight, another was asked for meanwhile).
+    fetching: StoredValue<(bool, bool)>,
+}
+
+impl Gen {
+    pub(crate) fn provider(&self) -> Provider {
+        find_provider(self.provider.get())
+    }
+
+    pub(crate) fn card_status(&self, shot: &str) -> Option<CardStatus> {
+        self.status.with(|m| m.get(shot).cloned())
+    }
+}
+
+fn stored_provider() -> &'static str {
+    let name = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(PROVIDER_KEY).ok().flatten())
+        .unwrap_or_default();
+    find_provider(&name).name
+}
+
+fn store_provider(name: &str) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(PROVIDER_KEY, name);
+    }
+}
+
+/// The server's own words for a refusal (they are written for users), else ours.
+pub(crate) fn error_text(e: &ApiError) -> String {
+    match e {
+        ApiError::Server { message, .. } => message.clone(),
+        ApiError::Forbidden(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Creates the board's generation state and starts following the project's jobs.
+pub(crate) fn provide(sig: Signals) -> Gen {
+    let jobs = RwSignal::new(Vec::<JobView>::new());
+    let status = Memo::new(move |_| {
+        let mut by_shot: HashMap<String, CardStatus> = HashMap::new();
+        // Oldest first, so the latest job of a shot decides what its card says.
+        jobs.with(|all| {
+            for j in all {
+                let Some(shot) = &j.shot_id else { continue };
+                let s = match j.status.as_str() {
+                    "queued" => Some(CardStatus::Queued),
+                    "running" => Some(CardStatus::Running(j.progress)),
+                    "failed" => Some(CardStatus::Failed(j.error.clone().unwrap_or_default())),
+                    _ => None,
+                };
+                match s {
+                    Some(s) => by_shot.insert(shot.clone(), s),
+                    None => by_shot.remove(shot),
+                };
+            }
+        });
+        // The server peer's awareness is the freshest word on what runs now.
+        sig.live_jobs.with(|live| {
+            for job in live.running.values() {
+                if let Some(shot) = &job.shot_id {
+                    by_shot.insert(shot.clone(), CardStatus::Running(job.progress));
+                }
+            }
+        });
+        by_shot
+    });
+    let gen_state = Gen {
+        sig,
+        provider: RwSignal::new(stored_provider()),
+        jobs,
+        error: RwSignal::new(None),
+        notice: RwSignal::new(None),
+        status,
+        fetching: StoredValue::new((false, false)),
+    };
+    provide_context(gen_state);
+
+    // Anything the server announces or writes about jobs is a reason to re-read the list.
+    // So is coming back online (nothing is fetched while offline).
+    Effect::new(move |_| {
+        sig.live_jobs.track();
+        sig.jobs.track();
+        sig.conn.track();
+        refresh(gen_state);
+    });
+    let poll = Interval::new(POLL_MS, move || {
+        if jobs.with_untracked(|all| all.iter().any(JobView::is_active)) {
+            refresh(gen_state);
+        }
+    });
+    let poll = StoredValue::new_local(Some(poll));
+    on_cleanup(move || {
+        poll.update_value(|p| {
+            p.take();
+        });
+    });
+    gen_state
+}
+
+/// Re-reads the job list; a call while a fetch is in flight makes that fetch run once more.
+pub(crate) fn refresh(g: Gen) {
+    if g.sig.conn.get_untracked() != Conn::Online {
+        return;
+    }
+    let busy = g.fetching.get_value().0;
+    if busy {
+        g.fetching.set_value((true, true));
+        return;
+    }
+    let Some(s) = session::current() else {
+        return;
+    };
+    g.fetching.set_value((true, false));
+    let (id, token) = (s.id.clone(), s.token.clone());
+    leptos::task::spawn_local(async move {
+        loop {
+            // Offline, the connection status says so and the next change retries.
+            if let Ok(list) = api::jobs(&id, &token).await
+                && g.jobs.try_with_untracked(|j| j != &list) == Some(true)
+            {
+                g.jobs.set(list);
+            }
+            let again = g.fetching.try_get_value().is_some_and(|(_, again)| again);
+            if !again {
+                break;
+            }
+            g.fetching.set_value((true, false));
+        }
+        let _ = g.fetching.try_update_value(|f| *f = (false, false));
+    });
+}
+
+/// Asks the server to generate `kind` for `scope`; the outcome shows in the jobs panel.
+pub(crate) fn generate(g: Gen, kind: &'static str, scope: Scope) {
+    let ctx = ctx();
+    let Some(s) = session::current() else {
+        return;
+    };
+    if !s.can_edit() {
+        return;
+    }
+    let provider = g.provider.get_untracked();
+    let single_shot = match &scope {
+        Scope::Shots { shots } if shots.len() == 1 => Some(shots[0].clone()),
+        _ => None,
+    };
+    g.error.set(None);
+    g.notice.set(None);
+    let (id, token) = (s.id.clone(), s.token.clone());
+    leptos::task::spawn_local(async move {
+        match api::generate(&id, &token, provider, kind, scope).await {
+            Ok(ids) if ids.is_empty() => {
+                g.notice.set(Some(
+                    ctx.t("Nothing to generate: every shot has a take").into(),
+                ));
+            }
+            Ok(ids) => {
+                // The queued state shows at once, before the list comes back.
+                if let Some(shot) = single_shot {
+                    g.jobs.update(|all| {
+                        for job in &ids {
+                            if !all.iter().any(|j| &j.id == job) {
+                                all.push(JobView {
+                                    id: job.clone(),
+                                    status: "queued".into(),
+                                    kind: kind.into(),
+                                    provider: provider.into(),
+                                    shot_id: Some(shot.clone()),
+                                    error: None,
+                                    progress: None,
+                                    updated_at_ms: 0,
+                                });
+                            }
+                        }
+                    });
+                }
+                g.notice
+                    .set(Some(format!("{} {}", ids.len(), ctx.t("jobs queued"))));
+                refresh(g);
+            }
+            Err(e) => g.error.set(Some(error_text(&e))),
+        }
+    });
+}
+
+fn cancel(g: Gen, job: String) {
+    let Some(s) = session::current() else {
+        return;
+    };
+    let (id, token) = (s.id.clone(), s.token.clone());
+    leptos::task::spawn_local(async move {
+        if let Err(e) = api::cancel_job(&id, &token, &job).await {
+            g.error.set(Some(error_text(&e)));
+        }
+        refresh(g);
+    });
+}
+
+/// The kind a scene's or the board's "Generate" makes with the chosen provider.
+pub(crate) fn bulk_kind(p: Provider) -> &'static str {
+    if p.frames { "frame" } else { "clip" }
+}
+
+/// Provider picker and "Generate all", in the board's toolbar (owners and editors).
+#[component]
+pub(crate) fn GenerateBar() -> impl IntoView {
+    let ctx = ctx();
+    let g = expect_context::<Gen>();
+    view! {
+        <div class="generate-bar">
+            <label class="provider-pick">
+                <span>{move || ctx.t("Provider")}</span>
+                <select
+                    id="gen-provider"
+                    prop:value=move || g.provider.get()
+                    on:change=move |ev| {
+                        let name = find_provider(&event_target_value(&ev)).name;
+                        store_provider(name);
+                        g.provider.set(name);
+                    }
+                >
+                    {PROVIDERS
+                        .iter()
+                        .map(|p| {
+                            let label = match (p.name, p.frames, p.clips) {
+                                ("offline", _, _) => "offline (built-in)".to_owned(),
+                                (n, false, true) => format!("{n} (video)"),
+                                (n, true, true) => format!("{n} (image, video)"),
+                                (n, _, _) => n.to_owned(),
+                            };
+                            view! { <option value=p.name>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <button
+                class="generate-all primary"
+                title=move || ctx.t("Generate a take for every shot that has none")
+                on:click=move |_| generate(g, bulk_kind(g.provider()), Scope::Named("missing"))
+            >
+                {move || ctx.t("Generate all")}
+            </button>
+        </div>
+    }
+}
+
+/// A card's "Generate frame" / "Generate clip" buttons (owners and editors).
+#[component]
+pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
+    let ctx = ctx();
+    let g = expect_context::<Gen>();
+    let frame_shot = shot.clone();
+    view! {
+        <div class="gen-actions">
+            <Show when=move || g.provider().frames>
+                <button
+                    class="gen-frame"
+                    aria-label=move || format!("{} #{number}", ctx.t("Generate frame for shot"))
+                    on:click={
+                        let shot = frame_shot.clone();
+                        move |ev: leptos::ev::MouseEvent| {
+                            ev.stop_propagation();
+                            generate(g, "frame", Scope::Shots { shots: vec![shot.clone()] });
+                        }
+                    }
+                >
+                    {move || ctx.t("Generate frame")}
+                </button>
+            </Show>
+            <Show when=move || g.provider().clips>
+                <button
+                    class="gen-clip"
+                    aria-label=move || format!("{} #{number}", ctx.t("Generate clip for shot"))
+                    on:click={
+                        let shot = shot.clone();
+                        move |ev: leptos::ev::MouseEvent| {
+                            ev.stop_propagation();
+                            generate(g, "clip", Scope::Shots { shots: vec![shot.clone()] });
+                        }
+                    }
+                >
+                    {move || ctx.t("Generate clip")}
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+/// A card's job state: a progress bar while running, "queued", or why it failed.
+#[component]
+pub(crate) fn CardStatusLine(shot: String) -> impl IntoView {
+    let ctx = ctx();
+    let g = expect_context::<Gen>();
+    let status = move || g.card_status(&shot);
+    move || {
+        status().map(|s| match s {
+            CardStatus::Queued => view! {
+                <div class="gen-status" data-status="queued" role="status">
+                    <span class="spinner" aria-hidden="true"></span>
+                    {move || ctx.t("Queued")}
+                </div>
+            }
+            .into_any(),
+            CardStatus::Running(progress) => {
+                let pct = progress.map(|p| (p.clamp(0.0, 1.0) * 100.0).round());
+                view! {
+                    <div class="gen-status" data-status="running" role="status">
+                        {match pct {
+                            Some(pct) => {
+                                view! { <progress max="100" value=pct.to_string()></progress> }
+                                    .into_any()
+                            }
+                            None => view! { <progress></progress> }.into_any(),
+                        }}
+                        <span>
+                            {move || ctx.t("Generating")}
+                            {pct.map(|p| format!(" {p}%")).unwrap_or_else(|| "…".into())}
+                        </span>
+                    </div>
+                }
+                .into_any()
+            }
+            CardStatus::Failed(reason) => view! {
+                <div class="gen-status" data-status="failed" title=reason.clone()>
+                    <strong>{move || ctx.t("Failed")}</strong>
+                    ": "
+                    <span class="gen-reason">{reason.clone()}</span>
+                </div>
+            }
+            .into_any(),
+        })
+    }
+}
+
+/// Running, queued and failed jobs, the last request's outcome, and cancel buttons.
+#[component]
+pub(crate) fn JobsPanel() -> impl IntoView {
+    let ctx = ctx();
+    let g = expect_context::<Gen>();
+    let sig = g.sig;
+    let editable = move || sig.role.get().can_edit();
+    let shot_number = move |id: &Option<String>| {
+        id.as_ref().and_then(|id| {
+            sig.shots
+                .with(|all| all.iter().position(|s| s.id.as_str() == id.as_str()))
+                .map(|i| i + 1)
+        })
+    };
+    let of_status = move |status: &'static str| {
+        move || {
+            g.jobs.with(|all| {
+                let mut list: Vec<JobView> =
+                    all.iter().filter(|j| j.status == status).cloned().collect();
+                if status == "failed" {
+                    // The most recent failures matter; old ones stay in the list's count.
+                    list.reverse();
+                }
+                list
+            })
+        }
+    };
+    let running_count = move || {
+        let live = sig.live_jobs.with(|l| l.running.len());
+        live.max(of_status("running")().len())
+    };
+    let queued_count = move || {
+        let live = sig.live_jobs.with(|l| l.queued as usize);
+        live.max(of_status("queued")().len())
+    };
+    let done_count = move || {
+        g.jobs
+            .with(|all| all.iter().filter(|j| j.status == "succeeded").count())
+    };
+    let live_progress = move |job: &str| {
+        sig.live_jobs
+            .with(|l| l.running.get(job).and_then(|j| j.progress))
+    };
+    let visible = move || {
+        g.error.with(Option::is_some)
+            || g.notice.with(Option::is_some)
+            || g.jobs.with(|j| !j.is_empty())
+            || running_count() + queued_count() > 0
+    };
+    let row = move |j: JobView| {
+        let number = shot_number(&j.shot_id);
+        let what = format!(
+            "{} · {} · {}",
+            number.map_or_else(|| "—".to_owned(), |n| format!("#{n}")),
+            j.kind,
+            j.provider
+        );
+        let progress = live_progress(&j.id).or(j.progress);
+        let status = j.status.clone();
+        let label_status = status.clone();
+        let cancellable = status != "failed";
+        let running = status == "running";
+        let id = j.id.clone();
+        view! {
+            <li class="job" data-job-id=j.id.clone() data-status=status>
+                <span class="job-what">{what}</span>
+                <span class="job-status">
+                    {move || ctx.t(match label_status.as_str() {
+                        "running" => "Running",
+                        "queued" => "Queued",
+                        _ => "Failed",
+                    })}
+                </span>
+                {running
+                    .then(|| match progress {
+                        Some(p) => {
+                            view! {
+                                <progress max="100" value=(p * 100.0).round().to_string()></progress>
+                            }
+                                .into_any()
+                        }
+                        None => view! { <progress></progress> }.into_any(),
+                    })}
+                {j.error.clone().map(|e| view! { <span class="job-error">{e}</span> })}
+                <Show when=move || editable() && cancellable>
+                    <button
+                        class="cancel-job quiet"
+                        on:click={
+                            let id = id.clone();
+                            move |_| cancel(g, id.clone())
+                        }
+                    >
+                        {move || ctx.t("Cancel")}
+                    </button>
+                </Show>
+            </li>
+        }
+    };
+    let section = move |status: &'static str, title: &'static str| {
+        let list = of_status(status);
+        view! {
+            <Show when=move || !list().is_empty()>
+                <h4>{move || ctx.t(title)}</h4>
+                <ul class="job-list" data-list=status>
+                    {move || {
+                        let all = list();
+                        let more = all.len().saturating_sub(LISTED);
+                        let rows = all.into_iter().take(LISTED).map(row).collect_view();
+                        view! {
+                            {rows}
+                            {(more > 0)
+                                .then(|| {
+                                    view! {
+                                        <li class="muted">{format!("+{more} ")} {move || ctx.t("more")}</li>
+                                    }
+                                })}
+                        }
+                    }}
+                </ul>
+            </Show>
+        }
+    };
+    view! {
+        <Show when=visible>
+            <section
+                class="jobs-panel"
+                aria-label="Jobs"
+                data-running=move || running_count().to_string()
+                data-queued=move || queued_count().to_string()
+            >
+                <header class="jobs-header">
+                    <h3>{move || ctx.t("Jobs")}</h3>
+                    <span class="jobs-counts">
+                        {move || ctx.t("Running")} ": " {running_count} " · "
+                        {move || ctx.t("Queued")} ": " {queued_count} " · "
+                        {move || ctx.t("Done")} ": " {done_count}
+                    </span>
+                </header>
+                {move || {
+                    g.error
+                        .get()
+                        .map(|e| {
+                            view! {
+                                <div class="gen-error" role="alert">
+                                    <strong>{move || ctx.t("Could not generate")}</strong>
+                                    ": "
+                                    <span class="gen-error-text">{e}</span>
+                                    <button
+                                        class="quiet"
+                                        on:click=move |_| g.error.set(None)
+                                    >
+                                        {move || ctx.t("Dismiss")}
+                                    </button>
+                                </div>
+                            }
+                        })
+                }}
+                {move || {
+                    g.notice.get().map(|n| view! { <p class="gen-notice" role="status">{n}</p> })
+                }}
+                {section("running", "Running")}
+                {section("queued", "Queued")}
+                {section("failed", "Failed")}
+            </section>
+        </Show>
+    }
+}
+
+/// The owner's provider keys (write-only) and budget, behind a header button.
+#[component]
+pub(crate) fn SettingsMenu() -> impl IntoView {
+    let ctx = ctx();
+    let open = RwSignal::new(false);
+    let keys_set = RwSignal::new(Vec::<String>::new());
+    let budget = RwSignal::new(None::<api::Budget>);
+    let limit = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(None::<String>);
+    let button = NodeRef::<leptos::html::Button>::new();
+
+    let load = move || {
+        let Some(s) = session::current() else {
+            return;
+        };
+        let (id, token) = (s.id.clone(), s.token.clone());
+        leptos::task::spawn_local(async move {
+            match api::credentials(&id, &token).await {
+                Ok(set) => keys_set.set(set),
+                Err(e) => error.set(Some(error_text(&e))),
+            }
+            match api::budget(&id, &token).await {
+                Ok(b) => {
+                    limit.set(b.limit_usd.map(|l| format!("{l}")).unwrap_or_default());
+                    budget.set(Some(b));
+                }
+                Err(e) => error.set(Some(error_text(&e))),
+            }
+        });
+    };
+    let toggle = move |_| {
+        let now = !open.get_untracked();
+        open.set(now);
+        if now {
+            error.set(None);
+            saved.set(None);
+            load();
+        }
+    };
+    let close = move || {
+        open.set(false);
+        if let Some(b) = button.get_untracked() {
+            let _ = b.focus();
+        }
+    };
+    let save_budget = move || {
+        let text = limit.get_untracked().trim().to_owned();
+        let value = if text.is_empty() {
+            None
+        } else {
+            match text.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
+                _ => {
+                    error.set(Some(
+                        ctx.t("The budget must be a number of dollars, 0 or more")
+                            .into(),
+                    ));
+                    return;
+                }
+            }
+        };
+        let Some(s) = session::current() else {
+            return;
+        };
+        let (id, token) = (s.id.clone(), s.token.clone());
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::put_budget(&id, &token, value).await {
+                Ok(b) => {
+                    budget.set(Some(b));
+                    saved.set(Some(ctx.t("Budget saved").into()));
+                }
+                Err(e) => error.set(Some(error_text(&e))),
+            }
+        });
+    };
+    let money = |v: f64| format!("${v:.2}");
+
+    view! {
+        <div class="settings">
+            <button
+                class="settings-button"
+                node_ref=button
+                aria-expanded=move || open.get().to_string()
+                on:click=toggle
+            >
+                {move || ctx.t("Settings")}
+            </button>
+            <Show when=move || open.get()>
+                <div
+                    class="settings-menu"
+                    role="dialog"
+                    aria-label="Generation settings"
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        if ev.key() == "Escape" {
+                            close();
+                        }
+                    }
+                >
+                    {move || {
+                        error.get().map(|e| view! { <p class="settings-error" role="alert">{e}</p> })
+                    }}
+                    {move || {
+                        saved.get().map(|m| view! { <p class="settings-saved" role="status">{m}</p> })
+                    }}
+                    <h3>{move || ctx.t("Budget")}</h3>
+                    <p class="budget-now muted">
+                        {move || {
+                            budget
+                                .get()
+                                .map(|b| {
+                                    format!(
+                                        "{} {} · {} {} · {} {}",
+                                        ctx.t("Spent"),
+                                        money(b.spent_usd),
+                                        ctx.t("reserved"),
+                                        money(b.reserved_usd),
+                                        ctx.t("limit"),
+                                        b.limit_usd.map_or_else(|| ctx.t("none").to_owned(), money),
+                                    )
+                                })
+                                .unwrap_or_default()
+                        }}
+                    </p>
+                    <form
+                        class="budget-form"
+                        on:submit=move |ev| {
+                            ev.prevent_default();
+                            save_budget();
+                        }
+                    >
+                        <label>
+                            {move || ctx.t("Budget limit (USD, empty for none)")}
+                            <input
+                                id="budget-limit"
+                                type="number"
+                                min="0"
+                                step="0.01"
+                                prop:value=move || limit.get()
+                                on:input=move |ev| limit.set(event_target_value(&ev))
+                            />
+                        </label>
+                        <button type="submit" class="save-budget">
+                            {move || ctx.t("Save budget")}
+                        </button>
+                    </form>
+                    <h3>{move || ctx.t("Provider keys")}</h3>
+                    <p class="muted small">
+                        {move || ctx.t("Keys are stored encrypted on the server and never shown again.")}
+                    </p>
+                    <ul class="key-list">
+                        {PROVIDERS
+                            .iter()
+                            .filter(|p| p.needs_key)
+                            .map(|p| {
+                                view! {
+                                    <KeyRow provider=p.name keys_set=keys_set error=error saved=saved />
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                    <button class="quiet close-settings" on:click=move |_| close()>
+                        {move || ctx.t("Close")}
+                    </button>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn KeyRow(
+    provider: &'static str,
+    keys_set: RwSignal<Vec<String>>,
+    error: RwSignal<Option<String>>,
+    saved: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let ctx = ctx();
+    let input = NodeRef::<leptos::html::Input>::new();
+    let is_set = move || keys_set.with(|k| k.iter().any(|p| p == provider));
+    let save = move || {
+        let Some(el) = input.get_untracked() else {
+            return;
+        };
+        let key = el.value();
+        if key.trim().is_empty() {
+            return;
+        }
+        // The key leaves the page once, and the field is emptied at once.
+        el.set_value("");
+        let Some(s) = session::current() else {
+            return;
+        };
+        let (id, token) = (s.id.clone(), s.token.clone());
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::put_credential(&id, &token, provider, key.trim()).await {
+                Ok(()) => {
+                    keys_set.update(|k| {
+                        if !k.iter().any(|p| p == provider) {
+                            k.push(provider.to_owned());
+                        }
+                    });
+                    saved.set(Some(format!("{provider}: {}", ctx.t("key set"))));
+                }
+                Err(e) => error.set(Some(error_text(&e))),
+            }
+        });
+    };
+    let remove = move |_| {
+        let Some(s) = session::current() else {
+            return;
+        };
+        let (id, token) = (s.id.clone(), s.token.clone());
+        leptos::task::spawn_local(async move {
+            match api::delete_credential(&id, &token, provider).await {
+                Ok(()) => keys_set.update(|k| k.retain(|p| p != provider)),
+                Err(e) => error.set(Some(error_text(&e))),
+            }
+        });
+    };
+    let field_id = format!("key-{provider}");
+    view! {
+        <li class="key-row" data-provider=provider>
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                save();
+            }>
+                <label for=field_id.clone()>{provider}</label>
+                <span class="key-state" data-set=move || is_set().to_string()>
+                    {move || if is_set() { ctx.t("key set") } else { ctx.t("not set") }}
+                </span>
+                <input
+                    id=field_id
+                    class="key-input"
+                    type="password"
+                    autocomplete="off"
+                    spellcheck="false"
+                    // Kling signs requests with two keys, stored together.
+                    placeholder=(provider == "kling").then_some("ACCESS_KEY:SECRET_KEY")
+                    node_ref=input
+                />
+                <button type="submit" class="save-key">
+                    {move || ctx.t("Save key")}
+                </button>
+                <Show when=is_set>
+                    <button type="button" class="quiet remove-key" on:click=remove>
+                        {move || ctx.t("Remove")}
+                    </button>
+                </Show>
+            </form>
+        </li>
+    }
+}
