@@ -5,7 +5,8 @@
 //! passage each request carries. A collaborator connected the whole time sees the scenes,
 //! shots and characters arrive. An answer that stays invalid after the re-asks fails the job
 //! with the reason and leaves the document as it was; a project without a key is refused
-//! with the name of the missing credential; the key never shows up anywhere.
+//! with the name of the missing credential; the key never shows up anywhere; a restart in the
+//! middle runs the breakdown again and still writes one board.
 
 #[path = "../../sync-server/tests/support/jobs.rs"]
 mod support;
@@ -528,6 +529,62 @@ async fn without_a_key_the_breakdown_is_refused_naming_the_missing_credential() 
     assert!(fake.last_request().is_none(), "the model was never asked");
     fresh.close().await;
     watcher.close().await;
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breakdown_interrupted_by_a_restart_runs_again_and_writes_one_board() -> anyhow::Result<()>
+{
+    let fake = FakeOpenAiChat::start().await;
+    let emitted = Arc::new(Mutex::new(Emitted::default()));
+    let model = emitted.clone();
+    fake.set_responder(move |request| storyboard(request, &model));
+    fake.set_answer_delay(Duration::from_millis(150));
+    let dir = tempfile::tempdir()?;
+    let server = start(&fake, dir.path()).await;
+    let (api, _) = import_script(&server, &alice_1_2()).await?;
+    api.set_key("openai-chat", FAKE_KEY).await?;
+    let (status, queued) = llm_breakdown(&api, json!({"mode": "llm"})).await?;
+    assert_eq!(status, 202, "{queued}");
+    let job = queued["job"].as_str().context("job id")?.to_owned();
+
+    // Stop the server once the model has answered part of the script.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let jobs = api.jobs().await?;
+        let running = jobs.iter().find(|j| j["id"] == job.as_str());
+        if running
+            .and_then(|j| j["progress"].as_f64())
+            .is_some_and(|p| p > 0.0)
+        {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("no progress before the restart: {jobs:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.stop().await;
+    let answered_before_restart = lock(&emitted).scenes.len();
+    assert!(answered_before_restart > 0);
+
+    // The same data dir: the job is resumed without being asked again, from the start.
+    *lock(&emitted) = Emitted::default();
+    let server = start(&fake, dir.path()).await;
+    let api = Api::new(server.http(""), api.project.clone(), api.token.clone());
+    let (done, _, _) = follow(&api, &job).await?;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let expected = lock(&emitted).shots;
+    let client = WsClient::connect_synced(&server.ws_url(&api.project, &api.token)).await?;
+    let seen = Project::from_doc(client.doc.clone());
+    assert_eq!(
+        seen.shots().len(),
+        expected,
+        "one board, from the run that finished"
+    );
+    assert_eq!(seen.scenes().len(), lock(&emitted).scenes.len());
+    client.close().await;
     server.stop().await;
     Ok(())
 }
