@@ -3,30 +3,53 @@
 //!
 //! Typing is intercepted at `beforeinput`: the edit goes into the shared `Y.Text`, and the
 //! delta yrs reports is applied to [`Lines`] and to the one or two line elements it touches.
-//! Nothing reads, renders or diffs the whole text per keystroke, which keeps a 1.75 MB novel
-//! responsive. IME composition cannot be intercepted, so it is let through and reconciled at
-//! `compositionend` by diffing the one line being composed. Remote deltas arriving during a
-//! composition wait until it ends, and the composed text's position is moved through them.
+//! Nothing reads, renders or diffs the whole text per keystroke. IME composition cannot be
+//! intercepted, so it is let through and reconciled at `compositionend` by diffing the one line
+//! being composed. Remote deltas arriving during a composition wait until it ends, and the
+//! composed text's position is moved through them.
+//!
+//! The editor is windowed: only the lines near the viewport, and the lines holding the
+//! selection, are in the DOM; gap elements sized to the height of the lines they stand for
+//! fill the rest ([`Layout`]). A browser lays out and paints a contenteditable holding a whole
+//! novel slowly on every keystroke, however little changed; with a window it handles a few
+//! dozen lines. Heights are estimated from the text until a line has been shown, then
+//! measured. Scrolling re-windows on the next frame. Because the DOM does not hold the whole
+//! text, select-all, copy and cut, and Ctrl+Home/End to an unshown line are done from the
+//! model.
+//!
+//! Undo and redo (Ctrl/Cmd+Z, Ctrl/Cmd+Shift+Z, Ctrl+Y) take back only this user's own edits,
+//! through [`ScriptHistory`]; other people's text is never undone.
 //!
 //! Other people's cursors and selections are drawn on an overlay from their presence anchors.
 
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 
-use shared_model::ScriptDelta;
+use shared_model::{ScriptDelta, ScriptHistory};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, HtmlElement, InputEvent, Node};
+use web_sys::{Element, HtmlElement, InputEvent, KeyboardEvent, Node};
 
-use crate::lines::{Chunks, LinePatch, Lines, transform};
+use crate::lines::{
+    Child, Inserted, Layout, LinePatch, Lines, Metrics, RENDER_INSERT_LIMIT, caret_after,
+    normalize, transform,
+};
 use crate::session;
 
 #[wasm_bindgen(inline_js = "
 export function child_index(parent, child) {
   return Array.prototype.indexOf.call(parent.children, child);
 }
+export function set_clipboard(event, text) {
+  if (!event.clipboardData) return false;
+  event.clipboardData.setData('text/plain', text);
+  event.preventDefault();
+  return true;
+}
 ")]
 extern "C" {
     fn child_index(parent: &Element, child: &Element) -> i32;
+    fn set_clipboard(event: &web_sys::Event, text: &str) -> bool;
 }
 
 thread_local! {
@@ -36,6 +59,13 @@ thread_local! {
     static MOUNTED: Cell<bool> = const { Cell::new(false) };
     static CURSORS_SCHEDULED: Cell<bool> = const { Cell::new(false) };
     static PRESENCE_SCHEDULED: Cell<bool> = const { Cell::new(false) };
+    static WINDOW_SCHEDULED: Cell<bool> = const { Cell::new(false) };
+    /// Windowing passes since the last scroll or edit that asked for one: a pass that changes
+    /// the window measures the new lines on the next frame, until the window settles.
+    static WINDOW_PASSES: Cell<u8> = const { Cell::new(0) };
+    /// The local user's undo history, with the id of the project it belongs to. It outlives the
+    /// editor (switching to the board and back keeps it) and is replaced with another project.
+    static HISTORY: RefCell<Option<(String, ScriptHistory)>> = const { RefCell::new(None) };
 }
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -43,9 +73,19 @@ type Listener = Closure<dyn FnMut(web_sys::Event)>;
 struct Editor {
     root: HtmlElement,
     overlay: HtmlElement,
+    /// The element that scrolls the script (the window when there is none).
+    scroller: Option<Element>,
     lines: Lines,
-    /// How line elements are grouped into chunk elements under `root`.
-    chunks: Chunks,
+    /// Which lines are in the DOM, and every line's height.
+    layout: Layout,
+    metrics: Metrics,
+    /// The heights last written to the gap elements (negative: not written yet).
+    gaps: Vec<f32>,
+    /// The lines on screen at the last windowing pass.
+    visible: Range<usize>,
+    /// The DOM selection that select-all left (anchor, focus), read back after the browser
+    /// adjusted it: while the selection is still exactly that, it means the whole text.
+    all_selected: Option<((Node, u32), (Node, u32))>,
     composing: bool,
     listeners: Vec<(web_sys::EventTarget, &'static str, Listener)>,
 }
@@ -54,28 +94,6 @@ fn document() -> web_sys::Document {
     web_sys::window()
         .and_then(|w| w.document())
         .expect("a browser page has a document")
-}
-
-fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn line_html(text: &str, out: &mut String) {
-    out.push_str("<div class=\"ln\">");
-    if text.is_empty() {
-        // An empty block has no height and cannot hold the caret without a <br>.
-        out.push_str("<br>");
-    } else {
-        escape(text, out);
-    }
-    out.push_str("</div>");
 }
 
 fn new_line_element(text: &str) -> Element {
@@ -89,6 +107,7 @@ fn new_line_element(text: &str) -> Element {
 
 fn set_line(el: &Element, text: &str) {
     if text.is_empty() {
+        // An empty block has no height and cannot hold the caret without a <br>.
         el.set_inner_html("<br>");
         return;
     }
@@ -128,6 +147,44 @@ pub(crate) fn queue_delta(delta: &[ScriptDelta]) {
     }
 }
 
+fn gap_element() -> Element {
+    let el = document()
+        .create_element("div")
+        .expect("creating a div cannot fail");
+    el.set_class_name("gap");
+    // Not a place for the caret: the lines it stands for are shown when scrolled to.
+    let _ = el.set_attribute("contenteditable", "false");
+    el
+}
+
+/// Measures a row's height and a full-width character's advance with a probe line.
+fn measure_metrics(root: &HtmlElement) -> Metrics {
+    let fallback = Metrics::default();
+    let probe = new_line_element("国");
+    if root.append_child(&probe).is_err() {
+        return fallback;
+    }
+    let row = probe.get_bounding_client_rect().height() as f32;
+    let run = document()
+        .create_element("span")
+        .expect("creating a span cannot fail");
+    run.set_text_content(Some(&"国".repeat(20)));
+    probe.set_text_content(None);
+    let _ = probe.append_child(&run);
+    let wide = run.get_bounding_client_rect().width() as f32 / 20.0;
+    let width = root.client_width() as f32;
+    probe.remove();
+    if row > 0.0 && wide > 0.0 && width > 0.0 {
+        Metrics { row, wide, width }
+    } else {
+        fallback
+    }
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
 /// Shows the script in `root` and starts handling input. `overlay` is where cursors are drawn.
 pub(crate) fn mount(root: HtmlElement, overlay: HtmlElement) {
     unmount();
@@ -137,20 +194,26 @@ pub(crate) fn mount(root: HtmlElement, overlay: HtmlElement) {
     QUEUE.with(|q| q.borrow_mut().clear());
     let text = session.project.script_text();
     let lines = Lines::new(&text);
-    let chunks = Chunks::new(lines.count());
-    let mut html = String::with_capacity(text.len() + lines.count() * 24);
-    let mut line = 0;
-    for &size in chunks.sizes() {
-        html.push_str("<div class=\"chunk\">");
-        for i in line..line + size {
-            line_html(lines.line(i), &mut html);
-        }
-        html.push_str("</div>");
-        line += size;
-    }
-    root.set_inner_html(&html);
     drop(text);
+    root.set_inner_html("");
+    let metrics = measure_metrics(&root);
+    let heights = (0..lines.count())
+        .map(|i| metrics.estimate(lines.line(i)))
+        .collect();
+    let layout = Layout::new(heights);
+    let _ = root.append_child(&gap_element());
+    let _ = root.set_attribute("data-lines", &lines.count().to_string());
     set_editable_on(&root, session.can_edit());
+    HISTORY.with(|h| {
+        let mut h = h.borrow_mut();
+        if h.as_ref().is_none_or(|(id, _)| *id != session.id) {
+            *h = Some((
+                session.id.clone(),
+                ScriptHistory::new(&session.project, now_ms),
+            ));
+        }
+    });
+    let scroller = root.closest(".script-scroll").ok().flatten();
 
     let mut listeners = Vec::new();
     let mut listen = |target: &web_sys::EventTarget, name: &'static str, f: Listener| {
@@ -166,6 +229,31 @@ pub(crate) fn mount(root: HtmlElement, overlay: HtmlElement) {
                 on_beforeinput(&e);
             }
         }),
+    );
+    listen(
+        target,
+        "keydown",
+        Closure::new(|e: web_sys::Event| {
+            if let Ok(e) = e.dyn_into::<KeyboardEvent>() {
+                on_keydown(&e);
+            }
+        }),
+    );
+    listen(
+        target,
+        "mousedown",
+        // A click moves the caret: typing after it is a new undo step.
+        Closure::new(|_| stop_capturing()),
+    );
+    listen(
+        target,
+        "copy",
+        Closure::new(|e: web_sys::Event| on_copy(&e, false)),
+    );
+    listen(
+        target,
+        "cut",
+        Closure::new(|e: web_sys::Event| on_copy(&e, true)),
     );
     listen(
         target,
@@ -198,17 +286,40 @@ pub(crate) fn mount(root: HtmlElement, overlay: HtmlElement) {
         "selectionchange",
         Closure::new(|_| schedule_presence()),
     );
+    if let Some(window) = web_sys::window() {
+        let window: web_sys::EventTarget = window.into();
+        listen(&window, "resize", Closure::new(|_| schedule_window()));
+        if scroller.is_none() {
+            listen(&window, "scroll", Closure::new(|_| schedule_window()));
+        }
+    }
+    if let Some(scroller) = &scroller {
+        listen(
+            scroller.as_ref(),
+            "scroll",
+            Closure::new(|_| schedule_window()),
+        );
+    }
     EDITOR.with(|e| {
-        *e.borrow_mut() = Some(Editor {
+        let mut editor = Editor {
             root,
             overlay,
+            scroller,
             lines,
-            chunks,
+            layout,
+            metrics,
+            gaps: vec![-1.0],
+            visible: 0..0,
+            all_selected: None,
             composing: false,
             listeners,
-        })
+        };
+        // The first window now, so that the first frame shows text; the next frame measures it.
+        window_pass(&mut editor);
+        *e.borrow_mut() = Some(editor);
     });
     MOUNTED.with(|m| m.set(true));
+    schedule_window();
     session.set_presence(|p| p.view = Some("script".into()));
     redraw_cursors();
 }
@@ -271,7 +382,7 @@ fn apply_queued(keep_selection: bool) {
         };
         for delta in &queued {
             let patches = ed.lines.apply(delta);
-            apply_patches(&ed.root, &mut ed.chunks, &patches);
+            apply_patches(ed, &patches);
         }
         if let Some((mut start, mut end)) = selection {
             for delta in &queued {
@@ -284,8 +395,8 @@ fn apply_queued(keep_selection: bool) {
     redraw_cursors();
 }
 
-fn select(ed: &Editor, start: u32, end: u32) {
-    let (Some(a), Some(b)) = (dom_point(ed, start), dom_point(ed, end)) else {
+fn select(ed: &mut Editor, start: u32, end: u32) {
+    let (Some(a), Some(b)) = (reveal_point(ed, start), reveal_point(ed, end)) else {
         return;
     };
     if let Some(selection) = web_sys::window().and_then(|w| w.get_selection().ok().flatten()) {
@@ -293,24 +404,16 @@ fn select(ed: &Editor, start: u32, end: u32) {
     }
 }
 
-fn new_chunk_element() -> Element {
-    let el = document()
-        .create_element("div")
-        .expect("creating a div cannot fail");
-    el.set_class_name("chunk");
-    el
-}
-
-fn apply_patches(root: &HtmlElement, chunks: &mut Chunks, patches: &[LinePatch]) {
-    let chunk_els = root.children();
+fn apply_patches(ed: &mut Editor, patches: &[LinePatch]) {
+    // After a change the same DOM points may mean other text; a selection carried through the
+    // change is set again from offsets.
+    ed.all_selected = None;
+    let mut structural = false;
+    let mut rewindow = false;
     for patch in patches {
         match patch {
             LinePatch::Set { line, text } => {
-                let (c, i) = chunks.locate(*line);
-                if let Some(el) = chunk_els
-                    .item(c as u32)
-                    .and_then(|ch| ch.children().item(i as u32))
-                {
+                if let Some(el) = line_element(ed, *line) {
                     set_line(&el, text);
                 }
             }
@@ -321,86 +424,248 @@ fn apply_patches(root: &HtmlElement, chunks: &mut Chunks, patches: &[LinePatch])
                 insert,
                 text,
             } => {
-                let (c, i) = chunks.locate(*line);
-                if let Some(el) = chunk_els
-                    .item(c as u32)
-                    .and_then(|ch| ch.children().item(i as u32))
-                {
+                if let Some(el) = line_element(ed, *line) {
                     edit_line(&el, *col, *delete, insert, text);
                 }
             }
             LinePatch::Insert { at, texts } => {
-                let (c, i) = chunks.insert(*at, texts.len());
-                let Some(chunk) = chunk_els.item(c as u32) else {
-                    continue;
-                };
-                let before = chunk.children().item(i as u32);
-                let fragment = document().create_document_fragment();
-                for text in texts {
-                    let _ = fragment.append_child(&new_line_element(text));
-                }
-                let _ = chunk.insert_before(&fragment, before.as_ref().map(|e| e.as_ref()));
-                // A paste of many lines becomes several chunks, or the browser's per-keystroke
-                // work in that chunk grows with it.
-                let tail = chunks.split(c);
-                let mut after = chunk.next_sibling();
-                let mut moving = chunk.children().item(crate::lines::CHUNK_LINES as u32);
-                for size in tail {
-                    let new_chunk = new_chunk_element();
-                    for _ in 0..size {
-                        let Some(line) = moving else { break };
-                        moving = line.next_element_sibling();
-                        let _ = new_chunk.append_child(&line);
+                structural = true;
+                let heights: Vec<f32> = texts.iter().map(|t| ed.metrics.estimate(t)).collect();
+                let children = ed.root.children();
+                match ed.layout.insert(*at, &heights) {
+                    Inserted::Hidden => rewindow = true,
+                    Inserted::Shown { child } => {
+                        let fragment = document().create_document_fragment();
+                        for text in texts {
+                            let _ = fragment.append_child(&new_line_element(text));
+                        }
+                        let before = children.item(child as u32);
+                        let _ = ed
+                            .root
+                            .insert_before(&fragment, before.as_ref().map(|e| e.as_ref()));
                     }
-                    let _ = root.insert_before(&new_chunk, after.as_ref());
-                    after = new_chunk.next_sibling();
+                    Inserted::SplitGap { child } => {
+                        rewindow = true;
+                        let before = children.item(child as u32);
+                        let _ = ed
+                            .root
+                            .insert_before(&gap_element(), before.as_ref().map(|e| e.as_ref()));
+                    }
                 }
             }
             LinePatch::Remove { at, count } => {
-                let before: Vec<Element> = (0..chunks.sizes().len())
-                    .filter_map(|c| chunk_els.item(c as u32))
+                structural = true;
+                rewindow |= *count > RENDER_INSERT_LIMIT;
+                let children = ed.root.children();
+                let gone: Vec<Element> = ed
+                    .layout
+                    .remove(*at, *count)
+                    .into_iter()
+                    .filter_map(|i| children.item(i as u32))
                     .collect();
-                for (c, i, n) in chunks.remove(*at, *count) {
-                    let Some(chunk) = before.get(c) else { continue };
-                    for _ in 0..n {
-                        if let Some(el) = chunk.children().item(i as u32) {
-                            el.remove();
-                        }
-                    }
-                    if chunk.child_element_count() == 0 && chunks.sizes().len() < before.len() {
-                        chunk.remove();
-                    }
+                for el in gone {
+                    el.remove();
                 }
             }
         }
     }
+    if structural {
+        ed.gaps = vec![-1.0; ed.layout.ranges().len() + 1];
+        update_gaps(ed);
+        let _ = ed
+            .root
+            .set_attribute("data-lines", &ed.lines.count().to_string());
+    }
+    if rewindow {
+        // A large paste or deletion: the lines now on screen are shown on the next frame.
+        schedule_window();
+    }
 }
 
-/// The line element for a line.
+/// Writes the gap elements' heights that changed.
+fn update_gaps(ed: &mut Editor) {
+    let heights = ed.layout.gap_heights();
+    ed.gaps.resize(heights.len(), -1.0);
+    let children = ed.root.children();
+    for (g, &h) in heights.iter().enumerate() {
+        if (ed.gaps[g] - h).abs() < 0.5 {
+            continue;
+        }
+        if let Some(el) = children.item(ed.layout.gap_child(g) as u32) {
+            let _ = el.set_attribute("style", &format!("height:{h:.1}px"));
+            ed.gaps[g] = h;
+        }
+    }
+}
+
+/// The band of the script on screen, in px from the top of the first line.
+fn viewport(ed: &Editor) -> Option<(f32, f32)> {
+    let root = ed.root.get_bounding_client_rect();
+    let (top, height) = match &ed.scroller {
+        Some(s) => {
+            let r = s.get_bounding_client_rect();
+            (r.top(), r.height())
+        }
+        None => (0.0, web_sys::window()?.inner_height().ok()?.as_f64()?),
+    };
+    let top = (top - root.top()) as f32;
+    Some((top, top + height as f32))
+}
+
+/// The lines holding the selection's ends, which stay in the DOM wherever the view goes.
+fn selection_lines(ed: &Editor) -> Vec<usize> {
+    let Some(selection) = web_sys::window().and_then(|w| w.get_selection().ok().flatten()) else {
+        return Vec::new();
+    };
+    [selection.anchor_node(), selection.focus_node()]
+        .into_iter()
+        .flatten()
+        .filter_map(|node| line_of(ed, &node).map(|(_, line)| line))
+        .collect()
+}
+
+/// Measures the shown lines, then shows the lines in and near the viewport (and the selection's
+/// lines) and nothing else.
+fn window_pass(ed: &mut Editor) -> bool {
+    if ed.composing {
+        return false;
+    }
+    let width = ed.root.client_width() as f32;
+    if width > 0.0 && (width - ed.metrics.width).abs() > 1.0 {
+        ed.metrics = measure_metrics(&ed.root);
+        ed.layout.reestimate(&ed.lines, &ed.metrics);
+    }
+    let children = ed.root.children();
+    for range in ed.layout.ranges().to_vec() {
+        for line in range {
+            if let Some(el) = ed
+                .layout
+                .child_of_line(line)
+                .and_then(|i| children.item(i as u32))
+            {
+                let h = el.get_bounding_client_rect().height() as f32;
+                if h > 0.0 {
+                    ed.layout.set_height(line, h);
+                }
+            }
+        }
+    }
+    let Some((top, bottom)) = viewport(ed) else {
+        return false;
+    };
+    // Half a screen above and below: scrolling a little, or moving the caret a few lines,
+    // needs no new lines.
+    let margin = ((bottom - top) * 0.5).max(200.0);
+    ed.visible = ed.layout.lines_between(top, bottom);
+    let mut want = vec![ed.layout.lines_between(top - margin, bottom + margin)];
+    want.extend(selection_lines(ed).into_iter().map(|l| l..l + 1));
+    let changed = rebuild(ed, normalize(want));
+    update_gaps(ed);
+    changed
+}
+
+/// Makes the DOM show exactly `want` (sorted, disjoint, non-empty ranges), keeping the elements
+/// of lines shown before and after (so the selection inside them survives).
+fn rebuild(ed: &mut Editor, want: Vec<Range<usize>>) -> bool {
+    if want == ed.layout.ranges() {
+        return false;
+    }
+    let selection = web_sys::window().and_then(|w| w.get_selection().ok().flatten());
+    let all_selected =
+        ed.all_selected.is_some() && selection.as_ref().and_then(selection_ends) == ed.all_selected;
+    let children = ed.root.children();
+    let all: Vec<Element> = (0..children.length())
+        .filter_map(|i| children.item(i))
+        .collect();
+    let wanted = |line: usize| want.iter().any(|r| r.contains(&line));
+    let mut kept: Vec<(usize, Element)> = Vec::new();
+    for (i, el) in all.into_iter().enumerate() {
+        match ed.layout.child(i) {
+            Some(Child::Line(line)) if wanted(line) => kept.push((line, el)),
+            _ => el.remove(),
+        }
+    }
+    let doc = document();
+    let mut fragment = doc.create_document_fragment();
+    let mut next = kept.iter().peekable();
+    for range in &want {
+        let _ = fragment.append_child(&gap_element());
+        for line in range.clone() {
+            if let Some((_, el)) = next.next_if(|(l, _)| *l == line) {
+                // Everything gathered so far goes before the kept element.
+                let _ = ed.root.insert_before(&fragment, Some(el.as_ref()));
+                fragment = doc.create_document_fragment();
+            } else {
+                let _ = fragment.append_child(&new_line_element(ed.lines.line(line)));
+            }
+        }
+    }
+    let _ = fragment.append_child(&gap_element());
+    let _ = ed.root.append_child(&fragment);
+    ed.gaps = vec![-1.0; want.len() + 1];
+    ed.layout.set_ranges(want);
+    if all_selected && let Some(selection) = selection {
+        // The children moved under the selection's root-level ends: select all again.
+        let root: &Node = ed.root.as_ref();
+        let _ = selection.set_base_and_extent(root, 0, root, ed.root.child_element_count());
+        ed.all_selected = selection_ends(&selection);
+    }
+    true
+}
+
+/// Re-windows on the next frame (after a scroll, a resize or a large edit).
+fn schedule_window() {
+    WINDOW_PASSES.with(|p| p.set(0));
+    request_window();
+}
+
+fn request_window() {
+    if !MOUNTED.with(Cell::get) || WINDOW_SCHEDULED.with(|s| s.replace(true)) {
+        return;
+    }
+    request_frame(|| {
+        WINDOW_SCHEDULED.with(|s| s.set(false));
+        let changed = EDITOR.with(|e| e.borrow_mut().as_mut().is_some_and(window_pass));
+        if changed {
+            redraw_cursors();
+            // The new lines were estimated: measure them, and settle, on the next frame.
+            let passes = WINDOW_PASSES.with(|p| p.replace(p.get() + 1));
+            if passes < 4 {
+                request_window();
+            }
+        }
+    });
+}
+
+/// The line element for a line, if it is shown.
 fn line_element(ed: &Editor, line: usize) -> Option<Element> {
-    let (c, i) = ed.chunks.locate(line);
-    ed.root.children().item(c as u32)?.children().item(i as u32)
+    let i = ed.layout.child_of_line(line)?;
+    ed.root.children().item(i as u32)
+}
+
+/// The editor's child element containing `node` (or being it), and its index.
+fn root_child(ed: &Editor, node: &Node) -> Option<(Element, usize)> {
+    let root: &Node = ed.root.as_ref();
+    let mut child = node.clone();
+    loop {
+        let parent = child.parent_node()?;
+        if &parent == root {
+            break;
+        }
+        child = parent;
+    }
+    let el: Element = child.dyn_into().ok()?;
+    let i = child_index(&ed.root, &el);
+    (i >= 0).then_some((el, i as usize))
 }
 
 /// The line element containing `node`, and its line number.
 fn line_of(ed: &Editor, node: &Node) -> Option<(Element, usize)> {
-    let root: &Node = ed.root.as_ref();
-    let mut line_node = node.clone();
-    loop {
-        let parent = line_node.parent_node()?;
-        if parent.parent_node().as_ref() == Some(root) {
-            break;
-        }
-        line_node = parent;
+    let (el, i) = root_child(ed, node)?;
+    match ed.layout.child(i)? {
+        Child::Line(line) => Some((el, line)),
+        Child::Gap(_) => None,
     }
-    let line_el: Element = line_node.dyn_into().ok()?;
-    let chunk = line_el.parent_element()?;
-    let c = child_index(&ed.root, &chunk);
-    let i = child_index(&chunk, &line_el);
-    if c < 0 || i < 0 {
-        return None;
-    }
-    Some((line_el, ed.chunks.start(c as usize) + i as usize))
 }
 
 /// The text offset of a DOM point inside the editor.
@@ -414,18 +679,19 @@ fn dom_offset(ed: &Editor, node: &Node, offset: u32) -> Option<u32> {
         }
     };
     if node == root {
-        return Some(line_start(ed.chunks.start(offset as usize)));
+        // A point between the editor's children.
+        return Some(match ed.layout.child(offset as usize) {
+            Some(Child::Line(line)) => line_start(line),
+            Some(Child::Gap(g)) => line_start(ed.layout.gap_start(g)),
+            None => ed.lines.len(),
+        });
     }
-    if node.parent_node().as_ref() == Some(root) {
-        // A point between the line elements of a chunk.
-        let chunk: &Element = node.dyn_ref()?;
-        let c = child_index(&ed.root, chunk);
-        if c < 0 {
-            return None;
-        }
-        return Some(line_start(ed.chunks.start(c as usize) + offset as usize));
-    }
-    let (line_el, line) = line_of(ed, node)?;
+    let (line_el, i) = root_child(ed, node)?;
+    let line = match ed.layout.child(i)? {
+        Child::Line(line) => line,
+        // Inside a gap: where the lines it stands for begin.
+        Child::Gap(g) => return Some(line_start(ed.layout.gap_start(g))),
+    };
     // The range's text length counts UTF-16 units however the line's nodes are split.
     let range = document().create_range().ok()?;
     range.set_start(&line_el, 0).ok()?;
@@ -434,7 +700,7 @@ fn dom_offset(ed: &Editor, node: &Node, offset: u32) -> Option<u32> {
     Some(ed.lines.offset(line, col))
 }
 
-/// The DOM point of a text offset.
+/// The DOM point of a text offset, if its line is shown.
 fn dom_point(ed: &Editor, offset: u32) -> Option<(Node, u32)> {
     let (line, col) = ed.lines.position(offset);
     let el = line_element(ed, line)?;
@@ -444,10 +710,31 @@ fn dom_point(ed: &Editor, offset: u32) -> Option<(Node, u32)> {
     }
 }
 
+/// The DOM point of a text offset, showing its line first if it is not shown.
+fn reveal_point(ed: &mut Editor, offset: u32) -> Option<(Node, u32)> {
+    let (line, _) = ed.lines.position(offset);
+    if let Some(after) = ed.layout.reveal(line) {
+        let children = ed.root.children();
+        let before = children.item(after as u32 + 1);
+        let fragment = document().create_document_fragment();
+        let _ = fragment.append_child(&new_line_element(ed.lines.line(line)));
+        let _ = fragment.append_child(&gap_element());
+        let _ = ed
+            .root
+            .insert_before(&fragment, before.as_ref().map(|e| e.as_ref()));
+        ed.gaps = vec![-1.0; ed.layout.ranges().len() + 1];
+        update_gaps(ed);
+    }
+    dom_point(ed, offset)
+}
+
 fn selection_offsets(ed: &Editor) -> Option<(u32, u32)> {
     let selection = web_sys::window()?.get_selection().ok()??;
     if selection.range_count() == 0 {
         return None;
+    }
+    if ed.all_selected.is_some() && ed.all_selected == selection_ends(&selection) {
+        return Some((0, ed.lines.len()));
     }
     let range = selection.get_range_at(0).ok()?;
     let a = dom_offset(
@@ -459,9 +746,15 @@ fn selection_offsets(ed: &Editor) -> Option<(u32, u32)> {
     Some((a.min(b), a.max(b)))
 }
 
-/// The range an input event will act on: its target range when the browser reports one
-/// (deletions by word or grapheme), else the selection.
+/// The range an input event will act on: a non-empty selection, else its target range when
+/// the browser reports one (deletions by word or grapheme), else the caret.
 fn target_offsets(ed: &Editor, event: &InputEvent) -> Option<(u32, u32)> {
+    // A selection (select-all included, which spans lines not in the DOM) is replaced whole.
+    if let Some((a, b)) = selection_offsets(ed)
+        && b > a
+    {
+        return Some((a, b));
+    }
     let ranges = event.get_target_ranges();
     if ranges.length() > 0
         && let Ok(r) = ranges.get(0).dyn_into::<web_sys::StaticRange>()
@@ -475,19 +768,23 @@ fn target_offsets(ed: &Editor, event: &InputEvent) -> Option<(u32, u32)> {
     selection_offsets(ed)
 }
 
-fn set_caret(offset: u32) {
+/// Puts the caret at `offset`; returns whether its line was on screen at the last windowing
+/// pass.
+fn set_caret(offset: u32) -> bool {
     EDITOR.with(|e| {
-        let guard = e.borrow();
-        let Some(ed) = guard.as_ref() else {
-            return;
+        let mut guard = e.borrow_mut();
+        let Some(ed) = guard.as_mut() else {
+            return true;
         };
-        let Some((node, col)) = dom_point(ed, offset) else {
-            return;
+        let Some((node, col)) = reveal_point(ed, offset) else {
+            return true;
         };
         if let Some(selection) = web_sys::window().and_then(|w| w.get_selection().ok().flatten()) {
             let _ = selection.collapse_with_offset(Some(&node), col);
         }
-    });
+        let (line, _) = ed.lines.position(offset);
+        ed.visible.contains(&line)
+    })
 }
 
 /// Replaces `start..end` with `text` in the document and shows the result with the caret after
@@ -508,8 +805,8 @@ fn edit(start: u32, end: u32, text: &str) {
     // The caret is placed below; restoring the old selection first would cost a second
     // selection update (a layout) per keystroke.
     apply_queued(false);
-    set_caret(start + text.encode_utf16().count() as u32);
-    if text.contains('\n') {
+    let on_screen = set_caret(start + text.encode_utf16().count() as u32);
+    if text.contains('\n') || !on_screen {
         scroll_caret_into_view();
     }
 }
@@ -582,6 +879,13 @@ fn on_beforeinput(event: &InputEvent) {
         return;
     }
     event.prevent_default();
+    // The browser's own undo history (its menu items arrive here) is replaced by the
+    // document's, which never undoes other people's edits.
+    match kind.as_str() {
+        "historyUndo" => return history_step(false),
+        "historyRedo" => return history_step(true),
+        _ => {}
+    }
     let planned = EDITOR.with(|e| {
         let guard = e.borrow();
         let ed = guard.as_ref()?;
@@ -603,13 +907,147 @@ fn on_beforeinput(event: &InputEvent) {
                     (a, b, String::new())
                 }
             }
-            // Formatting and the browser's own undo history do not apply to plain text that
-            // several people edit.
+            // Formatting does not apply to plain text that several people edit.
             _ => return None,
         })
     });
     if let Some((start, end, text)) = planned {
         edit(start, end, &text);
+    }
+}
+
+fn stop_capturing() {
+    HISTORY.with(|h| {
+        if let Some((_, history)) = h.borrow_mut().as_mut() {
+            history.stop_capturing();
+        }
+    });
+}
+
+/// Undoes (or redoes) the local user's last group of edits and puts the caret where it happened.
+fn history_step(redo: bool) {
+    let Some(session) = session::current() else {
+        return;
+    };
+    if !session.can_edit() || EDITOR.with(|e| e.borrow().as_ref().is_none_or(|ed| ed.composing)) {
+        return;
+    }
+    // Remote changes that are waiting are shown first, so that the queue then holds only the
+    // step's own change.
+    flush();
+    let changed = HISTORY.with(|h| match h.borrow_mut().as_mut() {
+        Some((id, history)) if *id == session.id => {
+            if redo {
+                history.redo()
+            } else {
+                history.undo()
+            }
+        }
+        _ => false,
+    });
+    if !changed {
+        return;
+    }
+    let caret = QUEUE.with(|q| q.borrow().iter().rev().find_map(|d| caret_after(d)));
+    apply_queued(false);
+    if let Some(caret) = caret {
+        set_caret(caret);
+        scroll_caret_into_view();
+    }
+}
+
+fn on_keydown(event: &KeyboardEvent) {
+    if event.is_composing() {
+        return;
+    }
+    let key = event.key();
+    if !(event.ctrl_key() || event.meta_key()) || event.alt_key() {
+        if key.starts_with("Arrow") || key.starts_with("Page") || key == "Home" || key == "End" {
+            stop_capturing();
+        }
+        return;
+    }
+    match key.to_lowercase().as_str() {
+        "z" => {
+            event.prevent_default();
+            history_step(event.shift_key());
+        }
+        "y" if !event.shift_key() => {
+            event.prevent_default();
+            history_step(true);
+        }
+        // Left to the browser when every line is in the DOM.
+        "a" if !event.shift_key() && !everything_shown() => {
+            event.prevent_default();
+            select_all();
+        }
+        "home" | "end" if !event.shift_key() => {
+            stop_capturing();
+            let end = key == "End";
+            let target = EDITOR.with(|e| {
+                let guard = e.borrow();
+                let ed = guard.as_ref()?;
+                let line = if end { ed.lines.count() - 1 } else { 0 };
+                (!ed.layout.is_shown(line)).then(|| if end { ed.lines.len() } else { 0 })
+            });
+            // The browser can only go to lines in the DOM; the first or last line is shown
+            // first when it is not.
+            if let Some(offset) = target {
+                event.prevent_default();
+                set_caret(offset);
+                scroll_caret_into_view();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn everything_shown() -> bool {
+    EDITOR.with(|e| {
+        e.borrow()
+            .as_ref()
+            .is_none_or(|ed| matches!(ed.layout.ranges(), [r] if *r == (0..ed.lines.count())))
+    })
+}
+
+/// Selects the whole script, lines not in the DOM included: the selection runs from the start
+/// to the end of the editor element, which [`dom_offset`] reads as the whole text.
+fn select_all() {
+    EDITOR.with(|e| {
+        let mut guard = e.borrow_mut();
+        let Some(ed) = guard.as_mut() else {
+            return;
+        };
+        if let Some(selection) = web_sys::window().and_then(|w| w.get_selection().ok().flatten()) {
+            let root: &Node = ed.root.as_ref();
+            let _ = selection.set_base_and_extent(root, 0, root, ed.root.child_element_count());
+            // The browser moves the ends off the gaps (they are not editable), so the
+            // selection is recognised by what it became rather than by where it points.
+            ed.all_selected = selection_ends(&selection);
+        }
+    });
+}
+
+fn selection_ends(selection: &web_sys::Selection) -> Option<((Node, u32), (Node, u32))> {
+    Some((
+        (selection.anchor_node()?, selection.anchor_offset()),
+        (selection.focus_node()?, selection.focus_offset()),
+    ))
+}
+
+/// Copies (and cuts) the selected text from the model: the DOM may hold only part of it.
+fn on_copy(event: &web_sys::Event, cut: bool) {
+    let selected = EDITOR.with(|e| {
+        let guard = e.borrow();
+        let ed = guard.as_ref()?;
+        let (start, end) = selection_offsets(ed)?;
+        (end > start).then(|| (start, end, ed.lines.slice(start, end)))
+    });
+    if let Some((start, end, text)) = selected
+        && set_clipboard(event, &text)
+        && cut
+    {
+        edit(start, end, "");
     }
 }
 
@@ -637,6 +1075,8 @@ fn on_composition_end() {
     });
     let pending = QUEUE.with(|q| q.borrow().clone());
     reconcile_caret_line(&pending);
+    // Windowing waits while a composition is in progress.
+    schedule_window();
 }
 
 /// Brings the document in line with what the browser put in the caret's line (after an IME

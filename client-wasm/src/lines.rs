@@ -6,6 +6,8 @@
 //! [`LinePatch`]es (usually one `Set` of the line being typed in). Offsets are UTF-16 code units
 //! throughout, the unit of both yrs (as shared-model configures it) and the DOM.
 
+use std::ops::Range;
+
 use shared_model::ScriptDelta;
 
 /// A change to the rendered lines, applied in order.
@@ -108,6 +110,25 @@ impl Lines {
         let line = line.min(self.lines.len() - 1);
         let before: u32 = self.lens[..line].iter().sum::<u32>() + line as u32;
         before + col.min(self.lens[line])
+    }
+
+    /// The text between two offsets (clamped), newlines included.
+    pub fn slice(&self, start: u32, end: u32) -> String {
+        let (l1, c1) = self.position(start.min(end));
+        let (l2, c2) = self.position(end.max(start));
+        let a = byte_index(&self.lines[l1], c1);
+        if l1 == l2 {
+            let b = byte_index(&self.lines[l1], c2);
+            return self.lines[l1][a..b].to_owned();
+        }
+        let mut out = self.lines[l1][a..].to_owned();
+        for line in &self.lines[l1 + 1..l2] {
+            out.push('\n');
+            out.push_str(line);
+        }
+        out.push('\n');
+        out.push_str(&self.lines[l2][..byte_index(&self.lines[l2], c2)]);
+        out
     }
 
     /// Inserts `text` at `offset`.
@@ -213,111 +234,336 @@ impl Lines {
     }
 }
 
-/// Lines per DOM chunk. The editor groups line elements into chunks, each skipped by the browser
-/// while off screen (`content-visibility: auto`): with 1,800 lines directly under the editing
-/// host, Chrome's per-keystroke layout and selection work grows with the number of children
-/// (measured: about twice the latency of a 40-line document); with chunks of 32 it matches it.
-pub const CHUNK_LINES: usize = 32;
-
-/// Which chunk holds which lines: sizes only, so the DOM layer can find line `i` without
-/// walking the DOM.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chunks {
-    sizes: Vec<usize>,
+/// How tall text renders, measured once in the page; used to estimate the height of lines that
+/// have never been shown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metrics {
+    /// Height of one visual row (px).
+    pub row: f32,
+    /// Advance of a full-width (CJK) character (px).
+    pub wide: f32,
+    /// Width available to a line (px).
+    pub width: f32,
 }
 
-impl Chunks {
-    /// `lines` lines (at least one) in full chunks.
-    pub fn new(lines: usize) -> Self {
-        let lines = lines.max(1);
-        let mut sizes = vec![CHUNK_LINES; lines / CHUNK_LINES];
-        if !lines.is_multiple_of(CHUNK_LINES) {
-            sizes.push(lines % CHUNK_LINES);
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            row: 27.2,
+            wide: 16.0,
+            width: 764.0,
         }
-        Chunks { sizes }
+    }
+}
+
+fn is_wide(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x1F300..=0x1F64F | 0x20000..=0x3FFFD)
+}
+
+impl Metrics {
+    /// The estimated height of a line of text: its characters' advances (full-width ones one
+    /// em, others a little over half) wrapped at the available width. Wrapping at word
+    /// boundaries makes real lines a little taller; measuring a shown line replaces this.
+    pub fn estimate(&self, text: &str) -> f32 {
+        let advance: f32 = text
+            .chars()
+            .map(|c| if is_wide(c) { 1.0 } else { 0.55 })
+            .sum::<f32>()
+            * self.wide;
+        let rows = (advance / self.width.max(self.wide)).ceil().max(1.0);
+        rows * self.row
+    }
+}
+
+/// Which child of the editor element is which: the editor shows a few ranges of lines (those
+/// near the viewport, and the lines holding the selection), each preceded and the last one also
+/// followed by a gap element standing in for the lines not shown, sized to their height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Child {
+    Line(usize),
+    Gap(usize),
+}
+
+/// The windowed editor's layout: every line's height (measured when it was last shown,
+/// estimated otherwise) and the ranges of lines that are in the DOM. The editor element's
+/// children are `gap 0, lines of range 0, gap 1, lines of range 1, ..., gap n`; ranges are
+/// sorted and disjoint, never empty, and may touch (their gap then has no height).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    heights: Vec<f32>,
+    ranges: Vec<Range<usize>>,
+}
+
+/// Lines inserted at once beyond which the new lines are not rendered where they land (a paste
+/// of a whole novel); the next windowing pass shows the ones on screen.
+pub const RENDER_INSERT_LIMIT: usize = 64;
+
+/// Where new lines went in the DOM (see [`Layout::insert`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Into a gap: no elements to create.
+    Hidden,
+    /// As line elements before child `child`.
+    Shown { child: usize },
+    /// Into a gap that splits a shown range: a new gap element goes before child `child`.
+    SplitGap { child: usize },
+}
+
+impl Layout {
+    /// A layout with nothing rendered yet (a single gap).
+    pub fn new(heights: Vec<f32>) -> Self {
+        Layout {
+            heights,
+            ranges: Vec::new(),
+        }
     }
 
-    pub fn sizes(&self) -> &[usize] {
-        &self.sizes
+    pub fn ranges(&self) -> &[Range<usize>] {
+        &self.ranges
     }
 
-    /// (chunk, index in chunk) of a line, clamped to the last line.
-    pub fn locate(&self, line: usize) -> (usize, usize) {
-        let mut rest = line;
-        for (c, &n) in self.sizes.iter().enumerate() {
-            if rest < n {
-                return (c, rest);
+    pub fn count(&self) -> usize {
+        self.heights.len()
+    }
+
+    pub fn height(&self, line: usize) -> f32 {
+        self.heights.get(line).copied().unwrap_or(0.0)
+    }
+
+    pub fn set_height(&mut self, line: usize, height: f32) {
+        if let Some(h) = self.heights.get_mut(line) {
+            *h = height;
+        }
+    }
+
+    pub fn is_shown(&self, line: usize) -> bool {
+        self.ranges.iter().any(|r| r.contains(&line))
+    }
+
+    pub fn children(&self) -> usize {
+        self.ranges.iter().map(|r| r.len() + 1).sum::<usize>() + 1
+    }
+
+    /// The DOM child index of a shown line.
+    pub fn child_of_line(&self, line: usize) -> Option<usize> {
+        let mut child = 0;
+        for r in &self.ranges {
+            child += 1; // the gap before the range
+            if r.contains(&line) {
+                return Some(child + line - r.start);
             }
-            rest -= n;
+            child += r.len();
         }
-        let last = self.sizes.len() - 1;
-        (last, self.sizes[last].saturating_sub(1))
+        None
     }
 
-    /// The first line of a chunk.
-    pub fn start(&self, chunk: usize) -> usize {
-        self.sizes[..chunk.min(self.sizes.len())].iter().sum()
+    /// The DOM child index of gap `gap`.
+    pub fn gap_child(&self, gap: usize) -> usize {
+        self.ranges[..gap.min(self.ranges.len())]
+            .iter()
+            .map(|r| r.len() + 1)
+            .sum()
     }
 
-    /// Records `count` lines inserted before line `at`; they join the chunk of the line before
-    /// them. Returns (chunk, index in chunk) where they go.
-    pub fn insert(&mut self, at: usize, count: usize) -> (usize, usize) {
-        let (chunk, index) = if at == 0 {
-            (0, 0)
-        } else {
-            let (c, i) = self.locate(at - 1);
-            (c, i + 1)
+    /// What DOM child `index` is.
+    pub fn child(&self, index: usize) -> Option<Child> {
+        let mut child = 0;
+        for (g, r) in self.ranges.iter().enumerate() {
+            if index == child {
+                return Some(Child::Gap(g));
+            }
+            child += 1;
+            if index < child + r.len() {
+                return Some(Child::Line(r.start + index - child));
+            }
+            child += r.len();
+        }
+        (index == child).then_some(Child::Gap(self.ranges.len()))
+    }
+
+    /// The first line a gap stands for (equal to the next range's start when it is empty).
+    pub fn gap_start(&self, gap: usize) -> usize {
+        match gap {
+            0 => 0,
+            g => self.ranges[g - 1].end,
+        }
+    }
+
+    /// The lines gap `gap` stands for.
+    pub fn gap_lines(&self, gap: usize) -> Range<usize> {
+        let end = self.ranges.get(gap).map_or(self.heights.len(), |r| r.start);
+        self.gap_start(gap)..end
+    }
+
+    /// Height of every gap, in order.
+    pub fn gap_heights(&self) -> Vec<f32> {
+        (0..=self.ranges.len())
+            .map(|g| sum(&self.heights[self.gap_lines(g)]))
+            .collect()
+    }
+
+    /// Top of a line, from the top of the first.
+    pub fn top(&self, line: usize) -> f32 {
+        sum(&self.heights[..line.min(self.heights.len())])
+    }
+
+    /// The lines that overlap the band `top..bottom` (px from the top of the first line); at
+    /// least one line.
+    pub fn lines_between(&self, top: f32, bottom: f32) -> Range<usize> {
+        let (top, bottom) = (f64::from(top), f64::from(bottom));
+        let mut y = 0.0;
+        let mut first = None;
+        let mut end = self.heights.len();
+        for (i, &h) in self.heights.iter().enumerate() {
+            if first.is_none() && y + f64::from(h) > top {
+                first = Some(i);
+            }
+            if y >= bottom {
+                end = i;
+                break;
+            }
+            y += f64::from(h);
+        }
+        let last = self.heights.len().saturating_sub(1);
+        let first = first.unwrap_or(last);
+        first..end.max(first + 1).min(self.heights.len().max(1))
+    }
+
+    /// Records `heights.len()` lines inserted before line `at` (after line `at - 1`). They are
+    /// shown when the line before them is, unless there are more than
+    /// [`RENDER_INSERT_LIMIT`] of them.
+    pub fn insert(&mut self, at: usize, heights: &[f32]) -> Inserted {
+        let n = heights.len();
+        self.heights.splice(at..at, heights.iter().copied());
+        let before = at.checked_sub(1);
+        let mut result = Inserted::Hidden;
+        let mut split = None;
+        let mut child = 0;
+        for (k, r) in self.ranges.iter_mut().enumerate() {
+            child += 1;
+            if r.start >= at {
+                r.start += n;
+                r.end += n;
+            } else if let Some(b) = before
+                && r.contains(&b)
+            {
+                let after = child + (b - r.start) + 1;
+                if n <= RENDER_INSERT_LIMIT {
+                    r.end += n;
+                    result = Inserted::Shown { child: after };
+                } else if r.end > at {
+                    // The shown lines after the insertion point move past the new lines.
+                    split = Some((k, at + n..r.end + n));
+                    r.end = at;
+                    result = Inserted::SplitGap { child: after };
+                }
+            }
+            child += r.len();
+        }
+        if let Some((k, tail)) = split {
+            self.ranges.insert(k + 1, tail);
+        }
+        result
+    }
+
+    /// Records `count` lines removed from line `at` on. Returns the DOM children to remove
+    /// (indices before the change): the removed lines' elements and, for each range left
+    /// empty, the gap element that followed it.
+    pub fn remove(&mut self, at: usize, count: usize) -> Vec<usize> {
+        let end = at + count;
+        self.heights.drain(at..end.min(self.heights.len()));
+        let mut children = Vec::new();
+        let mut child = 0;
+        let shift = |x: usize| {
+            if x <= at {
+                x
+            } else if x >= end {
+                x - count
+            } else {
+                at
+            }
         };
-        self.sizes[chunk] += count;
-        (chunk, index)
-    }
-
-    /// Records `count` lines removed from line `at` on. Returns the (chunk, index, count)
-    /// pieces to remove, in chunk order; chunks left empty are dropped from the map, and the
-    /// caller removes their (then empty) elements.
-    pub fn remove(&mut self, at: usize, count: usize) -> Vec<(usize, usize, usize)> {
-        let mut pieces = Vec::new();
-        let (mut chunk, mut index) = self.locate(at);
-        let mut left = count;
-        while left > 0 && chunk < self.sizes.len() {
-            let n = left.min(self.sizes[chunk] - index);
-            pieces.push((chunk, index, n));
-            left -= n;
-            chunk += 1;
-            index = 0;
-        }
-        for &(c, _, n) in &pieces {
-            self.sizes[c] -= n;
-        }
-        // Never drop the last chunk: the text always has a line.
-        if self.sizes.contains(&0) && self.sizes.len() > 1 {
-            self.sizes.retain(|&n| n > 0);
-            if self.sizes.is_empty() {
-                self.sizes.push(0);
+        for r in &mut self.ranges {
+            child += 1;
+            for line in r.start.max(at)..r.end.min(end) {
+                children.push(child + line - r.start);
             }
+            child += r.len();
+            let (s, e) = (shift(r.start), shift(r.end));
+            if s == e {
+                // The gap after the emptied range merges into the one before it.
+                children.push(child);
+            }
+            *r = s..e;
         }
-        pieces
+        self.ranges.retain(|r| !r.is_empty());
+        children
     }
 
-    /// Splits an oversized chunk (after a paste) into chunks of [`CHUNK_LINES`]. Returns the
-    /// sizes of the new chunks that follow it, or nothing when it is small enough.
-    pub fn split(&mut self, chunk: usize) -> Vec<usize> {
-        let size = self.sizes[chunk];
-        if size <= 2 * CHUNK_LINES {
-            return Vec::new();
+    /// Shows line `line` on its own if it is not shown. Returns the DOM child after which its
+    /// element and a new gap element go (the gap it was in, which it splits).
+    pub fn reveal(&mut self, line: usize) -> Option<usize> {
+        if line >= self.heights.len() || self.is_shown(line) {
+            return None;
         }
-        let mut rest = size - CHUNK_LINES;
-        let mut tail = Vec::new();
-        while rest > 0 {
-            let n = rest.min(CHUNK_LINES);
-            tail.push(n);
-            rest -= n;
-        }
-        self.sizes[chunk] = CHUNK_LINES;
-        self.sizes
-            .splice(chunk + 1..chunk + 1, tail.iter().copied());
-        tail
+        let gap = self.ranges.iter().take_while(|r| r.end <= line).count();
+        let child = self.gap_child(gap);
+        self.ranges.insert(gap, line..line + 1);
+        Some(child)
     }
+
+    /// Replaces the shown ranges (sorted, disjoint, non-empty), after the DOM was rebuilt to match.
+    pub fn set_ranges(&mut self, ranges: Vec<Range<usize>>) {
+        self.ranges = ranges;
+    }
+
+    /// Re-estimates every line's height (the page width changed).
+    pub fn reestimate(&mut self, lines: &Lines, metrics: &Metrics) {
+        for (i, h) in self.heights.iter_mut().enumerate() {
+            *h = metrics.estimate(lines.line(i));
+        }
+    }
+}
+
+/// Sums heights in f64: a novel is a few hundred thousand pixels tall, where f32 steps are
+/// already a fraction of a pixel.
+fn sum(heights: &[f32]) -> f32 {
+    heights.iter().map(|&h| f64::from(h)).sum::<f64>() as f32
+}
+
+/// Sorts and merges ranges of lines (overlapping or touching ones become one).
+pub fn normalize(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.retain(|r| !r.is_empty());
+    ranges.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// Where the caret belongs after a change made by undo or redo: after the last text inserted,
+/// or where the last text was removed.
+pub fn caret_after(delta: &[ScriptDelta]) -> Option<u32> {
+    let mut offset = 0u32;
+    let mut caret = None;
+    for step in delta {
+        match step {
+            ScriptDelta::Retain(n) => offset += n,
+            ScriptDelta::Insert(text) => {
+                offset += utf16_len(text);
+                caret = Some(offset);
+            }
+            ScriptDelta::Delete(_) => caret = Some(offset),
+        }
+    }
+    caret
 }
 
 /// Where `offset` ends up after `delta` is applied (someone else's change arriving while ours
@@ -346,25 +592,166 @@ pub fn transform(offset: u32, delta: &[ScriptDelta]) -> u32 {
 mod tests {
     use super::*;
 
+    /// A stand-in for the editor element's children, changed the way the DOM layer changes
+    /// them, to check that [`Layout`]'s child indices always agree with it.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Node {
+        Gap,
+        Line(String),
+    }
+
+    fn check(layout: &Layout, lines: &Lines, dom: &[Node]) {
+        assert_eq!(layout.children(), dom.len(), "{layout:?}");
+        assert_eq!(layout.count(), lines.count());
+        for (i, node) in dom.iter().enumerate() {
+            match (layout.child(i), node) {
+                (Some(Child::Gap(_)), Node::Gap) => {}
+                (Some(Child::Line(l)), Node::Line(text)) => {
+                    assert_eq!(lines.line(l), text);
+                    assert_eq!(layout.child_of_line(l), Some(i));
+                }
+                other => panic!("child {i}: {other:?} in {layout:?}"),
+            }
+        }
+        assert_eq!(layout.child(dom.len()), None);
+        for w in layout.ranges().windows(2) {
+            assert!(w[0].end <= w[1].start);
+        }
+        assert!(layout.ranges().iter().all(|r| !r.is_empty()));
+    }
+
+    /// Rebuilds the stand-in DOM for new ranges, as the editor's windowing pass does.
+    fn rebuild(layout: &mut Layout, lines: &Lines, ranges: Vec<Range<usize>>) -> Vec<Node> {
+        let ranges = normalize(ranges);
+        let mut dom = vec![Node::Gap];
+        for r in &ranges {
+            dom.extend(r.clone().map(|l| Node::Line(lines.line(l).to_owned())));
+            dom.push(Node::Gap);
+        }
+        layout.set_ranges(ranges);
+        dom
+    }
+
     #[test]
-    fn chunks_follow_inserts_removals_and_splits() {
-        let mut c = Chunks::new(70);
-        assert_eq!(c.sizes(), &[32, 32, 6]);
-        assert_eq!(c.locate(33), (1, 1));
-        assert_eq!(c.start(2), 64);
-        // Lines go to the chunk of the line before them.
-        assert_eq!(c.insert(32, 2), (0, 32));
-        assert_eq!(c.sizes(), &[34, 32, 6]);
-        assert_eq!(c.insert(0, 1), (0, 0));
-        // A removal across chunks, emptying the middle one.
-        let pieces = c.remove(30, 32 + 5 + 3);
-        assert_eq!(pieces, vec![(0, 30, 5), (1, 0, 32), (2, 0, 3)]);
-        assert_eq!(c.sizes(), &[30, 3]);
-        // A large paste is split into chunk-sized pieces.
-        c.insert(1, 100);
-        assert_eq!(c.split(0), vec![32, 32, 32, 2]);
-        assert_eq!(c.sizes(), &[32, 32, 32, 32, 2, 3]);
-        assert_eq!(c.sizes().iter().sum::<usize>(), 133);
+    fn layout_children_follow_edits_reveals_and_windows() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % (n.max(1) as u64)) as usize
+        };
+        let text: Vec<String> = (0..300).map(|i| format!("line {i}")).collect();
+        let mut lines = Lines::new(&text.join("\n"));
+        let metrics = Metrics::default();
+        let mut layout = Layout::new(
+            (0..lines.count())
+                .map(|i| metrics.estimate(lines.line(i)))
+                .collect(),
+        );
+        let mut dom = rebuild(&mut layout, &lines, vec![10..40, 200..201]);
+        check(&layout, &lines, &dom);
+        for round in 0..3000 {
+            let len = lines.len();
+            let at = next(len as usize + 1) as u32;
+            let patches = match next(5) {
+                0 => {
+                    let n = next(80) + 1;
+                    let piece = (0..n)
+                        .map(|i| format!("p{round}.{i}"))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    lines.insert(at, &piece)
+                }
+                1 => lines.insert(at, &format!("x{round}\n")),
+                2 => lines.delete(at, next(200) as u32),
+                3 => {
+                    let line = next(lines.count());
+                    if let Some(after) = layout.reveal(line) {
+                        dom.insert(after + 1, Node::Line(lines.line(line).to_owned()));
+                        dom.insert(after + 2, Node::Gap);
+                    }
+                    Vec::new()
+                }
+                _ => {
+                    let a = next(lines.count());
+                    let b = (a + next(50)).min(lines.count());
+                    let c = next(lines.count());
+                    dom = rebuild(&mut layout, &lines, vec![a..b.max(a + 1), c..c + 1]);
+                    Vec::new()
+                }
+            };
+            for p in &patches {
+                match p {
+                    LinePatch::Set { line, text } | LinePatch::Edit { line, text, .. } => {
+                        if let Some(i) = layout.child_of_line(*line) {
+                            dom[i] = Node::Line(text.clone());
+                        }
+                    }
+                    LinePatch::Insert { at, texts } => {
+                        let heights: Vec<f32> = texts.iter().map(|t| metrics.estimate(t)).collect();
+                        match layout.insert(*at, &heights) {
+                            Inserted::Hidden => {}
+                            Inserted::Shown { child } => {
+                                dom.splice(
+                                    child..child,
+                                    texts.iter().map(|t| Node::Line(t.clone())),
+                                );
+                            }
+                            Inserted::SplitGap { child } => dom.insert(child, Node::Gap),
+                        }
+                    }
+                    LinePatch::Remove { at, count } => {
+                        let mut gone = layout.remove(*at, *count);
+                        gone.sort_unstable();
+                        for i in gone.into_iter().rev() {
+                            dom.remove(i);
+                        }
+                    }
+                }
+            }
+            check(&layout, &lines, &dom);
+            let gaps: f32 = layout.gap_heights().iter().sum();
+            let shown: f32 = layout
+                .ranges()
+                .iter()
+                .flat_map(|r| r.clone())
+                .map(|l| layout.height(l))
+                .sum();
+            let total = layout.top(layout.count());
+            assert!((gaps + shown - total).abs() < 1.0 + total * 1e-5);
+        }
+    }
+
+    #[test]
+    fn windows_estimates_slices_and_carets() {
+        let m = Metrics {
+            row: 20.0,
+            wide: 10.0,
+            width: 100.0,
+        };
+        assert_eq!(m.estimate(""), 20.0);
+        assert_eq!(m.estimate(&"国".repeat(10)), 20.0);
+        assert_eq!(m.estimate(&"国".repeat(11)), 40.0);
+        let layout = Layout::new(vec![20.0, 40.0, 20.0, 20.0]);
+        assert_eq!(layout.lines_between(0.0, 10.0), 0..1);
+        assert_eq!(layout.lines_between(25.0, 61.0), 1..3);
+        assert_eq!(layout.lines_between(500.0, 600.0), 3..4);
+        assert_eq!(normalize(vec![5..6, 1..3, 2..5, 9..9]), vec![1..6]);
+
+        let lines = Lines::new("a🎬b\ncd\nef");
+        assert_eq!(lines.slice(1, 7), "🎬b\ncd");
+        assert_eq!(lines.slice(0, lines.len()), "a🎬b\ncd\nef");
+        assert_eq!(lines.slice(4, 5), "\n");
+        assert_eq!(lines.slice(5, 6), "c");
+
+        use ScriptDelta::*;
+        assert_eq!(
+            caret_after(&[Retain(3), Insert("ab".into()), Retain(4)]),
+            Some(5)
+        );
+        assert_eq!(caret_after(&[Retain(3), Delete(2)]), Some(3));
+        assert_eq!(caret_after(&[Retain(3)]), None);
     }
 
     #[test]

@@ -176,13 +176,13 @@ impl Project {
                     });
                 }
             }
-            if let Some(sel) = &shot.selected_take {
-                if !shot.takes.contains(sel) {
-                    out.push(Diagnostic::SelectedTakeNotATake {
-                        shot: shot.id.clone(),
-                        asset: sel.clone(),
-                    });
-                }
+            if let Some(sel) = &shot.selected_take
+                && !shot.takes.contains(sel)
+            {
+                out.push(Diagnostic::SelectedTakeNotATake {
+                    shot: shot.id.clone(),
+                    asset: sel.clone(),
+                });
             }
         }
         for c in &characters {

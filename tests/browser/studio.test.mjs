@@ -363,3 +363,110 @@ test("a viewer link shows the project read-only, and a bad link shows an error",
     await stranger.context.close();
   }
 });
+
+test("undo and redo take back only the local user's own edits, for everyone", async () => {
+  const alice = await person(browser, "Alice", "#e6194b");
+  const bob = await person(browser, "Bob", "#4363d8");
+  try {
+    await createProject(alice.page, server.url, "Undo");
+    await openLink(bob.page, await shareLink(alice.page, "editor"));
+    await tab(alice.page, "script");
+    await tab(bob.page, "script");
+    await caretToEnd(alice.page);
+    await alice.page.keyboard.type("Alice wrote this.");
+    await waitScript(bob.page, "Alice's line at Bob", (t) => t === "Alice wrote this.");
+    await caretToEnd(bob.page);
+    await bob.page.keyboard.type("\nBob wrote this.");
+    await waitScript(alice.page, "Bob's line at Alice", (t) => t === "Alice wrote this.\nBob wrote this.");
+
+    // Alice's typing was one burst: one undo takes it all back, and none of Bob's text.
+    await alice.page.keyboard.press("Control+z");
+    for (const p of [alice.page, bob.page]) {
+      await waitScript(p, "Alice's typing undone", (t) => t === "\nBob wrote this.");
+    }
+    await alice.page.keyboard.press("Control+Shift+z");
+    for (const p of [alice.page, bob.page]) {
+      await waitScript(p, "Alice's typing redone", (t) => t === "Alice wrote this.\nBob wrote this.");
+    }
+    await alice.page.keyboard.press("Control+z");
+    await waitScript(alice.page, "undone again", (t) => t === "\nBob wrote this.");
+    await alice.page.keyboard.press("Control+y");
+    await waitScript(alice.page, "redone with Ctrl+Y", (t) => t === "Alice wrote this.\nBob wrote this.");
+    // The caret is back after the redone text.
+    await alice.page.keyboard.type("!");
+    for (const p of [alice.page, bob.page]) {
+      await waitScript(p, "typing after the redo", (t) => t === "Alice wrote this.!\nBob wrote this.");
+    }
+
+    // Bob's undo takes back his line only.
+    await bob.page.keyboard.press("Control+z");
+    for (const p of [alice.page, bob.page]) {
+      await waitScript(p, "Bob's line undone", (t) => t === "Alice wrote this.!");
+    }
+    assert.equal(await scriptText(alice.page), "Alice wrote this.!");
+    assertNoConsoleErrors(alice, bob);
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
+  }
+});
+
+test("a long script is windowed: few lines in the page, editing anywhere still works", async () => {
+  const alice = await person(browser, "Alice", "#e6194b");
+  const bob = await person(browser, "Bob", "#4363d8");
+  try {
+    await createProject(alice.page, server.url, "Long script");
+    await openLink(bob.page, await shareLink(alice.page, "editor"));
+    await tab(alice.page, "script");
+    await tab(bob.page, "script");
+    await caretToEnd(alice.page);
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ${"桃园".repeat(i % 7)}`);
+    await alice.page.keyboard.insertText(lines.join("\n"));
+    for (const p of [alice.page, bob.page]) {
+      await until(p, "3,000 lines in the model", () =>
+        document.querySelector(".script-text").dataset.lines === "3000");
+      await until(p, "only lines near the viewport in the page", () =>
+        document.querySelectorAll(".script-text .ln").length < 300);
+    }
+    // The page is as tall as the whole script would be.
+    const tall = await bob.page.evaluate(() => document.querySelector(".script-scroll").scrollHeight);
+    assert.ok(tall > 3000 * 20, `the script scrolls over ${tall}px`);
+
+    // Bob goes to the end (not in his page yet) and types there.
+    await bob.page.click(".script-text .ln >> nth=0");
+    await bob.page.keyboard.press("Control+End");
+    await bob.page.keyboard.type(" THE END");
+    // Alice scrolls to the end (polling scrolls again as the window and its heights settle).
+    await until(alice.page, "Bob's words at the end, at Alice", (last) => {
+      const scroller = document.querySelector(".script-scroll");
+      scroller.scrollTop = scroller.scrollHeight;
+      const shown = Array.from(document.querySelectorAll(".script-text .ln"));
+      return shown.at(-1)?.textContent === last;
+    }, `${lines.at(-1)} THE END`);
+
+    // Scrolling to the middle shows the middle.
+    await bob.page.evaluate(() => {
+      const scroller = document.querySelector(".script-scroll");
+      scroller.scrollTop = scroller.scrollHeight / 2;
+    });
+    await until(bob.page, "lines from the middle", () =>
+      Array.from(document.querySelectorAll(".script-text .ln"))
+        .some((l) => /^line 1[45]\d\d /.test(l.textContent)));
+
+    // Select all and type: the whole script is replaced, lines not in the page included.
+    await bob.page.click(".script-text .ln >> nth=3");
+    await bob.page.keyboard.press("Control+a");
+    await bob.page.keyboard.type("短");
+    for (const p of [alice.page, bob.page]) {
+      await waitScript(p, "the script replaced", (t) => t === "短");
+    }
+    // And undo brings all of it back.
+    await bob.page.keyboard.press("Control+z");
+    await until(alice.page, "the long script back at Alice", () =>
+      document.querySelector(".script-text").dataset.lines === "3000");
+    assertNoConsoleErrors(alice, bob);
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
+  }
+});
