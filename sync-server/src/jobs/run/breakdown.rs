@@ -66,16 +66,27 @@ impl Job<'_> {
         // its text) so that a rate limit parks the job instead of failing it. Written by the
         // chunk that failed, read after `run` returned; never held across an await.
         let last_error: Mutex<Option<ProviderError>> = Mutex::new(None);
+        // Tokens the provider reported (input, output) over every chunk and re-ask, for the
+        // log. Updated after each answer; never held across an await.
+        let tokens: Mutex<(u64, u64)> = Mutex::new((0, 0));
         let (tx, mut rx) = tokio::sync::watch::channel((0usize, 0usize));
         let ask = |system: String, user: String| {
-            let (adapter, model, last_error) = (&adapter, &submission.model, &last_error);
+            let (adapter, model, last_error, tokens) =
+                (&adapter, &submission.model, &last_error, &tokens);
             async move {
                 let mut request = ChatRequest::new(system, user);
                 request.model = model.clone();
                 request.max_attempts = ASKS_PER_CHUNK;
                 let check = |v: &Value| breakdown::llm::check(v);
                 match adapter.chat_json(&request, &check).await {
-                    Ok(answer) => Ok(answer.value),
+                    Ok(answer) => {
+                        if let Some(usage) = &answer.usage {
+                            let mut t = lock(tokens);
+                            t.0 += usage.input_tokens.unwrap_or(0);
+                            t.1 += usage.output_tokens.unwrap_or(0);
+                        }
+                        Ok(answer.value)
+                    }
                     Err(e) => {
                         let message = e.to_string();
                         *lock(last_error) = Some(e);
@@ -154,12 +165,17 @@ impl Job<'_> {
             })
             .await;
         match written {
-            Ok(applied) => tracing::info!(
-                scenes = applied.scenes.len(),
-                shots = applied.shots.len(),
-                characters = applied.characters.len(),
-                "breakdown written"
-            ),
+            Ok(applied) => {
+                let (input_tokens, output_tokens) = *lock(&tokens);
+                tracing::info!(
+                    scenes = applied.scenes.len(),
+                    shots = applied.shots.len(),
+                    characters = applied.characters.len(),
+                    input_tokens,
+                    output_tokens,
+                    "breakdown written"
+                );
+            }
             Err(Error::Conflict(message)) => {
                 return Err(Stop::Failed {
                     class: "conflict".into(),
