@@ -339,7 +339,7 @@ mod tests {
 
     fn novel() -> Novel {
         let text = "第一回 桃园\n话说天下大势，分久必合。\n玄德曰：“我本汉室宗亲。”\n第二回 黄巾\n张飞大怒。";
-        import(text.as_bytes(), &ImportOptions::default()).unwrap()
+        import(text.as_bytes(), &ImportOptions::default()).expect("a valid novel")
     }
 
     fn answer(quote: &str, speaker: &str) -> Value {
@@ -353,16 +353,19 @@ mod tests {
 
     #[test]
     fn validation_names_the_broken_field() {
-        assert_eq!(check(&json!({})).unwrap_err(), "answer.scenes is missing");
+        assert_eq!(
+            check(&json!({})).expect_err("no scenes"),
+            "answer.scenes is missing"
+        );
         let mut bad = answer("话说", "刘备");
         bad["scenes"][0]["shots"][1]["duration_seconds"] = json!("three");
         assert_eq!(
-            check(&bad).unwrap_err(),
+            check(&bad).expect_err("a broken answer"),
             "scenes[0].shots[1].duration_seconds must be a positive number of seconds"
         );
         bad["scenes"][0]["shots"] = json!([]);
         assert_eq!(
-            check(&bad).unwrap_err(),
+            check(&bad).expect_err("a broken answer"),
             "scenes[0].shots must be a non-empty array"
         );
         assert!(check(&answer("话说", "刘备")).is_ok());
@@ -402,7 +405,7 @@ mod tests {
             },
             |_, _| calls += 1,
         ))
-        .unwrap();
+        .expect("valid answers");
         assert_eq!(calls, 2);
         assert_eq!(result.scenes.len(), 2);
         assert!(n.script[result.scenes[0].range.clone()].starts_with("话说天下"));
@@ -452,7 +455,7 @@ mod tests {
             |_, _| std::future::ready(Err("model answered invalid JSON 3 times".to_string())),
             |_, _| {},
         ))
-        .unwrap_err();
+        .expect_err("the model failed");
         assert_eq!(
             err.to_string(),
             "breakdown of 第一回 桃园 (part 1) failed: model answered invalid JSON 3 times"
