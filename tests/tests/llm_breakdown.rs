@@ -64,11 +64,21 @@ fn alice_1_2() -> String {
 }
 
 async fn start(fake: &FakeOpenAiChat, dir: &std::path::Path) -> TestServer {
+    start_on(fake, dir, None).await
+}
+
+/// A server on SQLite in `dir`, or on the given Postgres database.
+async fn start_on(
+    fake: &FakeOpenAiChat,
+    dir: &std::path::Path,
+    database_url: Option<String>,
+) -> TestServer {
     TestServer::start_in(dir, |c| {
         c.job_poll_ms = 5;
         c.provider_retry_base_ms = 5;
         c.credentials_key = Some(sync_server::config::Secret(CREDENTIALS_KEY.into()));
         c.provider_urls = vec![format!("openai-chat={}", fake.config().base_url)];
+        c.database_url = database_url.map(sync_server::config::Secret);
     })
     .await
 }
@@ -534,15 +544,28 @@ async fn without_a_key_the_breakdown_is_refused_naming_the_missing_credential() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_breakdown_interrupted_by_a_restart_runs_again_and_writes_one_board() -> anyhow::Result<()>
-{
+async fn a_breakdown_interrupted_by_a_restart_runs_again_and_writes_one_board_sqlite()
+-> anyhow::Result<()> {
+    restart_mid_breakdown(None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breakdown_interrupted_by_a_restart_runs_again_and_writes_one_board_postgres()
+-> anyhow::Result<()> {
+    let url = sync_server::test_support::fresh_postgres_schema().await?;
+    let result = restart_mid_breakdown(Some(url.clone())).await;
+    sync_server::test_support::drop_postgres_schema(&url).await?;
+    result
+}
+
+async fn restart_mid_breakdown(database_url: Option<String>) -> anyhow::Result<()> {
     let fake = FakeOpenAiChat::start().await;
     let emitted = Arc::new(Mutex::new(Emitted::default()));
     let model = emitted.clone();
     fake.set_responder(move |request| storyboard(request, &model));
     fake.set_answer_delay(Duration::from_millis(150));
     let dir = tempfile::tempdir()?;
-    let server = start(&fake, dir.path()).await;
+    let server = start_on(&fake, dir.path(), database_url.clone()).await;
     let (api, _) = import_script(&server, &alice_1_2()).await?;
     api.set_key("openai-chat", FAKE_KEY).await?;
     let (status, queued) = llm_breakdown(&api, json!({"mode": "llm"})).await?;
@@ -571,7 +594,7 @@ async fn a_breakdown_interrupted_by_a_restart_runs_again_and_writes_one_board() 
 
     // The same data dir: the job is resumed without being asked again, from the start.
     *lock(&emitted) = Emitted::default();
-    let server = start(&fake, dir.path()).await;
+    let server = start_on(&fake, dir.path(), database_url).await;
     let api = Api::new(server.http(""), api.project.clone(), api.token.clone());
     let (done, _, _) = follow(&api, &job).await?;
     assert_eq!(done["status"], "succeeded", "{done}");
