@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,8 +17,41 @@ const SHARED_DATA = process.env.SHOTWEAVE_SHARED_DATA ?? path.resolve(here, "../
 
 let server;
 let browser;
+let fakeOpenAi;
+
+/**
+ * A stand-in for OpenAI's images API that holds each request for `holdMs`, then refuses it the
+ * way the real API refuses a prompt its safety system blocks.
+ */
+async function startRefusingImagesApi(holdMs) {
+  const requests = [];
+  const srv = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => { body += d; });
+    req.on("end", () => {
+      requests.push({ path: req.url, body });
+      setTimeout(() => {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: {
+          message: "Your request was rejected by the safety system.",
+          type: "image_generation_user_error", param: null, code: "moderation_blocked",
+        } }));
+      }, holdMs);
+    });
+  });
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${srv.address().port}/v1`,
+    requests,
+    close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(r); }),
+  };
+}
 
 before(async () => {
+  fakeOpenAi = await startRefusingImagesApi(4_000);
+  // Only this file's server (each test file runs in its own process) sends OpenAI image jobs
+  // to the fake.
+  process.env.SHOTWEAVE_PROVIDER_URLS = `openai-images=${fakeOpenAi.url}`;
   server = await startServer();
   browser = await launchBrowser();
 });
@@ -25,6 +59,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await fakeOpenAi?.close();
 });
 
 /**
@@ -245,7 +280,7 @@ test("a missing key and an exhausted budget refuse generation with a clear messa
     await alice.page.click(".scene .gen-scene");
     await waitPictures(alice.page, "the scene's take", [shot]);
     await until(alice.page, "the finished job in the panel", () =>
-      document.querySelector(".jobs-panel .jobs-counts")?.textContent.endsWith("Done: 1"));
+      document.querySelector(".jobs-panel .jobs-counts")?.textContent.includes("Done: 1 ·"));
 
     // A viewer sees the board and can export, but gets no generate or settings controls.
     await openLink(vera.page, await shareLink(alice.page, "viewer"));
@@ -262,6 +297,70 @@ test("a missing key and an exhausted budget refuse generation with a clear messa
   } finally {
     await alice.context.close();
     await vera.context.close();
+  }
+});
+
+test("a provider's refusal shows on the cards of everyone, and a queued job can be cancelled", async () => {
+  const alice = await person(browser, "Alice", "#e6194b");
+  const bob = await person(browser, "Bob", "#4363d8");
+  try {
+    await createProject(alice.page, server.url, "Refusals");
+    const shots = await boardWithShots(alice.page, 6);
+    await openLink(bob.page, await shareLink(alice.page, "editor"));
+    await waitConn(bob.page, "online");
+    await waitCards(bob.page, "the six shots at Bob", (c) => c.length === 6);
+
+    await alice.page.click(".settings-button");
+    await alice.page.fill("#key-openai-images", "sk-refusal-test");
+    await alice.page.press("#key-openai-images", "Enter");
+    await alice.page.waitForSelector(".key-row[data-provider=openai-images] .key-state[data-set=true]");
+    await alice.page.click(".close-settings");
+    const before = fakeOpenAi.requests.length;
+
+    // Four jobs run at once (the server's default), so two wait in the queue; Alice cancels
+    // the last of them while the provider still holds the first four.
+    await alice.page.selectOption("#gen-provider", "openai-images");
+    await alice.page.click(".generate-all");
+    await until(alice.page, "two queued jobs in the panel", () =>
+      document.querySelectorAll(".job-list[data-list=queued] .job").length === 2);
+    const cancelled = await alice.page.getAttribute(".job-list[data-list=queued] .job:last-child", "data-job-id");
+    await alice.page.click(`.job[data-job-id="${cancelled}"] .cancel-job`);
+    await until(alice.page, "the cancelled job gone from the queue", (id) =>
+      !document.querySelector(`.job[data-job-id="${id}"]`), cancelled);
+
+    // Every other job is refused: each card says so, with the provider's reason, at Bob too.
+    const failed = (page) => until(page, "five refused shots", () => {
+      const cards = Array.from(document.querySelectorAll(".shot-card"));
+      const refused = cards.filter((c) => c.querySelector(".gen-status[data-status=failed]"));
+      const working = cards.filter((c) => c.querySelector(".gen-status:not([data-status=failed])"));
+      return refused.length === 5 && working.length === 0
+        ? refused.map((c) => [c.dataset.shotId, c.querySelector(".gen-reason").textContent])
+        : null;
+    });
+    for (const page of [alice.page, bob.page]) {
+      const refused = await failed(page);
+      assert.equal(refused.length, 5);
+      for (const [, reason] of refused) assert.match(reason, /rejected by the safety system/);
+      assert.equal(new Set(refused.map(([id]) => id)).size, 5);
+      assert.ok(refused.every(([id]) => shots.includes(id)));
+      assert.equal(await page.locator(".shot-card .thumb img").count(), 0);
+    }
+    // The panel counts five failures and lists the latest three with their reason.
+    await until(alice.page, "five failures in the jobs panel", () =>
+      document.querySelector(".jobs-counts")?.textContent.endsWith("Failed: 5"));
+    const listed = await alice.page.locator(".job-list[data-list=failed] .job .job-error").allTextContents();
+    assert.equal(listed.length, 3);
+    for (const reason of listed) assert.match(reason, /rejected by the safety system/);
+    // The cancelled job never reached the provider.
+    assert.equal(fakeOpenAi.requests.length - before, 5);
+    assert.ok(fakeOpenAi.requests.slice(before).every((r) => r.path.endsWith("/images/generations")));
+    await alice.page.screenshot({ path: artifactPath("generate-refused-by-provider-1280x720.png") });
+    await bob.page.screenshot({ path: artifactPath("generate-refused-by-provider-bob-1280x720.png") });
+    assertConsoleErrors(alice);
+    assertConsoleErrors(bob);
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
   }
 });
 

@@ -22,6 +22,8 @@ const PROVIDER_KEY: &str = "shotweave.provider";
 const POLL_MS: u32 = 2_000;
 /// Jobs of one status listed by name in the panel; the rest are counted.
 const LISTED: usize = 8;
+/// Failures listed by name (most recent first); each carries a long reason.
+const LISTED_FAILED: usize = 3;
 
 /// What a shot card shows about its latest job.
 #[derive(Debug, Clone, PartialEq)]
@@ -462,7 +464,10 @@ pub(crate) fn JobsPanel() -> impl IntoView {
                         }
                         None => view! { <progress></progress> }.into_any(),
                     })}
-                {j.error.clone().map(|e| view! { <span class="job-error">{e}</span> })}
+                {j.error.clone().map(|e| {
+                    let full = e.clone();
+                    view! { <span class="job-error" title=full>{e}</span> }
+                })}
                 <Show when=move || editable() && cancellable>
                     <button
                         class="cancel-job quiet"
@@ -485,8 +490,9 @@ pub(crate) fn JobsPanel() -> impl IntoView {
                 <ul class="job-list" data-list=status>
                     {move || {
                         let all = list();
-                        let more = all.len().saturating_sub(LISTED);
-                        let rows = all.into_iter().take(LISTED).map(row).collect_view();
+                        let listed = if status == "failed" { LISTED_FAILED } else { LISTED };
+                        let more = all.len().saturating_sub(listed);
+                        let rows = all.into_iter().take(listed).map(row).collect_view();
                         view! {
                             {rows}
                             {(more > 0)
@@ -514,7 +520,8 @@ pub(crate) fn JobsPanel() -> impl IntoView {
                     <span class="jobs-counts">
                         {move || ctx.t("Running")} ": " {running_count} " · "
                         {move || ctx.t("Queued")} ": " {queued_count} " · "
-                        {move || ctx.t("Done")} ": " {done_count}
+                        {move || ctx.t("Done")} ": " {done_count} " · "
+                        {move || ctx.t("Failed")} ": " {move || of_status("failed")().len()}
                     </span>
                 </header>
                 {move || {
