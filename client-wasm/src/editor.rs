@@ -692,6 +692,14 @@ fn dom_offset(ed: &Editor, node: &Node, offset: u32) -> Option<u32> {
         // Inside a gap: where the lines it stands for begin.
         Child::Gap(g) => return Some(line_start(ed.layout.gap_start(g))),
     };
+    // The common case, a point in the line's one text node, needs no range: the offset in the
+    // node is the column (a range's text would copy the paragraph up to the caret).
+    if node.node_type() == Node::TEXT_NODE
+        && line_el.first_child().as_ref() == Some(node)
+        && node.next_sibling().is_none()
+    {
+        return Some(ed.lines.offset(line, offset));
+    }
     // The range's text length counts UTF-16 units however the line's nodes are split.
     let range = document().create_range().ok()?;
     range.set_start(&line_el, 0).ok()?;
@@ -750,7 +758,11 @@ fn selection_offsets(ed: &Editor) -> Option<(u32, u32)> {
 /// the browser reports one (deletions by word or grapheme), else the caret.
 fn target_offsets(ed: &Editor, event: &InputEvent) -> Option<(u32, u32)> {
     // A selection (select-all included, which spans lines not in the DOM) is replaced whole.
-    if let Some((a, b)) = selection_offsets(ed)
+    let collapsed = web_sys::window()
+        .and_then(|w| w.get_selection().ok().flatten())
+        .is_none_or(|s| s.is_collapsed());
+    if !collapsed
+        && let Some((a, b)) = selection_offsets(ed)
         && b > a
     {
         return Some((a, b));

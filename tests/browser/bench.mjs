@@ -9,8 +9,8 @@
 //    IndexedDB), on a project holding the whole novel as its script and a 60-shot board;
 // 3. keystroke-to-screen latency in the script editor with the whole of
 //    sanguo-full.zh.txt (1.75 MB) loaded: from the key event to the frame after the DOM change,
-//    next to two baselines: the editor with a 40-line script, and the browser's own editing of
-//    the novel in a plain contenteditable.
+//    next to three baselines: the editor with a 40-line script, the browser's own editing of
+//    the novel in a plain contenteditable, and of one paragraph (the floor).
 
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -246,6 +246,13 @@ try {
   await plain.page.setContent(`<html><head><style>${css}\n.script-text .chunk { content-visibility: auto; contain-intrinsic-size: auto 1200px; }</style></head><body style="margin:0;height:100vh;display:flex;flex-direction:column"><div class="script-scroll"><div class="script-page"><div class="script-text" contenteditable="plaintext-only" spellcheck="false">${chunks.join("")}</div></div></div></body></html>`);
   const n = await typingLatency(plain.page, novel);
   console.log(`keystroke -> screen, same novel in a plain contenteditable (the browser's own editing): p50 ${fmt(n.screen.p50)} ms, p95 ${fmt(n.screen.p95)} ms`);
+
+  // The floor of this measurement: one short paragraph in a plain contenteditable. Frames come
+  // every 16.7 ms whatever happens, so a key waits up to a frame before any work is shown.
+  const floor = await person(browser, "Floor", "#3cb44b");
+  await floor.page.setContent(`<html><head><style>${css}</style></head><body style="margin:0;height:100vh;display:flex;flex-direction:column"><div class="script-scroll"><div class="script-page"><div class="script-text" contenteditable="plaintext-only" spellcheck="false"><div class="ln">${esc(novelLines[1])}</div></div></div></div></body></html>`);
+  const f = await typingLatency(floor.page, novelLines[1]);
+  console.log(`keystroke -> screen, one paragraph in a plain contenteditable (the floor): p50 ${fmt(f.screen.p50)} ms, p95 ${fmt(f.screen.p95)} ms`);
 
   const errors = [...owner.errors, ...writer.errors, ...small.errors];
   if (errors.length) console.log("console errors:", errors);
