@@ -222,6 +222,12 @@ impl JobRunner {
     ) -> Result<Vec<String>> {
         let inner = &self.inner;
         let provider = request.provider.trim();
+        if providers::CHAT_PROVIDERS.contains(&provider) {
+            return Err(Error::Invalid(format!(
+                "{provider} makes no frames or clips: it breaks a script down, with \
+                 POST /api/projects/{project}/breakdown {{\"mode\": \"llm\"}}"
+            )));
+        }
         if !providers::PROVIDERS.contains(&provider) {
             return Err(Error::Invalid(format!(
                 "unknown provider {provider:?} (known: {})",
@@ -519,8 +525,11 @@ impl JobRunner {
         provider: &str,
         key: Secret,
     ) -> Result<()> {
-        if !providers::PROVIDERS.contains(&provider) {
-            return Err(Error::Invalid(format!("unknown provider {provider:?}")));
+        if !providers::is_known(provider) {
+            return Err(Error::Invalid(format!(
+                "unknown provider {provider:?} (known: {})",
+                providers::known_names()
+            )));
         }
         if key.is_empty() || key.expose().len() > MAX_CREDENTIAL_LEN {
             return Err(Error::Invalid(format!(

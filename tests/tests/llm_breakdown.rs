@@ -524,6 +524,18 @@ async fn without_a_key_the_breakdown_is_refused_naming_the_missing_credential() 
     );
     let (status, refused) = llm_breakdown(&api, json!({"mode": "poetry"})).await?;
     assert_eq!(status, 400, "{refused}");
+    // A chat provider makes no frames: generation points at the breakdown instead.
+    let (status, refused) = api
+        .generate(json!({"provider": "openai-chat", "kind": "frame", "scope": "all"}))
+        .await?;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("makes no frames or clips"),
+        "{refused}"
+    );
     assert!(api.jobs().await?.is_empty(), "no job was queued");
 
     // A key for another provider is not a key for this one.

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::JobKind;
 
-/// Every provider a job may name.
+/// Every provider a generation job may name.
 pub const PROVIDERS: &[&str] = &[
     offline::PROVIDER,
     openai_images::PROVIDER,
@@ -26,12 +26,27 @@ pub const PROVIDERS: &[&str] = &[
     dashscope::PROVIDER,
     fal::PROVIDER,
     replicate::PROVIDER,
-    openai_chat::PROVIDER,
 ];
 
 /// Providers an LLM breakdown may name: OpenAI-compatible chat, whose base URL decides
-/// whether it is DeepSeek, Qwen's compatible mode, a local Ollama or vLLM.
+/// whether it is DeepSeek, Qwen's compatible mode, a local Ollama or vLLM. They make no
+/// frames or clips, so they are not among [`PROVIDERS`].
 pub const CHAT_PROVIDERS: &[&str] = &[openai_chat::PROVIDER];
+
+/// A provider that may have a key and a base URL: a generation or a chat provider.
+pub fn is_known(provider: &str) -> bool {
+    PROVIDERS.contains(&provider) || CHAT_PROVIDERS.contains(&provider)
+}
+
+/// Every known provider's name, for error messages.
+pub fn known_names() -> String {
+    PROVIDERS
+        .iter()
+        .chain(CHAT_PROVIDERS)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Providers that work without a key: the built-in renderer and a local ComfyUI.
 pub fn needs_key(provider: &str) -> bool {
@@ -61,10 +76,10 @@ impl ProviderSettings {
                 crate::Error::Config(format!("provider url {pair:?} is not NAME=URL"))
             })?;
             let name = name.trim();
-            if !PROVIDERS.contains(&name) {
+            if !is_known(name) {
                 return Err(crate::Error::Config(format!(
                     "unknown provider {name:?} in provider urls (known: {})",
-                    PROVIDERS.join(", ")
+                    known_names()
                 )));
             }
             urls.insert(name.to_owned(), url.trim().to_owned());
@@ -347,6 +362,9 @@ mod tests {
     #[test]
     fn urls_name_known_providers() {
         assert!(ProviderSettings::parse_urls(&["comfyui=http://x:8188".into()]).is_ok());
+        assert!(
+            ProviderSettings::parse_urls(&["openai-chat=http://127.0.0.1:11434/v1".into()]).is_ok()
+        );
         assert!(ProviderSettings::parse_urls(&["comfy=http://x".into()]).is_err());
         assert!(ProviderSettings::parse_urls(&["nourl".into()]).is_err());
         assert!(needs_key("openai-images") && !needs_key("offline"));
