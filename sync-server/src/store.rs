@@ -419,3 +419,38 @@ pub(crate) fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by an earlier version keeps every stored update across the
+    /// migration that re-keys `doc_updates`, and still refuses a second writer's row.
+    #[tokio::test]
+    async fn the_rekeying_migration_keeps_stored_updates() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::sqlite_file(&dir.path().join("old.sqlite"))
+            .await
+            .expect("sqlite");
+        let Store::Sqlite(pool) = &store else {
+            unreachable!("sqlite_file opens SQLite")
+        };
+        SQLITE_MIGRATIONS.run_to(2, pool).await.expect("old schema");
+        for doc in ["a", "b"] {
+            let updates: Vec<Vec<u8>> = (1..=5).map(|i| format!("{doc}{i}").into_bytes()).collect();
+            let rows: Vec<&[u8]> = updates.iter().map(Vec::as_slice).collect();
+            store.append_updates(doc, 1, &rows).await.expect("append");
+        }
+
+        store.migrate().await.expect("migrate");
+        for doc in ["a", "b"] {
+            let stored = store.load_doc(doc).await.expect("load");
+            let expected: Vec<(i64, Vec<u8>)> = (1..=5)
+                .map(|i| (i, format!("{doc}{i}").into_bytes()))
+                .collect();
+            assert_eq!(stored.tail, expected);
+        }
+        assert!(store.append_updates("a", 5, &[b"again"]).await.is_err());
+        store.append_updates("a", 6, &[b"a6"]).await.expect("next");
+    }
+}

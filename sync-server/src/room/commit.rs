@@ -21,9 +21,10 @@ use tracing::warn;
 use crate::observability as obs;
 use crate::store::Store;
 
-/// How long the committer waits for more rooms after the first request of a batch. This is
-/// latency every update pays (at most this much), in exchange for one transaction per window
-/// instead of one per room batch.
+/// How long the committer waits for more rooms after the first request of a batch, when the
+/// previous batch showed that several rooms are writing. This is latency those updates pay (at
+/// most this much), in exchange for one transaction per window instead of one per room batch.
+/// A lone writer does not wait: nobody would share its transaction.
 const LINGER: Duration = Duration::from_millis(2);
 /// Updates after which a batch is committed without waiting out the linger.
 const MAX_BATCH_UPDATES: usize = 1024;
@@ -122,12 +123,14 @@ impl Committer {
 async fn run(store: Store, mut inbox: mpsc::Receiver<Job>) {
     let mut batch: Vec<Request> = Vec::new();
     let mut snapshots: Vec<Snapshot> = Vec::new();
+    let mut linger = Duration::ZERO;
     while let Some(first) = inbox.recv().await {
         let mut updates = take(first, &mut batch, &mut snapshots);
-        let deadline = Instant::now() + LINGER;
+        let deadline = Instant::now() + linger;
         while updates < MAX_BATCH_UPDATES {
             let next = match inbox.try_recv() {
                 Ok(job) => job,
+                Err(_) if linger.is_zero() => break,
                 Err(_) => match tokio::time::timeout_at(deadline, inbox.recv()).await {
                     Ok(Some(job)) => job,
                     Ok(None) | Err(_) => break,
@@ -135,6 +138,11 @@ async fn run(store: Store, mut inbox: mpsc::Receiver<Job>) {
             };
             updates += take(next, &mut batch, &mut snapshots);
         }
+        linger = if batch.len() > 1 {
+            LINGER
+        } else {
+            Duration::ZERO
+        };
         commit_appends(&store, &mut batch, updates).await;
         // A room asks for a snapshot only after its appends were answered, so running the
         // snapshots after this batch's appends keeps every document's writes in order.
