@@ -162,6 +162,14 @@ test("one person generates a frame and everyone sees progress, then the take; ge
 
     // Owners and editors get the generate controls, in their language; only owners the settings.
     assert.equal(await alice.page.inputValue("#gen-provider"), "offline");
+    // The picker offers what the server says it can run.
+    const offered = await alice.page.evaluate(async () => {
+      const { providers } = await (await fetch("/api/providers")).json();
+      return providers.filter((p) => p.kinds.includes("frame") || p.kinds.includes("clip")).map((p) => p.name);
+    });
+    assert.ok(offered.includes("offline") && offered.includes("kling"), JSON.stringify(offered));
+    assert.deepEqual(
+      await alice.page.locator("#gen-provider option").evaluateAll((os) => os.map((o) => o.value)), offered);
     assert.equal(await alice.page.locator(".shot-card .gen-frame").count(), 3);
     assert.equal(await alice.page.locator(".shot-card .gen-clip").count(), 0);
     assert.equal(await alice.page.locator(".settings-button").count(), 1);

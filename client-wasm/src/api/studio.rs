@@ -7,46 +7,71 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, bearer, check};
 
-/// A provider the job runner knows, as `sync-server/src/jobs/providers.rs` lists them, with
-/// what its adapter can make (`operations()` in `provider-adapters`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A provider the job runner knows and what it can make: from `GET /api/providers`, else from
+/// [`builtin_providers`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Provider {
-    pub(crate) name: &'static str,
+    pub(crate) name: String,
     pub(crate) frames: bool,
     pub(crate) clips: bool,
     /// The built-in renderer and a local ComfyUI work without a key.
     pub(crate) needs_key: bool,
 }
 
-const fn provider(name: &'static str, frames: bool, clips: bool, needs_key: bool) -> Provider {
-    Provider {
-        name,
+/// The providers of `sync-server/src/jobs/providers.rs` with their adapters' capabilities,
+/// for a server that does not list them; the built-in offline renderer first (the default).
+pub(crate) fn builtin_providers() -> Vec<Provider> {
+    [
+        ("offline", true, false, false),
+        ("comfyui", true, false, false),
+        ("openai-images", true, false, true),
+        ("gemini", true, false, true),
+        ("fal", true, false, true),
+        ("replicate", true, false, true),
+        ("dashscope", true, true, true),
+        ("openai-videos", false, true, true),
+        ("kling", false, true, true),
+        ("runway", false, true, true),
+    ]
+    .into_iter()
+    .map(|(name, frames, clips, needs_key)| Provider {
+        name: name.to_owned(),
         frames,
         clips,
         needs_key,
-    }
+    })
+    .collect()
 }
 
-/// Every provider a job may name; the built-in offline renderer first (the default).
-pub(crate) const PROVIDERS: &[Provider] = &[
-    provider("offline", true, false, false),
-    provider("comfyui", true, false, false),
-    provider("openai-images", true, false, true),
-    provider("gemini", true, false, true),
-    provider("fal", true, false, true),
-    provider("replicate", true, false, true),
-    provider("dashscope", true, true, true),
-    provider("openai-videos", false, true, true),
-    provider("kling", false, true, true),
-    provider("runway", false, true, true),
-];
-
-pub(crate) fn find_provider(name: &str) -> Provider {
-    PROVIDERS
-        .iter()
-        .copied()
-        .find(|p| p.name == name)
-        .unwrap_or(PROVIDERS[0])
+/// The providers this server offers, with what each can make under its configuration.
+pub(crate) async fn providers() -> Result<Vec<Provider>, ApiError> {
+    #[derive(Deserialize)]
+    struct Info {
+        name: String,
+        kinds: Vec<String>,
+        needs_key: bool,
+    }
+    #[derive(Deserialize)]
+    struct List {
+        providers: Vec<Info>,
+    }
+    let list: List = send(
+        Request::get("/api/providers")
+            .build()
+            .map_err(|_| ApiError::Network),
+    )
+    .await?;
+    Ok(list
+        .providers
+        .into_iter()
+        .map(|p| Provider {
+            frames: p.kinds.iter().any(|k| k == "frame"),
+            clips: p.kinds.iter().any(|k| k == "clip"),
+            name: p.name,
+            needs_key: p.needs_key,
+        })
+        .filter(|p| p.frames || p.clips)
+        .collect())
 }
 
 /// Which shots a generate request covers.

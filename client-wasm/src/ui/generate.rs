@@ -14,7 +14,7 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
 use super::ctx;
-use crate::api::{self, ApiError, JobView, PROVIDERS, Provider, Scope, find_provider};
+use crate::api::{self, ApiError, JobView, Provider, Scope, builtin_providers};
 use crate::session::{self, Conn, Signals};
 
 const PROVIDER_KEY: &str = "shotweave.provider";
@@ -37,7 +37,10 @@ pub(crate) enum CardStatus {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Gen {
     sig: Signals,
-    pub(crate) provider: RwSignal<&'static str>,
+    /// The providers the server offers (the built-in list until it answers).
+    pub(crate) providers: RwSignal<Vec<Provider>>,
+    /// The chosen provider's name.
+    pub(crate) provider: RwSignal<String>,
     /// The project's jobs as the server lists them, oldest first.
     jobs: RwSignal<Vec<JobView>>,
     /// Why the last request failed (over budget, no key, refused), until the next one.
@@ -50,8 +53,18 @@ pub(crate) struct Gen {
 }
 
 impl Gen {
+    /// The chosen provider; an unknown name (a stored choice the server no longer offers)
+    /// falls back to the first, the built-in renderer.
     pub(crate) fn provider(&self) -> Provider {
-        find_provider(self.provider.get())
+        self.provider.with(|name| {
+            self.providers.with(|all| {
+                all.iter()
+                    .find(|p| &p.name == name)
+                    .or(all.first())
+                    .cloned()
+                    .unwrap_or_else(|| builtin_providers().remove(0))
+            })
+        })
     }
 
     pub(crate) fn card_status(&self, shot: &str) -> Option<CardStatus> {
@@ -59,12 +72,11 @@ impl Gen {
     }
 }
 
-fn stored_provider() -> &'static str {
-    let name = web_sys::window()
+fn stored_provider() -> String {
+    web_sys::window()
         .and_then(|w| w.local_storage().ok().flatten())
         .and_then(|s| s.get_item(PROVIDER_KEY).ok().flatten())
-        .unwrap_or_default();
-    find_provider(&name).name
+        .unwrap_or_else(|| "offline".into())
 }
 
 fn store_provider(name: &str) {
@@ -115,6 +127,7 @@ pub(crate) fn provide(sig: Signals) -> Gen {
     });
     let gen_state = Gen {
         sig,
+        providers: RwSignal::new(builtin_providers()),
         provider: RwSignal::new(stored_provider()),
         jobs,
         error: RwSignal::new(None),
@@ -123,6 +136,22 @@ pub(crate) fn provide(sig: Signals) -> Gen {
         fetching: StoredValue::new((false, false)),
     };
     provide_context(gen_state);
+    // The server's provider list, once connected (nothing is fetched while offline); an older
+    // server without the list keeps the built-in one.
+    let asked = StoredValue::new(false);
+    Effect::new(move |_| {
+        if sig.conn.get() != Conn::Online || asked.get_value() {
+            return;
+        }
+        asked.set_value(true);
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = api::providers().await
+                && !list.is_empty()
+            {
+                let _ = gen_state.providers.try_set(list);
+            }
+        });
+    });
 
     // Anything the server announces or writes about jobs is a reason to re-read the list.
     // So is coming back online (nothing is fetched while offline).
@@ -188,7 +217,7 @@ pub(crate) fn generate(g: Gen, kind: &'static str, scope: Scope) {
     if !s.can_edit() {
         return;
     }
-    let provider = g.provider.get_untracked();
+    let provider = g.provider.with_untracked(|_| g.provider().name);
     let single_shot = match &scope {
         Scope::Shots { shots } if shots.len() == 1 => Some(shots[0].clone()),
         _ => None,
@@ -197,7 +226,7 @@ pub(crate) fn generate(g: Gen, kind: &'static str, scope: Scope) {
     g.notice.set(None);
     let (id, token) = (s.id.clone(), s.token.clone());
     leptos::task::spawn_local(async move {
-        match api::generate(&id, &token, provider, kind, scope).await {
+        match api::generate(&id, &token, &provider, kind, scope).await {
             Ok(ids) if ids.is_empty() => {
                 g.notice.set(Some(
                     ctx.t("Nothing to generate: every shot has a take").into(),
@@ -213,7 +242,7 @@ pub(crate) fn generate(g: Gen, kind: &'static str, scope: Scope) {
                                     id: job.clone(),
                                     status: "queued".into(),
                                     kind: kind.into(),
-                                    provider: provider.into(),
+                                    provider: provider.clone(),
                                     shot_id: Some(shot.clone()),
                                     error: None,
                                     progress: None,
@@ -261,25 +290,36 @@ pub(crate) fn GenerateBar() -> impl IntoView {
                 <span>{move || ctx.t("Provider")}</span>
                 <select
                     id="gen-provider"
-                    prop:value=move || g.provider.get()
+                    prop:value=move || g.provider().name
                     on:change=move |ev| {
-                        let name = find_provider(&event_target_value(&ev)).name;
-                        store_provider(name);
+                        let name = event_target_value(&ev);
+                        store_provider(&name);
                         g.provider.set(name);
                     }
                 >
-                    {PROVIDERS
-                        .iter()
-                        .map(|p| {
-                            let label = match (p.name, p.frames, p.clips) {
-                                ("offline", _, _) => "offline (built-in)".to_owned(),
-                                (n, false, true) => format!("{n} (video)"),
-                                (n, true, true) => format!("{n} (image, video)"),
-                                (n, _, _) => n.to_owned(),
-                            };
-                            view! { <option value=p.name>{label}</option> }
-                        })
-                        .collect_view()}
+                    {move || {
+                        let chosen = g.provider().name;
+                        g.providers
+                            .get()
+                            .into_iter()
+                            .map(|p| {
+                                let label = match (p.name.as_str(), p.frames, p.clips) {
+                                    ("offline", _, _) => format!("offline ({})", ctx.t("built-in")),
+                                    (n, false, true) => format!("{n} ({})", ctx.t("video")),
+                                    (n, true, true) => {
+                                        format!("{n} ({}, {})", ctx.t("image"), ctx.t("video"))
+                                    }
+                                    (n, _, _) => n.to_owned(),
+                                };
+                                let selected = p.name == chosen;
+                                view! {
+                                    <option value=p.name.clone() selected=selected>
+                                        {label}
+                                    </option>
+                                }
+                            })
+                            .collect_view()
+                    }}
                 </select>
             </label>
             <button
@@ -560,6 +600,7 @@ pub(crate) fn SettingsMenu() -> impl IntoView {
     let ctx = ctx();
     let open = RwSignal::new(false);
     let keys_set = RwSignal::new(Vec::<String>::new());
+    let catalog = RwSignal::new(builtin_providers());
     let budget = RwSignal::new(None::<api::Budget>);
     let limit = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -572,6 +613,12 @@ pub(crate) fn SettingsMenu() -> impl IntoView {
         };
         let (id, token) = (s.id.clone(), s.token.clone());
         leptos::task::spawn_local(async move {
+            if let Ok(list) = api::providers().await
+                && !list.is_empty()
+                && catalog.with_untracked(|c| c != &list)
+            {
+                catalog.set(list);
+            }
             match api::credentials(&id, &token).await {
                 Ok(set) => keys_set.set(set),
                 Err(e) => error.set(Some(error_text(&e))),
@@ -706,15 +753,23 @@ pub(crate) fn SettingsMenu() -> impl IntoView {
                         {move || ctx.t("Keys are stored encrypted on the server and never shown again.")}
                     </p>
                     <ul class="key-list">
-                        {PROVIDERS
-                            .iter()
-                            .filter(|p| p.needs_key)
-                            .map(|p| {
-                                view! {
-                                    <KeyRow provider=p.name keys_set=keys_set error=error saved=saved />
-                                }
-                            })
-                            .collect_view()}
+                        {move || {
+                            catalog
+                                .get()
+                                .into_iter()
+                                .filter(|p| p.needs_key)
+                                .map(|p| {
+                                    view! {
+                                        <KeyRow
+                                            provider=p.name
+                                            keys_set=keys_set
+                                            error=error
+                                            saved=saved
+                                        />
+                                    }
+                                })
+                                .collect_view()
+                        }}
                     </ul>
                     <button class="quiet close-settings" on:click=move |_| close()>
                         {move || ctx.t("Close")}
@@ -727,14 +782,19 @@ pub(crate) fn SettingsMenu() -> impl IntoView {
 
 #[component]
 fn KeyRow(
-    provider: &'static str,
+    provider: String,
     keys_set: RwSignal<Vec<String>>,
     error: RwSignal<Option<String>>,
     saved: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let ctx = ctx();
     let input = NodeRef::<leptos::html::Input>::new();
-    let is_set = move || keys_set.with(|k| k.iter().any(|p| p == provider));
+    let field_id = format!("key-{provider}");
+    let is_kling = provider == "kling";
+    let label = provider.clone();
+    let row_name = provider.clone();
+    let provider = StoredValue::new(provider);
+    let is_set = move || keys_set.with(|k| provider.with_value(|name| k.contains(name)));
     let save = move || {
         let Some(el) = input.get_untracked() else {
             return;
@@ -751,11 +811,12 @@ fn KeyRow(
         let (id, token) = (s.id.clone(), s.token.clone());
         error.set(None);
         leptos::task::spawn_local(async move {
-            match api::put_credential(&id, &token, provider, key.trim()).await {
+            let provider = provider.get_value();
+            match api::put_credential(&id, &token, &provider, key.trim()).await {
                 Ok(()) => {
                     keys_set.update(|k| {
-                        if !k.iter().any(|p| p == provider) {
-                            k.push(provider.to_owned());
+                        if !k.contains(&provider) {
+                            k.push(provider.clone());
                         }
                     });
                     saved.set(Some(format!("{provider}: {}", ctx.t("key set"))));
@@ -770,20 +831,20 @@ fn KeyRow(
         };
         let (id, token) = (s.id.clone(), s.token.clone());
         leptos::task::spawn_local(async move {
-            match api::delete_credential(&id, &token, provider).await {
-                Ok(()) => keys_set.update(|k| k.retain(|p| p != provider)),
+            let provider = provider.get_value();
+            match api::delete_credential(&id, &token, &provider).await {
+                Ok(()) => keys_set.update(|k| k.retain(|p| p != &provider)),
                 Err(e) => error.set(Some(error_text(&e))),
             }
         });
     };
-    let field_id = format!("key-{provider}");
     view! {
-        <li class="key-row" data-provider=provider>
+        <li class="key-row" data-provider=row_name>
             <form on:submit=move |ev| {
                 ev.prevent_default();
                 save();
             }>
-                <label for=field_id.clone()>{provider}</label>
+                <label for=field_id.clone()>{label}</label>
                 <span class="key-state" data-set=move || is_set().to_string()>
                     {move || if is_set() { ctx.t("key set") } else { ctx.t("not set") }}
                 </span>
@@ -794,7 +855,7 @@ fn KeyRow(
                     autocomplete="off"
                     spellcheck="false"
                     // Kling signs requests with two keys, stored together.
-                    placeholder=(provider == "kling").then_some("ACCESS_KEY:SECRET_KEY")
+                    placeholder=is_kling.then_some("ACCESS_KEY:SECRET_KEY")
                     node_ref=input
                 />
                 <button type="submit" class="save-key">

@@ -9,6 +9,7 @@
 //! | `DELETE /api/projects/{id}/credentials/{provider}` | owner | 204 |
 //! | `GET /api/projects/{id}/credentials` | owner, editor | `{"credentials": [{provider, updated_at}]}`: which providers have a key |
 //! | `GET /api/projects/{id}/budget`, `PUT` `{limit_usd: number|null}` | any role / owner | `{limit_usd, spent_usd, reserved_usd, price_table}` |
+//! | `GET /api/providers` | anyone | `{"providers": [{name, kinds, needs_key}]}`: what each provider can make here |
 
 use axum::Json;
 use axum::Router;
@@ -34,6 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
             put(put_credential).delete(delete_credential),
         )
         .route("/api/projects/{id}/budget", get(budget).put(put_budget))
+        .route("/api/providers", get(providers))
 }
 
 /// Checks the token for `id` and that its role is one of `roles`.
@@ -261,4 +263,80 @@ async fn put_budget(
     )?;
     let spending = state.jobs().set_budget(&project, body.limit_usd).await?;
     Ok(Json(budget_view(&state, spending)))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProviderInfo {
+    pub name: String,
+    /// `frame`, `clip`, `character-sheet`: what [`super::JobRunner::generate`] accepts.
+    pub kinds: Vec<String>,
+    /// False for the built-in renderer and a local ComfyUI.
+    pub needs_key: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProviderList {
+    pub providers: Vec<ProviderInfo>,
+}
+
+/// The providers a job may name, with what each can make under this server's configuration,
+/// for the studio's provider picker. Public: it says nothing about any project.
+async fn providers(State(state): State<AppState>) -> Json<ProviderList> {
+    Json(catalog(&state.jobs().inner.config.providers))
+}
+
+fn catalog(settings: &super::providers::ProviderSettings) -> ProviderList {
+    use provider_adapters::Operation::{ImageEdit, ImageToVideo, TextToImage, TextToVideo};
+    let providers = super::providers::PROVIDERS
+        .iter()
+        .map(|&name| {
+            let ops = super::providers::operations(settings, name);
+            let can = |a, b| ops.contains(&a) || ops.contains(&b);
+            // The same rules as `JobRunner::generate`.
+            let kinds = [
+                ("frame", can(TextToImage, ImageEdit)),
+                ("clip", can(TextToVideo, ImageToVideo)),
+                ("character-sheet", can(TextToImage, TextToImage)),
+            ];
+            ProviderInfo {
+                name: name.to_owned(),
+                kinds: kinds
+                    .into_iter()
+                    .filter(|(_, able)| *able)
+                    .map(|(kind, _)| kind.to_owned())
+                    .collect(),
+                needs_key: super::providers::needs_key(name),
+            }
+        })
+        .collect();
+    ProviderList { providers }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_lists_every_provider_with_what_it_can_make() {
+        let settings = super::super::providers::ProviderSettings {
+            urls: Default::default(),
+            retry: Default::default(),
+            max_in_flight: 1,
+        };
+        let list = catalog(&settings).providers;
+        let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, super::super::providers::PROVIDERS);
+        let kinds = |name: &str| {
+            list.iter()
+                .find(|p| p.name == name)
+                .map(|p| p.kinds.join(","))
+                .unwrap_or_default()
+        };
+        assert_eq!(kinds("offline"), "frame,character-sheet");
+        assert_eq!(kinds("kling"), "clip");
+        assert_eq!(kinds("runway"), "clip");
+        assert_eq!(kinds("dashscope"), "frame,clip,character-sheet");
+        assert!(list.iter().all(|p| !p.kinds.is_empty()));
+        assert!(!list[0].needs_key && list.iter().any(|p| p.needs_key));
+    }
 }
