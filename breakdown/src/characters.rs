@@ -246,7 +246,10 @@ mod tests {
             "{names:?}"
         );
         assert!(!names.contains(&"She"));
-        let hatter = found.iter().find(|c| c.name == "Hatter").unwrap();
+        let hatter = found
+            .iter()
+            .find(|c| c.name == "Hatter")
+            .expect("the Hatter");
         assert_eq!(hatter.aliases, ["the Hatter"]);
     }
 }

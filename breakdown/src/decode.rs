@@ -53,7 +53,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded> {
 /// ASCII-heavy UTF-16 has a zero in every other byte; that is the one case we can tell
 /// without a BOM.
 fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
-    if bytes.len() < 4 || bytes.len() % 2 != 0 {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
         return None;
     }
     let pairs = bytes.len() / 2;
@@ -108,7 +108,7 @@ mod tests {
             ("gbk", gbk.into_owned()),
             ("gb18030", gb18030.into_owned()),
         ] {
-            assert_eq!(decode(&bytes).unwrap().text, SAMPLE, "{name}");
+            assert_eq!(decode(&bytes).expect(name).text, SAMPLE, "{name}");
         }
     }
 
@@ -116,7 +116,7 @@ mod tests {
     fn ascii_utf16_without_bom_is_recognised() {
         let text = "CHAPTER I. Down the Rabbit-Hole\nAlice was beginning to get very tired.";
         let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        assert_eq!(decode(&le).unwrap().text, text);
+        assert_eq!(decode(&le).expect("UTF-16LE").text, text);
     }
 
     #[test]

@@ -59,12 +59,12 @@ pub(crate) fn breakdown(novel: &Novel) -> Breakdown {
     let mut cues: Vec<String> = Vec::new();
     for (_, block) in &blocks {
         let first = block.lines().next().unwrap_or("");
-        if block.lines().count() > 1 && scene_heading(first).is_none() {
-            if let Some(name) = cue_name(first) {
-                if !cues.contains(&name) {
-                    cues.push(name);
-                }
-            }
+        if block.lines().count() > 1
+            && scene_heading(first).is_none()
+            && let Some(name) = cue_name(first)
+            && !cues.contains(&name)
+        {
+            cues.push(name);
         }
     }
     let characters: Vec<CharacterDraft> = cues
@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn scenes_dialogue_and_cues() {
-        let novel = import(SCRIPT.as_bytes(), &ImportOptions::default()).unwrap();
+        let novel = import(SCRIPT.as_bytes(), &ImportOptions::default()).expect("a screenplay");
         assert_eq!(novel.title, "Brick & Steel");
         let b = breakdown(&novel);
         let titles: Vec<&str> = b.scenes.iter().map(|s| s.title.as_str()).collect();

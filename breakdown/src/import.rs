@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn headings_in_both_languages_split_chapters() {
         let text = "Preface\n\nCHAPTER I. Down\nAlice.\n\nChapter 2\nMore.\n\n第一回 桃园\n话说。\n第12章 赤壁\n火。\n## Epilogue\nEnd.";
-        let novel = import(text.as_bytes(), &ImportOptions::default()).unwrap();
+        let novel = import(text.as_bytes(), &ImportOptions::default()).expect("a novel");
         let titles: Vec<&str> = novel.chapters.iter().map(|c| c.title.as_str()).collect();
         assert_eq!(
             titles,
@@ -163,7 +163,10 @@ mod tests {
             novel.script.starts_with("CHAPTER I."),
             "front matter is dropped"
         );
-        assert_eq!(novel.chapters.last().unwrap().range.end, novel.script.len());
+        assert_eq!(
+            novel.chapters.last().expect("chapters").range.end,
+            novel.script.len()
+        );
     }
 
     #[test]
@@ -172,7 +175,7 @@ mod tests {
             max_bytes: 10,
             ..Default::default()
         };
-        let err = import(&[b'a'; 11], &options).unwrap_err();
+        let err = import(&[b'a'; 11], &options).expect_err("too large");
         assert_eq!(
             err.to_string(),
             "the file is 11 bytes; the import limit is 10 bytes"

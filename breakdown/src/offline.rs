@@ -198,12 +198,11 @@ impl SceneSplitter<'_> {
         }
         let shots = shots_of(&para.text, self.novel.language, self.matcher);
         let scene = self.current.as_mut().expect("a scene is open");
-        if scene.shots.is_empty() {
-            if let Some(first) = shots.first() {
-                if first.dialogue.is_empty() {
-                    scene.time_of_day = time_of_day(&para.text, self.novel.language).to_owned();
-                }
-            }
+        if scene.shots.is_empty()
+            && let Some(first) = shots.first()
+            && first.dialogue.is_empty()
+        {
+            scene.time_of_day = time_of_day(&para.text, self.novel.language).to_owned();
         }
         scene.shots.extend(shots);
         scene.range.end = para.end;
@@ -395,11 +394,12 @@ fn shots_of(paragraph: &str, language: Language, matcher: &Matcher) -> Vec<ShotD
                 let after_quote = i > 0 && matches!(segs[i - 1], Segment::Quote(_));
                 let mut sents = sentences(text, language);
                 // An attribution right after a quote belongs to that dialogue shot.
-                if after_quote && is_attribution(&sents[0], language, false) {
-                    if let Some(last) = shots.last_mut().filter(|s| !s.dialogue.is_empty()) {
-                        let attribution = sents.remove(0);
-                        attach_attribution(last, &attribution, matcher);
-                    }
+                if after_quote
+                    && is_attribution(&sents[0], language, false)
+                    && let Some(last) = shots.last_mut().filter(|s| !s.dialogue.is_empty())
+                {
+                    let attribution = sents.remove(0);
+                    attach_attribution(last, &attribution, matcher);
                 }
                 // And one right before a quote opens the next dialogue shot.
                 let lead = if followed_by_quote

@@ -22,7 +22,7 @@ fn alice_has_twelve_chapters_and_becomes_a_storyboard() {
         &read("alice-in-wonderland.en.txt"),
         &options("alice-in-wonderland.en.txt"),
     )
-    .unwrap();
+    .expect("Alice imports");
     assert_eq!(novel.language.tag(), "en");
     assert_eq!(novel.chapters.len(), 12);
     assert!(novel.chapters[0].title.starts_with("CHAPTER I."));
@@ -70,10 +70,10 @@ fn alice_has_twelve_chapters_and_becomes_a_storyboard() {
     assert_eq!(project.shots().len(), breakdown.shot_count());
     assert_eq!(applied.scenes.len(), breakdown.scenes.len());
     assert_eq!(project.script_text(), novel.script);
-    let first = project.scene(&applied.scenes[0]).unwrap();
+    let first = project.scene(&applied.scenes[0]).expect("the first scene");
     let text = project
-        .anchored_text(first.script_range.as_ref().unwrap())
-        .unwrap();
+        .anchored_text(first.script_range.as_ref().expect("an anchored scene"))
+        .expect("the anchor resolves");
     assert!(
         text.starts_with("CHAPTER I. Down the Rabbit-Hole"),
         "{text:.80}"
@@ -87,7 +87,7 @@ fn sanguo_has_ten_chapters_no_html_and_merged_aliases() {
         &read("sanguo-ch01-10.zh.txt"),
         &options("sanguo-ch01-10.zh.txt"),
     )
-    .unwrap();
+    .expect("the first ten chapters import");
     assert_eq!(novel.language.tag(), "zh");
     let titles: Vec<&str> = novel.chapters.iter().map(|c| c.title.as_str()).collect();
     assert_eq!(titles.len(), 10, "{titles:?}");
@@ -140,7 +140,7 @@ fn sanguo_has_ten_chapters_no_html_and_merged_aliases() {
 fn broken_inputs_end_in_clear_errors() {
     let opts = ImportOptions::default();
     assert_eq!(
-        import(b"", &opts).unwrap_err().to_string(),
+        import(b"", &opts).expect_err("empty").to_string(),
         "the file is empty"
     );
     let binary: Vec<u8> = (0..4096u32)
@@ -148,25 +148,28 @@ fn broken_inputs_end_in_clear_errors() {
         .collect();
     assert!(
         import(&binary, &opts)
-            .unwrap_err()
+            .expect_err("binary")
             .to_string()
             .contains("does not look like text")
     );
     let huge = vec![b'a'; 50 * 1024 * 1024];
-    let err = import(&huge, &opts).unwrap_err().to_string();
+    let err = import(&huge, &opts).expect_err("too large").to_string();
     assert!(
         err.contains("52428800 bytes") && err.contains("limit"),
         "{err}"
     );
     assert_eq!(
-        import(b"<p></p><br/>", &opts).unwrap_err().to_string(),
+        import(b"<p></p><br/>", &opts)
+            .expect_err("no text")
+            .to_string(),
         "the file contains no story text after cleaning"
     );
 }
 
 #[test]
 fn the_full_novel_imports() {
-    let novel = import(&read("sanguo-full.zh.txt"), &options("sanguo-full.zh.txt")).unwrap();
+    let novel = import(&read("sanguo-full.zh.txt"), &options("sanguo-full.zh.txt"))
+        .expect("the full novel imports");
     assert_eq!(novel.chapters.len(), 120);
     let breakdown = offline::breakdown(&novel);
     assert!(breakdown.shot_count() > 3_000);
