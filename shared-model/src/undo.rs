@@ -16,8 +16,10 @@ use yrs::{Origin, UndoManager};
 
 use crate::Project;
 
-/// The origin of every script edit made through [`Project`]'s methods on this replica.
-pub(crate) const LOCAL_ORIGIN: &str = "shotweave-local";
+/// The origin of every script edit made through [`Project`]'s methods on this replica. Origins
+/// never leave the replica; eight bytes or fewer are stored inline (no allocation per
+/// keystroke).
+pub(crate) const LOCAL_ORIGIN: &str = "local";
 
 pub(crate) fn local_origin() -> Origin {
     Origin::from(LOCAL_ORIGIN)
@@ -107,10 +109,14 @@ mod tests {
     }
 
     fn sync(a: &Project, b: &Project) {
-        b.apply_update(&a.encode_diff(&b.state_vector()).unwrap())
-            .unwrap();
-        a.apply_update(&b.encode_diff(&a.state_vector()).unwrap())
-            .unwrap();
+        let diff = a
+            .encode_diff(&b.state_vector())
+            .expect("a valid state vector");
+        b.apply_update(&diff).expect("a valid update");
+        let diff = b
+            .encode_diff(&a.state_vector())
+            .expect("a valid state vector");
+        a.apply_update(&diff).expect("a valid update");
     }
 
     #[test]
