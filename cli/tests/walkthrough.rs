@@ -8,6 +8,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use anyhow::Context;
+
 use serde_json::Value;
 use shared_model::testing::data_dir;
 use sync_server::test_support::TestServer;
@@ -36,30 +38,30 @@ fn stdout(output: &Output) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn novel_to_animatic_in_three_commands() {
+async fn novel_to_animatic_in_three_commands() -> anyhow::Result<()> {
     let server = TestServer::start().await;
     let url = server.http("");
     let url = url.trim_end_matches('/').to_owned();
-    let work = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir()?;
     let config = work.path().join("config");
-    let full =
-        std::fs::read_to_string(data_dir().join("novels/alice-in-wonderland.en.txt")).unwrap();
-    let end = full.find("CHAPTER III.").expect("chapter III heading");
+    let full = std::fs::read_to_string(data_dir().join("novels/alice-in-wonderland.en.txt"))?;
+    let end = full.find("CHAPTER III.").context("chapter III heading")?;
     let novel = work.path().join("alice-1-2.txt");
-    std::fs::write(&novel, &full[..end]).unwrap();
+    std::fs::write(&novel, &full[..end])?;
+    let novel = novel.to_str().context("a UTF-8 path")?.to_owned();
+    let out = work.path().join("board");
+    let out_arg = out.to_str().context("a UTF-8 path")?.to_owned();
 
     let (import, generate, export) = tokio::task::spawn_blocking({
-        let (url, config, work) = (url.clone(), config.clone(), work.path().to_owned());
+        let (url, config) = (url.clone(), config.clone());
         move || {
-            let import = shotweave(&url, &config, &["import", novel.to_str().unwrap()]);
+            let import = shotweave(&url, &config, &["import", &novel]);
             let generate = shotweave(&url, &config, &["generate"]);
-            let out = work.join("board");
-            let export = shotweave(&url, &config, &["export", "--out", out.to_str().unwrap()]);
+            let export = shotweave(&url, &config, &["export", "--out", &out_arg]);
             (import, generate, export)
         }
     })
-    .await
-    .unwrap();
+    .await?;
 
     let import = stdout(&import);
     assert!(import.contains("2 chapters"), "{import}");
@@ -80,18 +82,17 @@ async fn novel_to_animatic_in_three_commands() {
     );
 
     // Every shot has a frame on disk, and the timeline references exactly those files.
-    let board = work.path().join("board");
-    let media = std::fs::read_dir(board.join("media")).unwrap().count();
+    let board = out;
+    let media = std::fs::read_dir(board.join("media"))?.count();
     assert!(
         media > 0 && media <= shots,
         "{media} media files for {shots} shots"
     );
     let otio: Value =
-        serde_json::from_str(&std::fs::read_to_string(board.join("storyboard.otio")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(board.join("storyboard.otio"))?)?;
     let items = otio["tracks"]["children"][0]["children"]
         .as_array()
-        .unwrap();
+        .context("the timeline's clips")?;
     assert_eq!(items.len(), shots);
     for item in items {
         assert_eq!(
@@ -100,12 +101,15 @@ async fn novel_to_animatic_in_three_commands() {
         );
         let target = item["media_references"]["DEFAULT_MEDIA"]["target_url"]
             .as_str()
-            .unwrap();
+            .context("a media reference")?;
         assert!(board.join(target).is_file(), "{target} missing");
     }
     let frames: f64 = items
         .iter()
-        .map(|i| i["source_range"]["duration"]["value"].as_f64().unwrap())
+        .map(|i| i["source_range"]["duration"]["value"].as_f64())
+        .collect::<Option<Vec<f64>>>()
+        .context("every clip has a duration")?
+        .iter()
         .sum();
 
     // The reference readers agree.
@@ -114,15 +118,14 @@ async fn novel_to_animatic_in_three_commands() {
         .arg(&check)
         .arg("otio")
         .arg(board.join("storyboard.otio"))
-        .output()
-        .unwrap();
+        .output()?;
     assert!(
         read.status.success(),
         "{}",
         String::from_utf8_lossy(&read.stderr)
     );
-    let seen: Value = serde_json::from_slice(&read.stdout).unwrap();
-    assert_eq!(seen["items"].as_array().unwrap().len(), shots);
+    let seen: Value = serde_json::from_slice(&read.stdout)?;
+    assert_eq!(seen["items"].as_array().map(Vec::len), Some(shots));
     let probe = Command::new("ffprobe")
         .args([
             "-v",
@@ -133,12 +136,11 @@ async fn novel_to_animatic_in_three_commands() {
             "csv=p=0",
         ])
         .arg(board.join("storyboard.mp4"))
-        .output()
-        .unwrap();
+        .output()?;
     let seconds: f64 = String::from_utf8_lossy(&probe.stdout)
         .trim()
         .parse()
-        .expect("animatic duration");
+        .context("animatic duration")?;
     assert!(
         (seconds - frames / 24.0).abs() <= 2.0 / 24.0,
         "animatic {seconds}s, timeline {}s",
@@ -146,12 +148,10 @@ async fn novel_to_animatic_in_three_commands() {
     );
     for ext in ["edl", "xml", "fcpxml", "fountain", "html"] {
         assert!(
-            std::fs::metadata(board.join(format!("storyboard.{ext}")))
-                .unwrap()
-                .len()
-                > 100,
+            std::fs::metadata(board.join(format!("storyboard.{ext}")))?.len() > 100,
             "{ext}"
         );
     }
     server.stop().await;
+    Ok(())
 }
