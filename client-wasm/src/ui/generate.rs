@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
-use super::ctx;
+use super::{Lang, ctx};
 use crate::api::{self, ApiError, JobView, Provider, Scope, builtin_providers};
 use crate::session::{self, Conn, Signals};
 
@@ -256,9 +256,30 @@ pub(crate) fn generate(g: Gen, kind: &'static str, scope: Scope) {
                     .set(Some(format!("{} {}", ids.len(), ctx.t("jobs queued"))));
                 refresh(g);
             }
-            Err(e) => g.error.set(Some(error_text(&e))),
+            Err(e) => g
+                .error
+                .set(Some(refusal_text(&e, ctx.lang.get_untracked()))),
         }
     });
+}
+
+/// A refused generate request in words for the studio: the server's message, except that a
+/// missing key points to the settings panel rather than to the API.
+fn refusal_text(e: &ApiError, lang: Lang) -> String {
+    let text = error_text(e);
+    let provider = text
+        .strip_prefix("no ")
+        .and_then(|rest| rest.split_once(" key is set for this project"))
+        .map(|(provider, _)| provider.to_owned());
+    match (provider, lang) {
+        (Some(p), Lang::Zh) => {
+            format!("此项目还没有 {p} 的密钥（no {p} key is set）。项目所有者可以在“设置”中添加。")
+        }
+        (Some(p), Lang::En) => {
+            format!("no {p} key is set for this project: an owner can add one in Settings")
+        }
+        (None, _) => text,
+    }
 }
 
 fn cancel(g: Gen, job: String) {
@@ -384,7 +405,7 @@ pub(crate) fn CardStatusLine(shot: String) -> impl IntoView {
     move || {
         status().map(|s| match s {
             CardStatus::Queued => view! {
-                <div class="gen-status" data-status="queued" role="status">
+                <div class="gen-status" data-status="queued">
                     <span class="spinner" aria-hidden="true"></span>
                     {move || ctx.t("Queued")}
                 </div>
@@ -393,7 +414,7 @@ pub(crate) fn CardStatusLine(shot: String) -> impl IntoView {
             CardStatus::Running(progress) => {
                 let pct = progress.map(|p| (p.clamp(0.0, 1.0) * 100.0).round());
                 view! {
-                    <div class="gen-status" data-status="running" role="status">
+                    <div class="gen-status" data-status="running">
                         {match pct {
                             Some(pct) => {
                                 view! { <progress max="100" value=pct.to_string()></progress> }
@@ -557,7 +578,7 @@ pub(crate) fn JobsPanel() -> impl IntoView {
             >
                 <header class="jobs-header">
                     <h3>{move || ctx.t("Jobs")}</h3>
-                    <span class="jobs-counts">
+                    <span class="jobs-counts" aria-live="polite">
                         {move || ctx.t("Running")} ": " {running_count} " · "
                         {move || ctx.t("Queued")} ": " {queued_count} " · "
                         {move || ctx.t("Done")} ": " {done_count} " · "
