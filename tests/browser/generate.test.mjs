@@ -388,8 +388,9 @@ test("a novel imported through the file input becomes a board, and its export do
       name: "cover.txt", mimeType: "text/plain", buffer: png(64, 48, [200, 40, 40]),
     });
     await alice.page.waitForSelector(".import-error[role=alert]", { timeout: TIMEOUT });
-    assert.match(await alice.page.textContent(".import-error"), /Could not import: \S+/);
+    assert.match(await alice.page.textContent(".import-error"), /^Could not import: the file does not look like text/);
     assert.equal(await alice.page.evaluate(() => location.hash), "");
+    await alice.page.screenshot({ path: artifactPath("import-refused-1280x720.png") });
 
     // Two chapters of Alice: a spinner while the server breaks them down, then the board.
     await alice.page.evaluate(() => {
