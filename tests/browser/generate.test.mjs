@@ -87,15 +87,18 @@ async function recordBoard(page) {
   await page.evaluate(() => {
     const log = { statuses: [], pictures: {}, serverAsPerson: false };
     window.__board = log;
+    const record = (s) => {
+      const card = s.closest(".shot-card");
+      if (!card) return;
+      const button = card.querySelector(".gen-frame");
+      log.statuses.push({
+        shot: card.dataset.shotId, status: s.dataset.status, t: performance.now(),
+        buttonDisabled: button ? button.disabled : null,
+      });
+    };
     const seen = (el) => {
-      for (const s of el.querySelectorAll?.(".gen-status") ?? []) {
-        const card = s.closest(".shot-card");
-        if (card) log.statuses.push({ shot: card.dataset.shotId, status: s.dataset.status, t: performance.now() });
-      }
-      if (el.matches?.(".gen-status")) {
-        const card = el.closest(".shot-card");
-        if (card) log.statuses.push({ shot: card.dataset.shotId, status: el.dataset.status, t: performance.now() });
-      }
+      for (const s of el.querySelectorAll?.(".gen-status") ?? []) record(s);
+      if (el.matches?.(".gen-status")) record(el);
     };
     const picture = () => {
       for (const img of document.querySelectorAll(".shot-card .thumb img")) {
@@ -194,6 +197,8 @@ test("one person generates a frame and everyone sees progress, then the take; ge
     assert.ok(shown.length > 0, "Alice's card never showed the job's progress");
     assert.ok(shown[0].t < aliceLog.pictures[shots[0]], "the progress showed only after the take");
     assert.ok(shown.every((s) => s.status === "queued" || s.status === "running"), JSON.stringify(shown));
+    // While its job is under way, the shot cannot be sent again.
+    assert.ok(shown.every((s) => s.buttonDisabled === true), JSON.stringify(shown));
     // The other shots have no take yet.
     assert.equal(await alice.page.locator(".shot-card .thumb img").count(), 1);
     await alice.page.screenshot({ path: artifactPath("generate-one-1280x720.png") });

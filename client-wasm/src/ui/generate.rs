@@ -360,11 +360,23 @@ pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
     let ctx = ctx();
     let g = expect_context::<Gen>();
     let frame_shot = shot.clone();
+    // A shot with a job under way is not sent again (a double click would pay twice).
+    let busy = {
+        let shot = shot.clone();
+        move || {
+            matches!(
+                g.card_status(&shot),
+                Some(CardStatus::Queued | CardStatus::Running(_))
+            )
+        }
+    };
+    let frame_busy = busy.clone();
     view! {
         <div class="gen-actions">
             <Show when=move || g.provider().frames>
                 <button
                     class="gen-frame"
+                    prop:disabled=frame_busy.clone()
                     aria-label=move || format!("{} #{number}", ctx.t("Generate frame for shot"))
                     on:click={
                         let shot = frame_shot.clone();
@@ -380,6 +392,7 @@ pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
             <Show when=move || g.provider().clips>
                 <button
                     class="gen-clip"
+                    prop:disabled=busy.clone()
                     aria-label=move || format!("{} #{number}", ctx.t("Generate clip for shot"))
                     on:click={
                         let shot = shot.clone();
