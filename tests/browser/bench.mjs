@@ -57,31 +57,34 @@ async function typingLatency(page, text) {
       });
     }).observe(editor, { childList: true, subtree: true, characterData: true });
   });
-  // Somewhere in the middle: scroll half-way down, as a reader would, and click into the
-  // longest paragraph that starts on screen (the editor shows only the lines near the viewport,
-  // so lines are found on screen rather than by index).
-  await page.evaluate(() => {
+  // Somewhere in the middle, in the longest nearby paragraph (always the same one for a given
+  // text). The editor keeps only the lines near the viewport in the DOM, so the paragraph is
+  // found by scrolling to it, starting a little before where its characters put it.
+  const lines = text.split("\n");
+  let target = Math.floor(lines.length / 2);
+  for (let i = target; i < Math.min(lines.length, target + 40); i++) {
+    if (lines[i].length > lines[target].length) target = i;
+  }
+  const before = lines.slice(0, target).join("\n").length / text.length;
+  const index = await page.evaluate(async ([want, before]) => {
     const scroller = document.querySelector(".script-scroll");
-    scroller.scrollTop = scroller.scrollHeight / 2 - scroller.clientHeight / 2;
-  });
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await page.waitForTimeout(100);
-  const target = await page.evaluate(() => {
-    const scroller = document.querySelector(".script-scroll").getBoundingClientRect();
-    let best = -1;
-    let bestLen = -1;
-    const all = Array.from(document.querySelectorAll(".script-text .ln"));
-    all.forEach((l, i) => {
-      const r = l.getBoundingClientRect();
-      if (r.top >= scroller.top && r.top < scroller.bottom - 20 && l.textContent.length > bestLen) {
-        best = i;
-        bestLen = l.textContent.length;
-      }
-    });
-    return best;
-  });
-  if (target < 0) throw new Error("no line on screen to type into");
-  const line = page.locator(".script-text .ln").nth(target);
+    const shown = () => Array.from(document.querySelectorAll(".script-text .ln"));
+    const find = () => shown().find((l) => l.textContent === want);
+    const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    scroller.scrollTop = Math.max(0, scroller.scrollHeight * before - 2 * scroller.clientHeight);
+    await frames();
+    for (let i = 0; i < 1000 && !find(); i++) {
+      scroller.scrollTop += scroller.clientHeight * 0.75;
+      await frames();
+    }
+    const line = find();
+    if (!line) return -1;
+    line.scrollIntoView({ block: "start" });
+    await frames();
+    return shown().indexOf(find());
+  }, [lines[target], before]);
+  if (index < 0) throw new Error("the paragraph to type in was not found");
+  const line = page.locator(".script-text .ln").nth(index);
   await line.click({ position: { x: 40, y: 8 } });
   const typed = "The brothers ride out at dawn. ";
   for (let round = 0; round < 4; round++) {
