@@ -21,7 +21,7 @@ fn action(text: &str) -> String {
 /// or with lower case are forced with `@`.
 fn cue(name: &str) -> String {
     let upper = name.to_uppercase();
-    if name.chars().any(|c| c.is_ascii_alphabetic()) && name.chars().all(|c| c.is_ascii()) {
+    if name.chars().any(|c| c.is_ascii_alphabetic()) && name.is_ascii() {
         upper
     } else {
         format!("@{name}")

@@ -154,15 +154,15 @@ pub fn read_edits(otio: &str) -> Result<Vec<EditedShot>> {
 pub fn apply_edits(project: &Project, edits: &[EditedShot]) -> usize {
     let mut changed = 0;
     for edit in edits {
-        if let Some(shot) = project.shot(&edit.shot_id) {
-            if shot.duration_ms != edit.duration_ms {
-                let patch = shared_model::ShotPatch {
-                    duration_ms: Some(edit.duration_ms),
-                    ..Default::default()
-                };
-                if project.update_shot(&edit.shot_id, &patch).is_ok() {
-                    changed += 1;
-                }
+        if let Some(shot) = project.shot(&edit.shot_id)
+            && shot.duration_ms != edit.duration_ms
+        {
+            let patch = shared_model::ShotPatch {
+                duration_ms: Some(edit.duration_ms),
+                ..Default::default()
+            };
+            if project.update_shot(&edit.shot_id, &patch).is_ok() {
+                changed += 1;
             }
         }
     }

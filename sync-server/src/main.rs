@@ -54,13 +54,13 @@ async fn main() -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             // On stdout, so scripts and tests can read the chosen port.
             println!("shotweave sync server listening on http://{addr}");
-            if let Some(path) = demo_novel {
-                if let Some(demo) = sync_server::studio::import_demo(&state, &path).await? {
-                    println!(
-                        "demo project \"{}\" ({} shots): http://{addr}/#/p/{}/board?token={}",
-                        demo.title, demo.shots, demo.project_id, demo.token
-                    );
-                }
+            if let Some(path) = demo_novel
+                && let Some(demo) = sync_server::studio::import_demo(&state, &path).await?
+            {
+                println!(
+                    "demo project \"{}\" ({} shots): http://{addr}/#/p/{}/board?token={}",
+                    demo.title, demo.shots, demo.project_id, demo.token
+                );
             }
             let shutdown = CancellationToken::new();
             tokio::spawn(cancel_on_signal(shutdown.clone()));

@@ -134,7 +134,7 @@ impl Options {
         ensure!(
             options.docs > 0
                 && options.clients >= 2 * options.docs
-                && options.clients % options.docs == 0,
+                && options.clients.is_multiple_of(options.docs),
             "need the same number (at least two) of clients on every document"
         );
         Ok(options)
