@@ -20,6 +20,8 @@ use crate::session::{self, Conn, Signals};
 const PROVIDER_KEY: &str = "shotweave.provider";
 /// How often the job list is re-read while jobs are queued or running.
 const POLL_MS: u32 = 2_000;
+/// The least time between two reads of the job list while changes keep coming.
+const REFETCH_GAP_MS: u32 = 500;
 /// Jobs of one status listed by name in the panel; the rest are counted.
 const LISTED: usize = 8;
 /// Failures listed by name (most recent first); each carries a long reason.
@@ -177,18 +179,22 @@ pub(crate) fn provide(sig: Signals) -> Gen {
 
 /// Re-reads the job list; a call while a fetch is in flight makes that fetch run once more.
 pub(crate) fn refresh(g: Gen) {
-    if g.sig.conn.get_untracked() != Conn::Online {
+    // Every access is a `try_`: a request that ends after the board closed finds it gone.
+    if g.sig.conn.try_get_untracked() != Some(Conn::Online) {
         return;
     }
-    let busy = g.fetching.get_value().0;
-    if busy {
-        g.fetching.set_value((true, true));
-        return;
+    match g.fetching.try_get_value() {
+        None => return,
+        Some((true, _)) => {
+            g.fetching.try_update_value(|f| *f = (true, true));
+            return;
+        }
+        Some((false, _)) => {}
     }
     let Some(s) = session::current() else {
         return;
     };
-    g.fetching.set_value((true, false));
+    g.fetching.try_update_value(|f| *f = (true, false));
     let (id, token) = (s.id.clone(), s.token.clone());
     leptos::task::spawn_local(async move {
         loop {
@@ -196,15 +202,23 @@ pub(crate) fn refresh(g: Gen) {
             if let Ok(list) = api::jobs(&id, &token).await
                 && g.jobs.try_with_untracked(|j| j != &list) == Some(true)
             {
-                g.jobs.set(list);
+                g.jobs.try_set(list);
             }
             let again = g.fetching.try_get_value().is_some_and(|(_, again)| again);
             if !again {
                 break;
             }
-            g.fetching.set_value((true, false));
+            // A "generate all" changes the live state at every job's start and end; the list
+            // (which grows with the board) is re-read at most twice a second meanwhile.
+            gloo_timers::future::TimeoutFuture::new(REFETCH_GAP_MS).await;
+            if g.fetching
+                .try_update_value(|f| *f = (true, false))
+                .is_none()
+            {
+                return;
+            }
         }
-        let _ = g.fetching.try_update_value(|f| *f = (false, false));
+        g.fetching.try_update_value(|f| *f = (false, false));
     });
 }
 
