@@ -63,9 +63,10 @@ thread_local! {
     /// Windowing passes since the last scroll or edit that asked for one: a pass that changes
     /// the window measures the new lines on the next frame, until the window settles.
     static WINDOW_PASSES: Cell<u8> = const { Cell::new(0) };
-    /// The local user's undo history, with the id of the project it belongs to. It outlives the
-    /// editor (switching to the board and back keeps it) and is replaced with another project.
-    static HISTORY: RefCell<Option<(String, ScriptHistory)>> = const { RefCell::new(None) };
+    /// The local user's undo history, with the session it belongs to (project id and the
+    /// session's yrs client id, new for every opening). It outlives the editor (switching to
+    /// the board and back keeps it) and is replaced when another session mounts the editor.
+    static HISTORY: RefCell<Option<(HistoryKey, ScriptHistory)>> = const { RefCell::new(None) };
 }
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -181,6 +182,12 @@ fn measure_metrics(root: &HtmlElement) -> Metrics {
     }
 }
 
+type HistoryKey = (String, u64);
+
+fn history_key(session: &session::Session) -> HistoryKey {
+    (session.id.clone(), session.project.doc().client_id().get())
+}
+
 fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
@@ -206,11 +213,9 @@ pub(crate) fn mount(root: HtmlElement, overlay: HtmlElement) {
     set_editable_on(&root, session.can_edit());
     HISTORY.with(|h| {
         let mut h = h.borrow_mut();
-        if h.as_ref().is_none_or(|(id, _)| *id != session.id) {
-            *h = Some((
-                session.id.clone(),
-                ScriptHistory::new(&session.project, now_ms),
-            ));
+        let key = history_key(&session);
+        if h.as_ref().is_none_or(|(k, _)| *k != key) {
+            *h = Some((key, ScriptHistory::new(&session.project, now_ms)));
         }
     });
     let scroller = root.closest(".script-scroll").ok().flatten();
@@ -947,8 +952,9 @@ fn history_step(redo: bool) {
     // Remote changes that are waiting are shown first, so that the queue then holds only the
     // step's own change.
     flush();
+    let key = history_key(&session);
     let changed = HISTORY.with(|h| match h.borrow_mut().as_mut() {
-        Some((id, history)) if *id == session.id => {
+        Some((k, history)) if *k == key => {
             if redo {
                 history.redo()
             } else {
