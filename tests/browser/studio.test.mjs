@@ -444,6 +444,16 @@ test("a long script is windowed: few lines in the page, editing anywhere still w
       return shown.at(-1)?.textContent === last;
     }, `${lines.at(-1)} THE END`);
 
+    // Alice's caret stayed at the end, after Bob's words; she types Chinese through an IME there.
+    await alice.page.click(".script-text .ln >> nth=-1");
+    await alice.page.keyboard.press("End");
+    const cdp = await alice.context.newCDPSession(alice.page);
+    await cdp.send("Input.imeSetComposition", { text: "tao", selectionStart: 3, selectionEnd: 3 });
+    await cdp.send("Input.insertText", { text: "桃" });
+    await until(bob.page, "Alice's composed character at Bob", (last) =>
+      Array.from(document.querySelectorAll(".script-text .ln")).at(-1)?.textContent === last,
+    `${lines.at(-1)} THE END桃`);
+
     // Scrolling to the middle shows the middle.
     await bob.page.evaluate(() => {
       const scroller = document.querySelector(".script-scroll");
