@@ -93,7 +93,7 @@ async function recordBoard(page) {
       const button = card.querySelector(".gen-frame");
       log.statuses.push({
         shot: card.dataset.shotId, status: s.dataset.status, t: performance.now(),
-        buttonDisabled: button ? button.disabled : null,
+        buttonDisabled: button ? button.getAttribute("aria-disabled") === "true" : null,
       });
     };
     const seen = (el) => {

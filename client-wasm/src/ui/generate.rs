@@ -374,7 +374,8 @@ pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
     let ctx = ctx();
     let g = expect_context::<Gen>();
     let frame_shot = shot.clone();
-    // A shot with a job under way is not sent again (a double click would pay twice).
+    // A shot with a job under way is not sent again (a double click would pay twice). The
+    // buttons stay focusable (`aria-disabled`, not `disabled`, which would drop the focus).
     let busy = {
         let shot = shot.clone();
         move || {
@@ -390,12 +391,19 @@ pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
             <Show when=move || g.provider().frames>
                 <button
                     class="gen-frame"
-                    prop:disabled=frame_busy.clone()
+                    aria-disabled={
+                        let busy = frame_busy.clone();
+                        move || busy().to_string()
+                    }
                     aria-label=move || format!("{} #{number}", ctx.t("Generate frame for shot"))
                     on:click={
                         let shot = frame_shot.clone();
+                        let busy = frame_busy.clone();
                         move |ev: leptos::ev::MouseEvent| {
                             ev.stop_propagation();
+                            if busy() {
+                                return;
+                            }
                             generate(g, "frame", Scope::Shots { shots: vec![shot.clone()] });
                         }
                     }
@@ -406,12 +414,19 @@ pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
             <Show when=move || g.provider().clips>
                 <button
                     class="gen-clip"
-                    prop:disabled=busy.clone()
+                    aria-disabled={
+                        let busy = busy.clone();
+                        move || busy().to_string()
+                    }
                     aria-label=move || format!("{} #{number}", ctx.t("Generate clip for shot"))
                     on:click={
                         let shot = shot.clone();
+                        let busy = busy.clone();
                         move |ev: leptos::ev::MouseEvent| {
                             ev.stop_propagation();
+                            if busy() {
+                                return;
+                            }
                             generate(g, "clip", Scope::Shots { shots: vec![shot.clone()] });
                         }
                     }
