@@ -188,6 +188,9 @@ test("one person generates a frame and everyone sees progress, then the take; ge
     await alice.page.focus(`[data-shot-id="${shots[0]}"] .gen-frame`);
     await alice.page.keyboard.press("Enter");
     await waitPictures(alice.page, "the take on Alice's first card", [shots[0]]);
+    // The take re-created the card; the keyboard focus stayed on its Generate button.
+    await until(alice.page, "the focus back on the new card's button", (id) =>
+      document.activeElement?.matches(`[data-shot-id="${id}"] .gen-frame`), shots[0]);
     await waitPictures(bob.page, "the take on Bob's first card, without a reload", [shots[0]]);
     assert.equal(await bob.page.evaluate(() => window.__sameDocument), true, "Bob's page reloaded");
 

@@ -27,6 +27,13 @@ const LISTED: usize = 8;
 /// Failures listed by name (most recent first); each carries a long reason.
 const LISTED_FAILED: usize = 3;
 
+thread_local! {
+    /// The shot and class of the card button that last had the focus, kept while the focus
+    /// is on it (see `CardActions`).
+    static LAST_FOCUS: std::cell::RefCell<Option<(String, String)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// What a shot card shows about its latest job.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum CardStatus {
@@ -386,8 +393,43 @@ pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
         }
     };
     let frame_busy = busy.clone();
+    // The take that a generation brings re-creates the card, and the focused button goes with
+    // the old one: the new card's button takes the focus back if nothing else has it, so a
+    // keyboard user keeps their place.
+    {
+        let shot = shot.clone();
+        super::after_render(move || {
+            let nothing_focused = web_sys::window()
+                .and_then(|w| w.document())
+                .is_none_or(|d| d.active_element().is_none_or(|e| e.tag_name() == "BODY"));
+            let last = LAST_FOCUS.with(|l| l.borrow().clone());
+            if let Some((last_shot, class)) = last
+                && nothing_focused
+                && last_shot == shot
+            {
+                super::focus(&format!("[data-shot-id=\"{shot}\"] .{class}"));
+            }
+        });
+    }
+    let on_focusin = {
+        let shot = shot.clone();
+        move |ev: leptos::ev::FocusEvent| {
+            let class = ev
+                .target()
+                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+                .map(|e| e.class_name())
+                .unwrap_or_default();
+            LAST_FOCUS.with(|l| *l.borrow_mut() = Some((shot.clone(), class)));
+        }
+    };
+    // Focus moving somewhere else (not away with a removed card) forgets the place.
+    let on_focusout = move |ev: leptos::ev::FocusEvent| {
+        if ev.related_target().is_some() {
+            LAST_FOCUS.with(|l| *l.borrow_mut() = None);
+        }
+    };
     view! {
-        <div class="gen-actions">
+        <div class="gen-actions" on:focusin=on_focusin on:focusout=on_focusout>
             <Show when=move || g.provider().frames>
                 <button
                     class="gen-frame"
