@@ -237,6 +237,7 @@ test("one person generates a frame and everyone sees progress, then the take; ge
 test("a missing key and an exhausted budget refuse generation with a clear message; keys are write-only", async () => {
   const alice = await person(browser, "Alice", "#e6194b");
   const vera = await person(browser, "Vera", "#911eb4");
+  const colm = await person(browser, "Colm", "#0f9fb4");
   const SECRET = "sk-browser-test-0123456789abcdef";
   try {
     await createProject(alice.page, server.url, "Budgets");
@@ -299,21 +300,26 @@ test("a missing key and an exhausted budget refuse generation with a clear messa
     await until(alice.page, "the finished job in the panel", () =>
       document.querySelector(".jobs-panel .jobs-counts")?.textContent.includes("Done: 1 ·"));
 
-    // A viewer sees the board and can export, but gets no generate or settings controls.
-    await openLink(vera.page, await shareLink(alice.page, "viewer"));
-    await waitConn(vera.page, "online");
-    await waitCards(vera.page, "the shot at the viewer", (c) => c.length === 1);
-    await vera.page.waitForSelector(".role-badge.readonly", { timeout: TIMEOUT });
-    assert.equal(await vera.page.locator(
-      ".gen-frame, .gen-clip, .gen-scene, .generate-all, #gen-provider, .settings-button, .cancel-job").count(), 0);
-    assert.equal(await vera.page.locator(".export-button").count(), 1);
-    await waitPictures(vera.page, "the take at the viewer", [shot]);
+    // A viewer and a commenter see the board, its take and the Export menu, but get no
+    // generate or settings controls.
+    for (const [p, role] of [[vera, "viewer"], [colm, "commenter"]]) {
+      await openLink(p.page, await shareLink(alice.page, role));
+      await waitConn(p.page, "online");
+      await waitCards(p.page, `the shot at the ${role}`, (c) => c.length === 1);
+      await p.page.waitForSelector(".role-badge.readonly", { timeout: TIMEOUT });
+      await waitPictures(p.page, `the take at the ${role}`, [shot]);
+      assert.equal(await p.page.locator(
+        ".gen-frame, .gen-clip, .gen-scene, .generate-all, #gen-provider, .settings-button, .cancel-job").count(), 0);
+      assert.equal(await p.page.locator(".export-button").count(), 1);
+    }
 
     assertConsoleErrors(alice, [400, 402]);
     assertConsoleErrors(vera);
+    assertConsoleErrors(colm);
   } finally {
     await alice.context.close();
     await vera.context.close();
+    await colm.context.close();
   }
 });
 
