@@ -97,11 +97,15 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // No checkpoint inside a commit: see `checkpoint_sqlite`.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", (64 * 1024 * 1024).to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
+        tokio::spawn(checkpoint_sqlite(pool.clone()));
         Ok(Self::Sqlite(pool))
     }
 
@@ -411,6 +415,32 @@ impl Store {
             size,
             content_type,
         }))
+    }
+}
+
+/// Copies the WAL back into the database file, in the background, until the pool closes.
+///
+/// SQLite's automatic checkpoint runs inside whichever commit crosses the WAL size threshold,
+/// and a checkpoint ends with an fsync: under a stream of edits that stalled the commit task,
+/// and so every room waiting on it, for as long as the disk took. A passive checkpoint from
+/// another connection runs beside the writer instead.
+async fn checkpoint_sqlite(pool: SqlitePool) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
     }
 }
 
