@@ -131,7 +131,13 @@ fn test(extra: &[String]) -> Result {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo run` sets CARGO_MANIFEST_DIR for the process too; prefer it to the path baked in
+    // at compile time, which names whichever checkout last built this binary when several
+    // checkouts share one target directory.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask lives inside the workspace")
         .to_owned()
