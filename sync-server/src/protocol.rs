@@ -27,6 +27,10 @@ pub use awareness::AwarenessStates;
 /// Identifies one WebSocket connection within a room.
 pub type ConnId = u64;
 
+/// Connection ids from here up belong to the server's own in-process document peers (the job
+/// runner's); WebSocket connections count up from 1 and never get there.
+pub const SERVER_PEER_CONN_BASE: ConnId = 1 << 63;
+
 const MSG_SYNC: u8 = 0;
 const MSG_AWARENESS: u8 = 1;
 const MSG_AUTH: u8 = 2;
@@ -166,6 +170,15 @@ pub fn permission_denied(reason: &str) -> Bytes {
     Message::Auth(Some(reason.to_owned())).encode_v1().into()
 }
 
+/// Whether an awareness state says `{"user": {"server": true}}`.
+fn claims_server(json: &str) -> bool {
+    // Cursor moves send awareness all the time: parse only the states that could match.
+    json.contains("\"server\"")
+        && serde_json::from_str::<serde_json::Value>(json).is_ok_and(|state| {
+            state.pointer("/user/server") == Some(&serde_json::Value::Bool(true))
+        })
+}
+
 /// An awareness message with no client states. Sent to idle connections so that y-websocket
 /// clients, which reconnect after 30 s without any message, stay connected; applying it
 /// changes nothing.
@@ -303,7 +316,14 @@ impl DocState {
                     effects.persist.push(diff);
                 }
             }
-            ClientMessage::Awareness(update) => {
+            ClientMessage::Awareness(mut update) => {
+                if conn < SERVER_PEER_CONN_BASE {
+                    // Clients show the server's presence as job progress and leave it out of
+                    // the list of people, so only the server may present itself as the server.
+                    update
+                        .clients
+                        .retain(|_, entry| !claims_server(&entry.json));
+                }
                 if let Some(changed) = self.awareness.apply(conn, update) {
                     effects
                         .broadcast
@@ -504,5 +524,47 @@ mod tests {
         assert_eq!((entry.clock, &*entry.json), (2, "null"));
         assert_eq!(state.welcome().len(), 1, "no awareness left");
         assert!(state.disconnect(7).is_none());
+    }
+
+    #[test]
+    fn only_the_server_peer_may_present_itself_as_the_server() {
+        let frame = |client: u64, json: &str| {
+            let mut update = AwarenessUpdate {
+                clients: Default::default(),
+            };
+            update.clients.insert(
+                yrs::ClientID::new(client),
+                yrs::sync::awareness::AwarenessUpdateEntry {
+                    clock: 1,
+                    json: json.into(),
+                },
+            );
+            Message::Awareness(update).encode_v1()
+        };
+        let server_state = r#"{"user":{"name":"Shotweave","server":true},"jobs":{"queued":3}}"#;
+        let mut state = DocState::new();
+
+        // A WebSocket client claiming to be the server is not relayed nor kept; its ordinary
+        // presence (naming a "server" elsewhere) still is.
+        let effects = apply_all(&mut state, 7, None, &frame(42, server_state));
+        assert!(effects.broadcast.is_empty());
+        assert_eq!(state.welcome().len(), 1, "no awareness kept");
+        let effects = apply_all(
+            &mut state,
+            7,
+            None,
+            &frame(43, r#"{"user":{"name":"server room","server":false}}"#),
+        );
+        assert_eq!(effects.broadcast.len(), 1);
+
+        // The server's own peer is.
+        let effects = apply_all(
+            &mut state,
+            SERVER_PEER_CONN_BASE,
+            None,
+            &frame(44, server_state),
+        );
+        assert_eq!(effects.broadcast.len(), 1);
+        assert_eq!(state.welcome().len(), 2, "step1 + awareness");
     }
 }

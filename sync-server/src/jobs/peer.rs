@@ -29,8 +29,9 @@ use crate::room::{RoomHandle, Rooms};
 use crate::{Error, Result};
 
 /// The peer's connection ids live in the top half of the id space, far from the WebSocket
-/// connections' counter (which starts at 1), so the two never collide within a room.
-const PEER_CONN_BASE: u64 = 1 << 63;
+/// connections' counter (which starts at 1), so the two never collide within a room; the
+/// protocol trusts only these with the server's presence.
+const PEER_CONN_BASE: u64 = crate::protocol::SERVER_PEER_CONN_BASE;
 static NEXT_PEER_CONN: AtomicU64 = AtomicU64::new(0);
 
 /// How long a write may wait for the room to commit it before the job is retried.
