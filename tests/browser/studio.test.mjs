@@ -260,7 +260,8 @@ test("edits made offline survive a reload and merge when the connection returns"
     await caretToEnd(alice.page);
     await alice.page.keyboard.type("\nAlice stayed online.");
     await tab(alice.page, "board");
-    const only = (await cards(alice.page))[0].id;
+    // The board renders after the tab switch: wait for it rather than read it at once.
+    const only = (await waitCards(alice.page, "Alice's board again", (c) => c.length === 1))[0].id;
     await alice.page.click(`[data-shot-id="${only}"]`);
     await alice.page.fill("#shot-description", "Establishing shot, 桃园");
     await alice.page.press("#shot-description", "Tab");
