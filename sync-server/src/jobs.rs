@@ -259,17 +259,8 @@ impl JobRunner {
                 kind_name(kind)
             )));
         }
-        if needs_key(provider)
-            && inner
-                .store
-                .credential(project.as_str(), provider)
-                .await?
-                .is_none()
-        {
-            return Err(Error::Invalid(format!(
-                "no {provider} key is set for this project: an owner can set one with \
-                 PUT /api/projects/{project}/credentials/{provider}"
-            )));
+        if needs_key(provider) {
+            self.require_key(project, provider, "").await?;
         }
         let key = match &request.idempotency_key {
             Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY => {
@@ -361,6 +352,24 @@ impl JobRunner {
         Ok(rows.into_iter().map(|j| j.id).collect())
     }
 
+    /// Refuses work for `provider` while the project has no key for it, saying how to set one
+    /// (the browser recognises the message's start and points owners to its settings).
+    async fn require_key(&self, project: &ProjectId, provider: &str, note: &str) -> Result<()> {
+        if self
+            .inner
+            .store
+            .credential(project.as_str(), provider)
+            .await?
+            .is_none()
+        {
+            return Err(Error::Invalid(format!(
+                "no {provider} key is set for this project: an owner can set one with \
+                 PUT /api/projects/{project}/credentials/{provider}{note}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Queues an LLM breakdown of the project's current script with a chat provider and
     /// returns the job id. Refused (with a message naming what is missing) without a key for
     /// the provider, while the board has shots, with an empty script, or while another
@@ -387,18 +396,12 @@ impl JobRunner {
                 "model must be 1 to {MAX_MODEL_NAME} bytes"
             )));
         }
-        if inner
-            .store
-            .credential(project.as_str(), provider)
-            .await?
-            .is_none()
-        {
-            return Err(Error::Invalid(format!(
-                "no {provider} key is set for this project: an owner can set one with \
-                 PUT /api/projects/{project}/credentials/{provider} (any placeholder for a \
-                 server without keys, such as a local Ollama)"
-            )));
-        }
+        self.require_key(
+            project,
+            provider,
+            " (any placeholder for a server without keys, such as a local Ollama)",
+        )
+        .await?;
         let _enqueue = inner.enqueue.lock().await;
         self.refuse_during_breakdown(project).await?;
         let peer = inner.peers.get(&inner.rooms, project).await?;
