@@ -16,6 +16,10 @@ use sync_server::test_support::TestServer;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_for_20_shots_through_openai_images_and_comfyui_reach_a_connected_client()
 -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("sync_server=warn")
+        .with_test_writer()
+        .try_init();
     let openai = FakeOpenAiImages::start().await;
     let comfy = FakeComfyUi::start().await;
     let server = TestServer::start_with(|c| {

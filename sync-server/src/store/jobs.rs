@@ -108,7 +108,15 @@ impl Store {
     ) -> Result<std::result::Result<(), Spending>> {
         let extra: f64 = jobs.iter().map(|j| j.cost_estimate).sum();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            // SQLite: take the write lock before reading the budget. A deferred transaction
+            // that reads first fails with SQLITE_BUSY_SNAPSHOT (no busy wait) when another
+            // connection commits before its first write, and two requests could otherwise
+            // both read the same spending.
+            let mut tx = if matches!(self, Store::Postgres(_)) {
+                pool.begin().await?
+            } else {
+                pool.begin_with("BEGIN IMMEDIATE").await?
+            };
             let limit: Option<(f64,)> = sqlx::query_as(if matches!(self, Store::Postgres(_)) {
                 "SELECT limit_usd FROM project_budgets WHERE project_id = $1 FOR UPDATE"
             } else {
