@@ -822,6 +822,12 @@ impl<'a> Job<'a> {
             }
             return Err(Self::internal(e));
         }
+        self.succeed(Some(cost), source.as_deref().unwrap_or("recorded"))
+            .await
+    }
+
+    /// Marks the job succeeded, recording `cost` (from `source`) in the ledger.
+    async fn succeed(&self, cost: Option<f64>, source: &str) -> Result<(), Stop> {
         self.inner
             .store
             .finish_job(
@@ -831,14 +837,13 @@ impl<'a> Job<'a> {
                     state: job_state::SUCCEEDED,
                     error_class: None,
                     error_message: None,
-                    cost: Some(cost),
+                    cost,
                 },
-                source.as_deref().unwrap_or("recorded"),
+                source,
                 now_ms(),
             )
             .await
-            .map_err(Self::internal)?;
-        Ok(())
+            .map_err(Self::internal)
     }
 }
 

@@ -11,10 +11,10 @@ use serde_json::Value;
 use shared_model::{JobId, JobStatus, Project};
 
 use super::super::{BreakdownSubmission, board_not_empty, lock};
-use super::{Job, Stop, class_name, now_ms, summary};
+use super::{Job, Stop, class_name, summary};
 use crate::Error;
 use crate::jobs::peer::DocPeer;
-use crate::store::{JobEnd, job_state};
+use crate::store::job_state;
 
 /// Answers asked for per chunk: the first plus two re-asks with the validation error.
 const ASKS_PER_CHUNK: u32 = 3;
@@ -32,7 +32,7 @@ impl Job<'_> {
                 .is_some_and(|j| j.status == JobStatus::Succeeded)
         });
         if committed {
-            return self.finish_breakdown().await;
+            return self.succeed(None, "recorded").await;
         }
         let (script, title, shots) =
             peer.read(|p| (p.script_text(), p.meta().title, p.shots().len()));
@@ -185,25 +185,6 @@ impl Job<'_> {
             Err(_) if self.inner.shutdown.is_cancelled() => return Err(Stop::Shutdown),
             Err(e) => return Err(Self::internal(e)),
         }
-        self.finish_breakdown().await
-    }
-
-    async fn finish_breakdown(&self) -> Result<(), Stop> {
-        self.inner
-            .store
-            .finish_job(
-                &self.row.project_id,
-                &self.row.id,
-                &JobEnd {
-                    state: job_state::SUCCEEDED,
-                    error_class: None,
-                    error_message: None,
-                    cost: None,
-                },
-                "recorded",
-                now_ms(),
-            )
-            .await
-            .map_err(Self::internal)
+        self.succeed(None, "recorded").await
     }
 }
