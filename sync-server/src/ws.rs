@@ -216,9 +216,15 @@ async fn close(mut socket: WebSocket, reason: CloseReason) {
         return;
     }
     let _ = timeout(CLOSE_TIMEOUT, async {
-        while let Some(Ok(message)) = socket.recv().await {
-            if matches!(message, Message::Close(_)) {
-                break;
+        loop {
+            match socket.recv().await {
+                Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+                // Unreadable input, such as the rest of an oversized frame, ends the stream:
+                // dropping the socket now would close it with unread data, and the reset that
+                // sends can destroy our close frame before the client reads it. Hold it until
+                // the timeout instead.
+                Some(Err(_)) | None => std::future::pending::<()>().await,
             }
         }
     })
