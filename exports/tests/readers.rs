@@ -3,6 +3,10 @@
 //! `pycmx`, `screenplain`, `ffprobe`. Set-up (`pip install -r tests/readers/requirements.txt`,
 //! ffmpeg) is done by `cargo xtask test`.
 
+// Helpers outside `#[test]` functions state their expectations with unwrap too (clippy.toml's
+// allow-unwrap-in-tests covers only the test functions themselves).
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

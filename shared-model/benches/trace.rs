@@ -8,6 +8,9 @@
 //! A custom harness rather than criterion/divan: one replay takes seconds, and the figures worth
 //! printing (encoded size, ratio to raw yrs) are not timings.
 
+// A benchmark binary: a replay that goes wrong should stop it at once, so it unwraps.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use automerge::{AutoCommit, ObjType, ReadDoc, transaction::Transactable};
@@ -94,6 +97,9 @@ fn median(mut runs: Vec<Outcome>) -> Outcome {
     runs.swap_remove(runs.len() / 2)
 }
 
+/// A replay engine by name.
+type Engine = (&'static str, fn(&Trace) -> Outcome);
+
 fn main() {
     // `cargo bench -- <filter>` and `cargo test --benches` pass arguments; a filter that names
     // none of the engines, or `--test`, means "smoke run": one run each.
@@ -119,7 +125,7 @@ fn main() {
         trace.end_content.chars().count()
     );
 
-    let engines: [(&str, fn(&Trace) -> Outcome); 3] = [
+    let engines: [Engine; 3] = [
         ("script API (shared-model)", script_api),
         ("raw yrs 0.28", raw_yrs),
         ("automerge 0.12", automerge),

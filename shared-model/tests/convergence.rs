@@ -5,6 +5,10 @@
 //! The seed is printed; replay a failure with `SHOTWEAVE_SEED=<seed> cargo test -p shared-model
 //! --test convergence`.
 
+// Helpers outside `#[test]` functions state their expectations with unwrap too (clippy.toml's
+// allow-unwrap-in-tests covers only the test functions themselves).
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 
 use rand::{Rng, SeedableRng};

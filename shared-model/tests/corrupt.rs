@@ -1,6 +1,10 @@
 //! Bytes from the network or a damaged database must be rejected with an error, never panic
 //! (and never leave a half-applied document).
 
+// Helpers outside `#[test]` functions state their expectations with unwrap too (clippy.toml's
+// allow-unwrap-in-tests covers only the test functions themselves).
+#![allow(clippy::unwrap_used)]
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use shared_model::{Error, NewScene, NewShot, Project, ProjectOptions};

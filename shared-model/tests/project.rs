@@ -1,5 +1,9 @@
 //! The typed API: create, read, update, move and delete for every part of a project.
 
+// Helpers outside `#[test]` functions state their expectations with unwrap too (clippy.toml's
+// allow-unwrap-in-tests covers only the test functions themselves).
+#![allow(clippy::unwrap_used)]
+
 use shared_model::{
     Asset, AssetId, CharacterPatch, Cost, Diagnostic, JobId, JobKind, JobStatus, JobSummary,
     MetaPatch, NewCharacter, NewScene, NewShot, Project, ProjectOptions, ProjectSnapshot,
