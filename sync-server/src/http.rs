@@ -19,7 +19,11 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Query, RawPathParams,
+    Request, State,
+};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -167,6 +171,54 @@ pub(crate) fn parse_project(id: &str) -> ApiResult<ProjectId> {
     ProjectId::parse(id).ok_or(ApiError::NotFound("no such project"))
 }
 
+/// Who may do what to a project: the project's owners only.
+pub(crate) const OWNERS: &[Role] = &[Role::Owner];
+/// Owners and editors: the roles that change a project.
+pub(crate) const WRITERS: &[Role] = &[Role::Owner, Role::Editor];
+/// Every role: reading.
+pub(crate) const ANYONE: &[Role] = &[Role::Owner, Role::Editor, Role::Commenter, Role::Viewer];
+
+/// The caller of a `/api/projects/{id}/...` endpoint: the project in the path (404 when it
+/// cannot be one) and the role of a token for it (401 without a valid token, 403 for another
+/// project's). Handlers then say which roles may do what with [`ProjectCaller::require`].
+pub(crate) struct ProjectCaller {
+    pub project: ProjectId,
+    pub role: Role,
+}
+
+impl ProjectCaller {
+    /// The project, when the caller's role is one of `roles`; 403 with `why` otherwise.
+    pub(crate) fn require(self, roles: &[Role], why: &'static str) -> ApiResult<ProjectId> {
+        if roles.contains(&self.role) {
+            Ok(self.project)
+        } else {
+            Err(ApiError::Forbidden(why))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ProjectCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("no such project"))?;
+        let id = params
+            .iter()
+            .find_map(|(name, value)| (name == "id").then_some(value))
+            .ok_or(ApiError::NotFound("no such project"))?;
+        let project = parse_project(id)?;
+        let query = Query::<TokenQuery>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let claims = state.authorize(token_from(&parts.headers, &query), &project)?;
+        Ok(Self {
+            project,
+            role: claims.role,
+        })
+    }
+}
+
 async fn healthz(State(state): State<AppState>) -> ApiResult<&'static str> {
     match state.store().ping().await {
         Ok(()) => Ok("ok"),
@@ -240,16 +292,10 @@ pub struct CreatedToken {
 
 async fn create_token(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
     Json(body): Json<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let project = parse_project(&id)?;
-    let claims = state.authorize(token_from(&headers, &query), &project)?;
-    if claims.role != Role::Owner {
-        return Err(ApiError::Forbidden("only owners can share a project"));
-    }
+    let project = caller.require(OWNERS, "only owners can share a project")?;
     let secs = body.expires_in_secs.unwrap_or(DEFAULT_SHARE_TOKEN_SECS);
     if secs == 0 || secs > MAX_SHARE_TOKEN_SECS {
         return Err(ApiError::BadRequest(format!(
@@ -312,15 +358,10 @@ pub struct UploadedAsset {
 
 async fn upload_asset(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<UploadedAsset>)> {
-    let project = parse_project(&id)?;
-    let claims = state.authorize(token_from(request.headers(), &query), &project)?;
-    if !matches!(claims.role, Role::Owner | Role::Editor) {
-        return Err(ApiError::Forbidden("only owners and editors can upload"));
-    }
+    let project = caller.require(WRITERS, "only owners and editors can upload")?;
     let max = state.config().max_asset_bytes;
     let too_large = || ApiError::PayloadTooLarge(format!("assets are limited to {max} bytes"));
     let is_multipart = request
@@ -394,12 +435,10 @@ fn multipart_error(
 
 async fn download_asset(
     State(state): State<AppState>,
-    Path((id, sha256)): Path<(String, String)>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
+    Path((_, sha256)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let project = parse_project(&id)?;
-    state.authorize(token_from(&headers, &query), &project)?;
+    let project = caller.require(ANYONE, "no access")?;
     if !is_sha256_hex(&sha256) {
         return Err(ApiError::NotFound("no such asset"));
     }

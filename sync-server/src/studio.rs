@@ -15,7 +15,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::TryStreamExt;
@@ -24,7 +24,7 @@ use shared_model::{MetaPatch, Project, ProjectOptions};
 
 use crate::AppState;
 use crate::auth::{Claims, ProjectId, Role};
-use crate::http::{ApiError, ApiResult, TokenQuery, parse_project, token_from};
+use crate::http::{ANYONE, ApiError, ApiResult, ProjectCaller, WRITERS};
 use crate::{Error, store::StoredDoc};
 
 /// Novels are a few megabytes; the longest Chinese classics are under 5 MB.
@@ -179,18 +179,10 @@ struct BrokenDown {
 /// and leaves the document untouched.
 async fn rebreakdown(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
     Json(body): Json<BreakdownRequest>,
 ) -> ApiResult<Response> {
-    let project = parse_project(&id)?;
-    let claims = state.authorize(token_from(&headers, &query), &project)?;
-    if !matches!(claims.role, Role::Owner | Role::Editor) {
-        return Err(ApiError::Forbidden(
-            "only owners and editors can break a script down",
-        ));
-    }
+    let project = caller.require(WRITERS, "only owners and editors can break a script down")?;
     match body.mode.as_str() {
         "offline" => Ok(Json(offline_breakdown(&state, &project).await?).into_response()),
         "llm" => {
@@ -271,12 +263,10 @@ struct MediaItem {
 
 async fn export(
     State(state): State<AppState>,
-    Path((id, format)): Path<(String, String)>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
+    Path((_, format)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let project = parse_project(&id)?;
-    state.authorize(token_from(&headers, &query), &project)?;
+    let project = caller.require(ANYONE, "no access")?;
     if state.store().project(project.as_str()).await?.is_none() {
         return Err(ApiError::NotFound("no such project"));
     }

@@ -13,16 +13,15 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use provider_adapters::Secret;
 use serde::{Deserialize, Serialize};
 
 use super::{GenerateRequest, JobView};
 use crate::AppState;
-use crate::auth::{ProjectId, Role};
-use crate::http::{ApiError, ApiResult, TokenQuery, parse_project, token_from};
+use crate::http::{ANYONE, ApiError, ApiResult, OWNERS, ProjectCaller, WRITERS};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -38,26 +37,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/providers", get(providers))
 }
 
-/// Checks the token for `id` and that its role is one of `roles`.
-fn allow(
-    state: &AppState,
-    id: &str,
-    headers: &HeaderMap,
-    query: &TokenQuery,
-    roles: &[Role],
-    why: &'static str,
-) -> ApiResult<ProjectId> {
-    let project = parse_project(id)?;
-    let claims = state.authorize(token_from(headers, query), &project)?;
-    if !roles.contains(&claims.role) {
-        return Err(ApiError::Forbidden(why));
-    }
-    Ok(project)
-}
-
-const WRITERS: &[Role] = &[Role::Owner, Role::Editor];
-const ANYONE: &[Role] = &[Role::Owner, Role::Editor, Role::Commenter, Role::Viewer];
-
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Queued {
     pub jobs: Vec<String>,
@@ -65,19 +44,10 @@ pub struct Queued {
 
 async fn generate(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
     Json(body): Json<GenerateRequest>,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
-    let project = allow(
-        &state,
-        &id,
-        &headers,
-        &query,
-        WRITERS,
-        "only owners and editors can generate",
-    )?;
+    let project = caller.require(WRITERS, "only owners and editors can generate")?;
     let jobs = state.jobs().generate(&project, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(Queued { jobs })))
 }
@@ -87,13 +57,8 @@ pub struct JobList {
     pub jobs: Vec<JobView>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
-) -> ApiResult<Json<JobList>> {
-    let project = allow(&state, &id, &headers, &query, ANYONE, "no access")?;
+async fn list(State(state): State<AppState>, caller: ProjectCaller) -> ApiResult<Json<JobList>> {
+    let project = caller.require(ANYONE, "no access")?;
     Ok(Json(JobList {
         jobs: state.jobs().list(&project).await?,
     }))
@@ -101,18 +66,10 @@ async fn list(
 
 async fn cancel(
     State(state): State<AppState>,
-    Path((id, job)): Path<(String, String)>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
+    Path((_, job)): Path<(String, String)>,
 ) -> ApiResult<Json<JobView>> {
-    let project = allow(
-        &state,
-        &id,
-        &headers,
-        &query,
-        WRITERS,
-        "only owners and editors can cancel jobs",
-    )?;
+    let project = caller.require(WRITERS, "only owners and editors can cancel jobs")?;
     Ok(Json(state.jobs().cancel(&project, &job).await?))
 }
 
@@ -132,19 +89,11 @@ impl std::fmt::Debug for CredentialBody {
 
 async fn put_credential(
     State(state): State<AppState>,
-    Path((id, provider)): Path<(String, String)>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
+    Path((_, provider)): Path<(String, String)>,
     Json(body): Json<CredentialBody>,
 ) -> ApiResult<StatusCode> {
-    let project = allow(
-        &state,
-        &id,
-        &headers,
-        &query,
-        &[Role::Owner],
-        "only owners can set provider keys",
-    )?;
+    let project = caller.require(OWNERS, "only owners can set provider keys")?;
     state
         .jobs()
         .put_credential(&project, &provider, body.key)
@@ -154,18 +103,10 @@ async fn put_credential(
 
 async fn delete_credential(
     State(state): State<AppState>,
-    Path((id, provider)): Path<(String, String)>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
+    Path((_, provider)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let project = allow(
-        &state,
-        &id,
-        &headers,
-        &query,
-        &[Role::Owner],
-        "only owners can remove provider keys",
-    )?;
+    let project = caller.require(OWNERS, "only owners can remove provider keys")?;
     if state.jobs().delete_credential(&project, &provider).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -187,15 +128,9 @@ pub struct Credentials {
 
 async fn credentials(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
 ) -> ApiResult<Json<Credentials>> {
-    let project = allow(
-        &state,
-        &id,
-        &headers,
-        &query,
+    let project = caller.require(
         WRITERS,
         "only owners and editors can see which keys are set",
     )?;
@@ -235,32 +170,18 @@ fn budget_view(state: &AppState, s: crate::store::Spending) -> Budget {
     }
 }
 
-async fn budget(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
-) -> ApiResult<Json<Budget>> {
-    let project = allow(&state, &id, &headers, &query, ANYONE, "no access")?;
+async fn budget(State(state): State<AppState>, caller: ProjectCaller) -> ApiResult<Json<Budget>> {
+    let project = caller.require(ANYONE, "no access")?;
     let spending = state.jobs().spending(&project).await?;
     Ok(Json(budget_view(&state, spending)))
 }
 
 async fn put_budget(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    caller: ProjectCaller,
     Json(body): Json<BudgetBody>,
 ) -> ApiResult<Json<Budget>> {
-    let project = allow(
-        &state,
-        &id,
-        &headers,
-        &query,
-        &[Role::Owner],
-        "only owners can set the budget",
-    )?;
+    let project = caller.require(OWNERS, "only owners can set the budget")?;
     let spending = state.jobs().set_budget(&project, body.limit_usd).await?;
     Ok(Json(budget_view(&state, spending)))
 }
