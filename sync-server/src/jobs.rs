@@ -341,9 +341,8 @@ impl JobRunner {
         if let Err(spending) = inner.store.insert_jobs(project.as_str(), &rows).await? {
             return Err(Error::BudgetExceeded(over_budget_message(
                 &spending,
-                rows.len(),
-                estimate,
-                provider,
+                &format!("{} {provider} jobs (${estimate:.3} each)", rows.len()),
+                estimate * rows.len() as f64,
             )));
         }
         drop(_enqueue);
@@ -405,13 +404,24 @@ impl JobRunner {
         let _enqueue = inner.enqueue.lock().await;
         self.refuse_during_breakdown(project).await?;
         let peer = inner.peers.get(&inner.rooms, project).await?;
-        let (shots, empty) = peer.read(|p| (p.shots().len(), p.script_text().trim().is_empty()));
+        let (shots, chars, empty) = peer.read(|p| {
+            let script = p.script_text();
+            (
+                p.shots().len(),
+                script.chars().count(),
+                script.trim().is_empty(),
+            )
+        });
         if shots > 0 {
             return Err(Error::Conflict(board_not_empty(shots)));
         }
         if empty {
             return Err(Error::Invalid("the script is empty".into()));
         }
+        let priced_model = model
+            .clone()
+            .unwrap_or_else(|| provider_adapters::openai_chat::DEFAULT_MODELS[0].to_owned());
+        let estimate = breakdown_estimate(&inner.prices, provider, &priced_model, chars);
         let now = now_ms();
         let submission = BreakdownSubmission { model };
         let row = JobRecord {
@@ -434,9 +444,8 @@ impl JobRunner {
             error_class: None,
             error_message: None,
             next_attempt_at_ms: now,
-            // Chat is billed by the token and has no list price per breakdown; the budget
-            // sees what the provider reports.
-            cost_estimate: 0.0,
+            // Reserved until the job ends; then the tokens the provider reported are charged.
+            cost_estimate: estimate,
             cost: None,
             idempotency_key: None,
             cancel_requested: 0,
@@ -451,7 +460,9 @@ impl JobRunner {
             .await?
         {
             return Err(Error::BudgetExceeded(over_budget_message(
-                &spending, 1, 0.0, provider,
+                &spending,
+                &format!("an LLM breakdown of this script with {priced_model}"),
+                estimate,
             )));
         }
         drop(_enqueue);
@@ -594,18 +605,26 @@ impl JobRunner {
     }
 }
 
+/// What an LLM breakdown of a script of `chars` characters is likely to cost, reserved against
+/// the budget until the job ends: a token in per character of script and of each chunk's
+/// instructions (about right for Chinese, generous for English), and half as many out.
+fn breakdown_estimate(prices: &Prices, provider: &str, model: &str, chars: usize) -> f64 {
+    let chunks = chars.div_ceil(breakdown::llm::DEFAULT_CHUNK_CHARS).max(1);
+    let input = (chars + chunks * breakdown::llm::SYSTEM_PROMPT.chars().count()) as u64;
+    prices.tokens(provider, model, input, input / 2)
+}
+
 fn key_prefix(key: &str) -> String {
     // The separator cannot occur in a shot or character id, so prefixes of different keys
     // never overlap ("a" vs "a#b").
     format!("{key}\u{1f}")
 }
 
-fn over_budget_message(s: &Spending, jobs: usize, each: f64, provider: &str) -> String {
+/// `what` would cost about `total` (the caller says it, with any detail), more than is left.
+fn over_budget_message(s: &Spending, what: &str, total: f64) -> String {
     format!(
-        "budget exceeded: {jobs} {provider} jobs would cost about ${:.2} (${each:.3} each), but \
-         the project has ${:.2} left of its ${:.2} budget (${:.2} spent, ${:.2} reserved by \
-         queued and running jobs)",
-        each * jobs as f64,
+        "budget exceeded: {what} would cost about ${total:.2}, but the project has ${:.2} left \
+         of its ${:.2} budget (${:.2} spent, ${:.2} reserved by queued and running jobs)",
         (s.limit_usd.unwrap_or(0.0) - s.spent_usd - s.reserved_usd).max(0.0),
         s.limit_usd.unwrap_or(0.0),
         s.spent_usd,

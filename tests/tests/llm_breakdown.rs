@@ -304,6 +304,19 @@ async fn two_alice_chapters_broken_down_by_a_chat_model_reach_a_connected_client
         "progress only grows: {progress:?}"
     );
     assert_eq!(fake.rate_limited(), 1, "the 429 was answered, then retried");
+    // Every answer's tokens (the fake reports 120 in, 40 out) are charged at the price table's
+    // list price for the model, and nothing stays reserved.
+    let (input_price, output_price) = token_price("deepseek-chat")?;
+    let answers = fake.submissions() as f64;
+    let expected = answers * (120.0 * input_price + 40.0 * output_price) / 1e6;
+    let (status, budget) = api.call(reqwest::Method::GET, "/budget", None).await?;
+    assert_eq!(status, 200, "{budget}");
+    let spent = budget["spent_usd"].as_f64().context("spent_usd")?;
+    assert!(
+        expected > 0.0 && (spent - expected).abs() < 1e-12,
+        "{answers} answers should cost ${expected}: {budget}"
+    );
+    assert_eq!(budget["reserved_usd"].as_f64(), Some(0.0), "{budget}");
     let last = fake.last_request().context("the fake was asked")?;
     assert_eq!(last["model"], "deepseek-chat");
     assert_eq!(last["response_format"]["type"], "json_object");
@@ -551,6 +564,59 @@ async fn without_a_key_the_breakdown_is_refused_naming_the_missing_credential() 
     assert!(fake.last_request().is_none(), "the model was never asked");
     fresh.close().await;
     watcher.close().await;
+    server.stop().await;
+    Ok(())
+}
+
+/// A chat model's list prices (input, output per million tokens), read from the table the
+/// server is built with.
+fn token_price(model: &str) -> anyhow::Result<(f64, f64)> {
+    let table: Value =
+        serde_json::from_str(include_str!("../../sync-server/src/jobs/prices.json"))?;
+    let entry = table["token_prices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["provider"] == "openai-chat" && p["model"] == model)
+        .with_context(|| format!("no price for {model}"))?;
+    Ok((
+        entry["input_usd_per_million"].as_f64().context("input")?,
+        entry["output_usd_per_million"].as_f64().context("output")?,
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breakdown_that_would_exceed_the_budget_is_refused_before_the_model_is_asked()
+-> anyhow::Result<()> {
+    let fake = FakeOpenAiChat::start().await;
+    let dir = tempfile::tempdir()?;
+    let server = start(&fake, dir.path()).await;
+    let (api, _) = import_script(&server, &alice_1_2()).await?;
+    api.set_key("openai-chat", FAKE_KEY).await?;
+    // Two chapters of Alice are tens of thousands of tokens: more than a hundredth of a cent.
+    let (status, budget) = api
+        .call(
+            reqwest::Method::PUT,
+            "/budget",
+            Some(json!({"limit_usd": 0.0001})),
+        )
+        .await?;
+    assert_eq!(status, 200, "{budget}");
+    let (status, refused) = llm_breakdown(&api, json!({"mode": "llm"})).await?;
+    assert_eq!(status, 402, "{refused}");
+    let message = refused["error"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("budget exceeded")
+            && message.contains("LLM breakdown")
+            && message.contains("deepseek-chat"),
+        "{message}"
+    );
+    assert!(api.jobs().await?.is_empty(), "no job was queued");
+    assert!(fake.last_request().is_none(), "the model was never asked");
+    // A model the table has no price for (a local one) reserves nothing and may run.
+    let (status, queued) =
+        llm_breakdown(&api, json!({"mode": "llm", "model": "llama3.1:8b"})).await?;
+    assert_eq!(status, 202, "{queued}");
     server.stop().await;
     Ok(())
 }

@@ -254,6 +254,17 @@ impl AdapterCache {
 struct PriceTable {
     version: String,
     prices: Vec<Price>,
+    #[serde(default)]
+    token_prices: Vec<TokenPrice>,
+}
+
+/// A chat model's list price by the million tokens.
+#[derive(Debug, Deserialize)]
+struct TokenPrice {
+    provider: String,
+    model: String,
+    input_usd_per_million: f64,
+    output_usd_per_million: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -278,6 +289,7 @@ impl Prices {
         let table = serde_json::from_str(include_str!("prices.json")).unwrap_or(PriceTable {
             version: "empty".into(),
             prices: Vec::new(),
+            token_prices: Vec::new(),
         });
         Prices { table }
     }
@@ -308,6 +320,19 @@ impl Prices {
                     .find(|p| p.model.is_none())
             })
             .map_or(0.0, |p| p.usd)
+    }
+
+    /// What `input` and `output` tokens of `model` cost at its list price. A model the table
+    /// does not list (a local Ollama's, say) costs nothing: no rate is better than a wrong one.
+    pub fn tokens(&self, provider: &str, model: &str, input: u64, output: u64) -> f64 {
+        self.table
+            .token_prices
+            .iter()
+            .find(|p| p.provider == provider && p.model == model)
+            .map_or(0.0, |p| {
+                (input as f64 * p.input_usd_per_million + output as f64 * p.output_usd_per_million)
+                    / 1e6
+            })
     }
 }
 
@@ -357,6 +382,28 @@ mod tests {
             prices.price("openai-images", Some("gpt-image-9"), JobKind::Frame),
             default
         );
+    }
+
+    #[test]
+    fn chat_tokens_are_priced_by_model_and_unknown_models_cost_nothing() {
+        let prices = Prices::builtin();
+        let million_in = prices.tokens("openai-chat", "deepseek-chat", 1_000_000, 0);
+        let million_out = prices.tokens("openai-chat", "deepseek-chat", 0, 1_000_000);
+        assert!(million_in > 0.0 && million_out > 0.0);
+        let both = prices.tokens("openai-chat", "deepseek-chat", 1_000_000, 1_000_000);
+        assert!((both - million_in - million_out).abs() < 1e-12);
+        assert_eq!(
+            prices.tokens("openai-chat", "llama3.1:8b", 1_000_000, 1_000_000),
+            0.0
+        );
+        assert_eq!(prices.tokens("gemini", "deepseek-chat", 1_000_000, 0), 0.0);
+        // Every chat model the adapter uses by default has a price.
+        for model in provider_adapters::openai_chat::DEFAULT_MODELS {
+            assert!(
+                prices.tokens("openai-chat", model, 1_000, 1_000) > 0.0,
+                "{model}"
+            );
+        }
     }
 
     #[test]

@@ -66,13 +66,13 @@ impl Job<'_> {
         // its text) so that a rate limit parks the job instead of failing it. Written by the
         // chunk that failed, read after `run` returned; never held across an await.
         let last_error: Mutex<Option<ProviderError>> = Mutex::new(None);
-        // Tokens the provider reported (input, output) over every chunk and re-ask, for the
-        // log. Updated after each answer; never held across an await.
-        let tokens: Mutex<(u64, u64)> = Mutex::new((0, 0));
+        // What the provider reported over every chunk and re-ask: tokens for the log, USD
+        // for the ledger. Updated after each answer; never held across an await.
+        let spent: Mutex<Spent> = Mutex::new(Spent::default());
         let (tx, mut rx) = tokio::sync::watch::channel((0usize, 0usize));
         let ask = |system: String, user: String| {
-            let (adapter, model, last_error, tokens) =
-                (&adapter, &submission.model, &last_error, &tokens);
+            let (adapter, model, last_error, spent) =
+                (&adapter, &submission.model, &last_error, &spent);
             async move {
                 let mut request = ChatRequest::new(system, user);
                 request.model = model.clone();
@@ -81,9 +81,23 @@ impl Job<'_> {
                 match adapter.chat_json(&request, &check).await {
                     Ok(answer) => {
                         if let Some(usage) = &answer.usage {
-                            let mut t = lock(tokens);
-                            t.0 += usage.input_tokens.unwrap_or(0);
-                            t.1 += usage.output_tokens.unwrap_or(0);
+                            let (input, output) = (
+                                usage.input_tokens.unwrap_or(0),
+                                usage.output_tokens.unwrap_or(0),
+                            );
+                            let usd = match &usage.cost {
+                                Some(c) if c.currency.eq_ignore_ascii_case("usd") => c.amount,
+                                _ => self.inner.prices.tokens(
+                                    &self.row.provider,
+                                    &answer.model,
+                                    input,
+                                    output,
+                                ),
+                            };
+                            let mut s = lock(spent);
+                            s.input_tokens += input;
+                            s.output_tokens += output;
+                            s.usd += usd;
                         }
                         Ok(answer.value)
                     }
@@ -164,15 +178,16 @@ impl Job<'_> {
                 Ok(applied)
             })
             .await;
+        let spent = *lock(&spent);
         match written {
             Ok(applied) => {
-                let (input_tokens, output_tokens) = *lock(&tokens);
                 tracing::info!(
                     scenes = applied.scenes.len(),
                     shots = applied.shots.len(),
                     characters = applied.characters.len(),
-                    input_tokens,
-                    output_tokens,
+                    input_tokens = spent.input_tokens,
+                    output_tokens = spent.output_tokens,
+                    usd = spent.usd,
                     "breakdown written"
                 );
             }
@@ -185,6 +200,15 @@ impl Job<'_> {
             Err(_) if self.inner.shutdown.is_cancelled() => return Err(Stop::Shutdown),
             Err(e) => return Err(Self::internal(e)),
         }
-        self.succeed(None, "recorded").await
+        let source = format!("tokens, price-table {}", self.inner.prices.version());
+        self.succeed(Some(spent.usd), &source).await
     }
+}
+
+/// Tokens and USD a breakdown has spent so far.
+#[derive(Debug, Default, Clone, Copy)]
+struct Spent {
+    input_tokens: u64,
+    output_tokens: u64,
+    usd: f64,
 }
