@@ -106,6 +106,17 @@ async fn import_script(server: &TestServer, text: &str) -> anyhow::Result<(Api, 
     Ok((api, imported))
 }
 
+/// A server on `fake` with two chapters of Alice as the script and a key for the chat provider.
+async fn keyed_alice(
+    fake: &FakeOpenAiChat,
+    dir: &std::path::Path,
+) -> anyhow::Result<(TestServer, Api)> {
+    let server = start(fake, dir).await;
+    let (api, _) = import_script(&server, &alice_1_2()).await?;
+    api.set_key("openai-chat", FAKE_KEY).await?;
+    Ok((server, api))
+}
+
 async fn llm_breakdown(api: &Api, body: Value) -> anyhow::Result<(u16, Value)> {
     api.call(reqwest::Method::POST, "/breakdown", Some(body))
         .await
@@ -432,9 +443,7 @@ async fn answers_still_invalid_after_the_re_asks_fail_the_job_and_leave_the_docu
 -> anyhow::Result<()> {
     let fake = FakeOpenAiChat::start().await;
     let dir = tempfile::tempdir()?;
-    let server = start(&fake, dir.path()).await;
-    let (api, _) = import_script(&server, &alice_1_2()).await?;
-    api.set_key("openai-chat", FAKE_KEY).await?;
+    let (server, api) = keyed_alice(&fake, dir.path()).await?;
     let mut watcher = WsClient::connect_synced(&server.ws_url(&api.project, &api.token)).await?;
     watcher.pump_for(Duration::from_millis(100)).await?;
     let before = Project::from_doc(watcher.doc.clone());
@@ -590,9 +599,7 @@ async fn a_breakdown_that_would_exceed_the_budget_is_refused_before_the_model_is
 -> anyhow::Result<()> {
     let fake = FakeOpenAiChat::start().await;
     let dir = tempfile::tempdir()?;
-    let server = start(&fake, dir.path()).await;
-    let (api, _) = import_script(&server, &alice_1_2()).await?;
-    api.set_key("openai-chat", FAKE_KEY).await?;
+    let (server, api) = keyed_alice(&fake, dir.path()).await?;
     // Two chapters of Alice are tens of thousands of tokens: more than a hundredth of a cent.
     let (status, budget) = api
         .call(
