@@ -10,7 +10,9 @@
 // 3. keystroke-to-screen latency in the script editor with the whole of
 //    sanguo-full.zh.txt (1.75 MB) loaded: from the key event to the frame after the DOM change,
 //    next to three baselines: the editor with a 40-line script, the browser's own editing of
-//    the novel in a plain contenteditable, and of one paragraph (the floor).
+//    the novel in a plain contenteditable, and of one paragraph (the floor). All of it twice:
+//    with headless Chromium's 60 Hz frame clock, and without it (frames as soon as there is
+//    something to show), which leaves the editor's and the browser's own work per key.
 
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
