@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Usage;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Why a provider call failed, in terms the job runner can act on.
@@ -70,6 +72,8 @@ pub enum Error {
         provider: String,
         attempts: u32,
         message: String,
+        /// What the rejected answers used: the provider bills them all the same.
+        usage: Box<Usage>,
     },
 
     #[error("invalid configuration: {0}")]

@@ -177,6 +177,7 @@ impl GenerationProvider for OpenAiChat {
             provider: PROVIDER.into(),
             attempts,
             message: self.http.redact(&problem),
+            usage: Box::new(usage),
         })
     }
 }

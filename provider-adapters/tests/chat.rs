@@ -122,10 +122,16 @@ async fn hopeless_answers_fail_clearly_after_the_attempt_limit() -> anyhow::Resu
         .context("accepted prose")?;
     match &err {
         Error::InvalidOutput {
-            attempts, message, ..
+            attempts,
+            message,
+            usage,
+            ..
         } => {
             assert_eq!(*attempts, 3);
             assert!(message.contains("not valid JSON"), "{message}");
+            // The fake reports 120 prompt and 40 completion tokens per answer.
+            assert_eq!(usage.input_tokens, Some(3 * 120), "{usage:?}");
+            assert_eq!(usage.output_tokens, Some(3 * 40), "{usage:?}");
         }
         other => panic!("got {other:?}"),
     }

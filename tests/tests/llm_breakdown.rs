@@ -468,6 +468,16 @@ async fn answers_still_invalid_after_the_re_asks_fail_the_job_and_leave_the_docu
     ] {
         assert!(error.contains(needle), "{needle:?} in {error:?}");
     }
+    // The provider billed the three rejected answers all the same: so does the budget.
+    assert_eq!(fake.submissions(), 3);
+    let (input_price, output_price) = token_price("deepseek-chat")?;
+    let billed = 3.0 * (120.0 * input_price + 40.0 * output_price) / 1e6;
+    let (_, budget) = api.call(reqwest::Method::GET, "/budget", None).await?;
+    let spent = budget["spent_usd"].as_f64().context("spent_usd")?;
+    assert!(
+        billed > 0.0 && (spent - billed).abs() < 1e-12,
+        "three answers cost ${billed}: {budget}"
+    );
     let last = fake.last_request().context("the fake was asked")?;
     let messages = last["messages"].as_array().context("messages")?;
     assert_eq!(messages.len(), 6, "system, passage, then two re-asks");

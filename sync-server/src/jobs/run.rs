@@ -191,6 +191,10 @@ struct Job<'a> {
     kind: JobKind,
     project: ProjectId,
     cancel: tokio_util::sync::CancellationToken,
+    /// USD this attempt has been billed as it went (a chat model's tokens, answers that
+    /// failed the check included): charged however the job ends, or kept in the row when it
+    /// is parked. Generation is priced once, at the end, and leaves this at zero.
+    spent: std::sync::Mutex<f64>,
 }
 
 impl<'a> Job<'a> {
@@ -205,7 +209,13 @@ impl<'a> Job<'a> {
             inner,
             row,
             cancel,
+            spent: std::sync::Mutex::new(0.0),
         }
+    }
+
+    /// What the job has cost so far: earlier attempts' (kept in the row) and this one's.
+    fn spent(&self) -> f64 {
+        self.row.cost.unwrap_or(0.0) + *lock(&self.spent)
     }
 
     /// Runs the job to a durable end (or leaves it for the next start on shutdown); returns
@@ -281,10 +291,18 @@ impl<'a> Job<'a> {
                 } else {
                     tracing::info!(class, %message, retry_in_ms = after.as_millis() as u64, "job parked");
                     let at = now_ms() + after.as_millis() as i64;
+                    let spent = *lock(&self.spent);
                     let r = self
                         .inner
                         .store
-                        .requeue_job(&self.row.id, at, &class, &message, now_ms())
+                        .requeue_job(
+                            &self.row.id,
+                            at,
+                            &class,
+                            &message,
+                            spent,
+                            now_ms(),
+                        )
                         .await;
                     self.inner.wake.notify_one();
                     ("parked", r)
@@ -315,9 +333,10 @@ impl<'a> Job<'a> {
                     state,
                     error_class: class,
                     error_message: message,
-                    cost: None,
+                    // A job that never got as far as being billed costs nothing.
+                    cost: Some(self.spent()).filter(|c| *c > 0.0),
                 },
-                "",
+                &self.billed_source(),
                 now_ms(),
             )
             .await?;
@@ -824,6 +843,11 @@ impl<'a> Job<'a> {
         }
         self.succeed(Some(cost), source.as_deref().unwrap_or("recorded"))
             .await
+    }
+
+    /// Where a cost billed as the job went comes from.
+    fn billed_source(&self) -> String {
+        format!("tokens, price-table {}", self.inner.prices.version())
     }
 
     /// Marks the job succeeded, recording `cost` (from `source`) in the ledger.

@@ -320,25 +320,31 @@ impl Store {
     }
 
     /// Puts a running job back in the queue until `next_attempt_at_ms`, keeping its task id
-    /// (a parked job that was accepted resumes by polling).
+    /// (a parked job that was accepted resumes by polling). `spent` (USD the attempt was
+    /// billed, for a chat model's tokens) is added to the row's `cost`, which then holds what
+    /// earlier attempts spent until the job ends.
     pub async fn requeue_job(
         &self,
         id: &str,
         next_attempt_at_ms: i64,
         error_class: &str,
         error_message: &str,
+        spent: f64,
         now_ms: i64,
     ) -> Result<()> {
         on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE jobs SET state = 'queued', next_attempt_at_ms = $1, error_class = $2, \
-                 error_message = $3, updated_at_ms = $4 WHERE id = $5 AND state = 'running'",
+                 error_message = $3, updated_at_ms = $4, \
+                 cost = CASE WHEN $6 > 0 THEN COALESCE(cost, 0) + $6 ELSE cost END \
+                 WHERE id = $5 AND state = 'running'",
             )
             .bind(next_attempt_at_ms)
             .bind(error_class)
             .bind(error_message)
             .bind(now_ms)
             .bind(id)
+            .bind(spent)
             .execute(pool)
             .await?;
         });

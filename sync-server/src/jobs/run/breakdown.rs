@@ -6,7 +6,7 @@
 
 use std::sync::Mutex;
 
-use provider_adapters::{ChatRequest, Error as ProviderError};
+use provider_adapters::{ChatRequest, Error as ProviderError, Usage};
 use serde_json::Value;
 use shared_model::{JobId, JobStatus, Project};
 
@@ -66,13 +66,22 @@ impl Job<'_> {
         // its text) so that a rate limit parks the job instead of failing it. Written by the
         // chunk that failed, read after `run` returned; never held across an await.
         let last_error: Mutex<Option<ProviderError>> = Mutex::new(None);
-        // What the provider reported over every chunk and re-ask: tokens for the log, USD
-        // for the ledger. Updated after each answer; never held across an await.
-        let spent: Mutex<Spent> = Mutex::new(Spent::default());
+        // Tokens the provider reported over every chunk and re-ask, for the log; the USD they
+        // cost goes to `self.spent`. Updated after each answer; never held across an await.
+        let tokens: Mutex<(u64, u64)> = Mutex::new((0, 0));
+        let default_model = submission
+            .model
+            .clone()
+            .unwrap_or_else(|| provider_adapters::openai_chat::DEFAULT_MODELS[0].to_owned());
         let (tx, mut rx) = tokio::sync::watch::channel((0usize, 0usize));
         let ask = |system: String, user: String| {
-            let (adapter, model, last_error, spent) =
-                (&adapter, &submission.model, &last_error, &spent);
+            let (adapter, model, last_error, tokens, default_model) = (
+                &adapter,
+                &submission.model,
+                &last_error,
+                &tokens,
+                &default_model,
+            );
             async move {
                 let mut request = ChatRequest::new(system, user);
                 request.model = model.clone();
@@ -81,27 +90,14 @@ impl Job<'_> {
                 match adapter.chat_json(&request, &check).await {
                     Ok(answer) => {
                         if let Some(usage) = &answer.usage {
-                            let (input, output) = (
-                                usage.input_tokens.unwrap_or(0),
-                                usage.output_tokens.unwrap_or(0),
-                            );
-                            let usd = match &usage.cost {
-                                Some(c) if c.currency.eq_ignore_ascii_case("usd") => c.amount,
-                                _ => self.inner.prices.tokens(
-                                    &self.row.provider,
-                                    &answer.model,
-                                    input,
-                                    output,
-                                ),
-                            };
-                            let mut s = lock(spent);
-                            s.input_tokens += input;
-                            s.output_tokens += output;
-                            s.usd += usd;
+                            self.bill(usage, &answer.model, tokens);
                         }
                         Ok(answer.value)
                     }
                     Err(e) => {
+                        if let ProviderError::InvalidOutput { usage, .. } = &e {
+                            self.bill(usage, default_model, tokens);
+                        }
                         let message = e.to_string();
                         *lock(last_error) = Some(e);
                         Err(message)
@@ -178,16 +174,16 @@ impl Job<'_> {
                 Ok(applied)
             })
             .await;
-        let spent = *lock(&spent);
         match written {
             Ok(applied) => {
+                let (input_tokens, output_tokens) = *lock(&tokens);
                 tracing::info!(
                     scenes = applied.scenes.len(),
                     shots = applied.shots.len(),
                     characters = applied.characters.len(),
-                    input_tokens = spent.input_tokens,
-                    output_tokens = spent.output_tokens,
-                    usd = spent.usd,
+                    input_tokens,
+                    output_tokens,
+                    usd = self.spent(),
                     "breakdown written"
                 );
             }
@@ -200,15 +196,27 @@ impl Job<'_> {
             Err(_) if self.inner.shutdown.is_cancelled() => return Err(Stop::Shutdown),
             Err(e) => return Err(Self::internal(e)),
         }
-        let source = format!("tokens, price-table {}", self.inner.prices.version());
-        self.succeed(Some(spent.usd), &source).await
+        self.succeed(Some(self.spent()), &self.billed_source())
+            .await
     }
-}
 
-/// Tokens and USD a breakdown has spent so far.
-#[derive(Debug, Default, Clone, Copy)]
-struct Spent {
-    input_tokens: u64,
-    output_tokens: u64,
-    usd: f64,
+    /// Adds what `usage` of `model` cost (the provider's own figure when it gives one in USD,
+    /// else the price table's) to the job's spending, and its tokens to `tokens`.
+    fn bill(&self, usage: &Usage, model: &str, tokens: &Mutex<(u64, u64)>) {
+        let (input, output) = (
+            usage.input_tokens.unwrap_or(0),
+            usage.output_tokens.unwrap_or(0),
+        );
+        let usd = match &usage.cost {
+            Some(c) if c.currency.eq_ignore_ascii_case("usd") => c.amount,
+            _ => self
+                .inner
+                .prices
+                .tokens(&self.row.provider, model, input, output),
+        };
+        *lock(&self.spent) += usd;
+        let mut t = lock(tokens);
+        t.0 += input;
+        t.1 += output;
+    }
 }
