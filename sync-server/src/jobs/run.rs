@@ -295,14 +295,7 @@ impl<'a> Job<'a> {
                     let r = self
                         .inner
                         .store
-                        .requeue_job(
-                            &self.row.id,
-                            at,
-                            &class,
-                            &message,
-                            spent,
-                            now_ms(),
-                        )
+                        .requeue_job(&self.row.id, at, &class, &message, spent, now_ms())
                         .await;
                     self.inner.wake.notify_one();
                     ("parked", r)
