@@ -491,7 +491,11 @@ impl Session {
                 Ok(Some(summary)) => {
                     this.token_checked.set(true);
                     let role = Role::parse(&summary.role);
-                    this.signals.role.set(role);
+                    // Only a change is news: every view built from the role is rebuilt on a
+                    // set, and open menus with it.
+                    if this.signals.role.get_untracked() != role {
+                        this.signals.role.set(role);
+                    }
                     storage::remember_project(&storage::StoredProject {
                         id: this.id.clone(),
                         title: summary.title,

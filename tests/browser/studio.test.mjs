@@ -481,3 +481,37 @@ test("a long script is windowed: few lines in the page, editing anywhere still w
     await bob.context.close();
   }
 });
+
+test("the owner's Share menu stays open when the token check answers late", async () => {
+  const alice = await person(browser, "Alice", "#e6194b");
+  try {
+    // The studio asks the API what its token grants when a project opens; hold that answer
+    // until the menu is open, as a slow network would.
+    let release;
+    const released = new Promise((r) => { release = r; });
+    await alice.page.route("**/api/projects", async (route) => {
+      if (route.request().method() !== "GET") return route.continue();
+      await released;
+      return route.continue();
+    });
+    await createProject(alice.page, server.url, "Late check");
+    await alice.page.click(".share-button");
+    await alice.page.waitForSelector(".share-menu [data-role=editor]");
+    const answered = alice.page.waitForResponse((r) =>
+      r.url().endsWith("/api/projects") && r.request().method() === "GET");
+    release();
+    await answered;
+    // Let the page apply the answer (the same role) and render: two frames after a macrotask.
+    await alice.page.evaluate(() => new Promise((r) =>
+      setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r)), 50)));
+    assert.ok(await alice.page.isVisible(".share-menu [data-role=editor]"),
+      "the menu the owner opened is still open");
+    // And it works.
+    await alice.page.click(".share-menu [data-role=editor]");
+    await until(alice.page, "an editor link", () =>
+      document.querySelector(".share-link input")?.value.includes("token="));
+    assertNoConsoleErrors(alice);
+  } finally {
+    await alice.context.close();
+  }
+});

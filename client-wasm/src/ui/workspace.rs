@@ -37,6 +37,13 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
         }
     });
 
+    // A memo, so that the owner's menus are built once: the role signal is set again whenever
+    // the token is re-checked, and rebuilding a menu on that closed it under the user's hand.
+    let is_owner = Memo::new(move |_| {
+        signals
+            .get()
+            .is_some_and(|s| s.role.get() == session::Role::Owner)
+    });
     let has_access = stored.is_some();
     let title = move || {
         signals
@@ -76,18 +83,8 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
                     .collect_view()}
             </nav>
             <span class="spacer"></span>
-            {move || {
-                signals
-                    .get()
-                    .filter(|s| s.role.get() == session::Role::Owner)
-                    .map(|_| view! { <ShareMenu /> })
-            }}
-            {move || {
-                signals
-                    .get()
-                    .filter(|s| s.role.get() == session::Role::Owner)
-                    .map(|_| view! { <super::generate::SettingsMenu /> })
-            }}
+            {move || is_owner.get().then(|| view! { <ShareMenu /> })}
+            {move || is_owner.get().then(|| view! { <super::generate::SettingsMenu /> })}
             {move || signals.get().map(|_| view! { <super::transfer::ExportMenu /> })}
             <LangSwitch />
         </header>
