@@ -73,12 +73,24 @@ async fn start_on(
     dir: &std::path::Path,
     database_url: Option<String>,
 ) -> TestServer {
+    start_with(fake, dir, |c| {
+        c.database_url = database_url.map(sync_server::config::Secret);
+    })
+    .await
+}
+
+/// A server on SQLite in `dir` talking to `fake`, with `tweak` applied to its configuration.
+async fn start_with(
+    fake: &FakeOpenAiChat,
+    dir: &std::path::Path,
+    tweak: impl FnOnce(&mut sync_server::config::Config),
+) -> TestServer {
     TestServer::start_in(dir, |c| {
         c.job_poll_ms = 5;
         c.provider_retry_base_ms = 5;
         c.credentials_key = Some(sync_server::config::Secret(CREDENTIALS_KEY.into()));
         c.provider_urls = vec![format!("openai-chat={}", fake.config().base_url)];
-        c.database_url = database_url.map(sync_server::config::Secret);
+        tweak(c);
     })
     .await
 }
@@ -634,6 +646,58 @@ async fn a_breakdown_that_would_exceed_the_budget_is_refused_before_the_model_is
     let (status, queued) =
         llm_breakdown(&api, json!({"mode": "llm", "model": "llama3.1:8b"})).await?;
     assert_eq!(status, 202, "{queued}");
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breakdown_parked_by_rate_limits_is_charged_for_the_answers_of_every_attempt()
+-> anyhow::Result<()> {
+    let fake = FakeOpenAiChat::start().await;
+    let emitted = Arc::new(Mutex::new(Emitted::default()));
+    let model = emitted.clone();
+    fake.set_responder(move |request| storyboard(request, &model));
+    // Slow enough answers that the fault below lands while chunks are still to be asked.
+    fake.set_answer_delay(Duration::from_millis(100));
+    let dir = tempfile::tempdir()?;
+    // One retry in the decorator: two 429s in a row give up, and the job is parked.
+    let server = start_with(&fake, dir.path(), |c| c.provider_retries = 1).await;
+    let (api, _) = import_script(&server, &alice_1_2()).await?;
+    api.set_key("openai-chat", FAKE_KEY).await?;
+    let (status, queued) =
+        llm_breakdown(&api, json!({"mode": "llm", "model": "deepseek-chat"})).await?;
+    assert_eq!(status, 202, "{queued}");
+    let job = queued["job"].as_str().context("job id")?.to_owned();
+    // Once the first chunk is answered (and billed), the provider turns busy.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while fake.submissions() == 0 {
+        if std::time::Instant::now() > deadline {
+            bail!("the model was never asked");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    fake.inject(Fault::RateLimit {
+        times: 2,
+        retry_after_secs: Some(0),
+    });
+    let (done, _, _) = follow(&api, &job).await?;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(fake.rate_limited(), 2);
+    assert!(
+        done["attempts"].as_i64().unwrap_or(0) >= 2,
+        "the job was parked and ran again: {done}"
+    );
+    // Every answer the provider served was billed once: those of the parked attempt (kept in
+    // the row meanwhile) and those of the attempt that finished.
+    let (input_price, output_price) = token_price("deepseek-chat")?;
+    let expected = fake.submissions() as f64 * (120.0 * input_price + 40.0 * output_price) / 1e6;
+    let (_, budget) = api.call(reqwest::Method::GET, "/budget", None).await?;
+    let spent = budget["spent_usd"].as_f64().context("spent_usd")?;
+    assert!(
+        (spent - expected).abs() < 1e-12,
+        "{} answers should cost ${expected}: {budget}",
+        fake.submissions()
+    );
     server.stop().await;
     Ok(())
 }
