@@ -93,6 +93,16 @@ pub struct BreakdownSubmission {
     pub model: Option<String>,
 }
 
+impl BreakdownSubmission {
+    /// The model answers are priced as when the provider does not name one: the one asked
+    /// for, else the chat adapter's default.
+    pub fn priced_model(&self) -> &str {
+        self.model
+            .as_deref()
+            .unwrap_or(provider_adapters::openai_chat::DEFAULT_MODELS[0])
+    }
+}
+
 /// The message for a board that already has shots, shared by both breakdown modes.
 pub fn board_not_empty(shots: usize) -> String {
     format!(
@@ -418,12 +428,10 @@ impl JobRunner {
         if empty {
             return Err(Error::Invalid("the script is empty".into()));
         }
-        let priced_model = model
-            .clone()
-            .unwrap_or_else(|| provider_adapters::openai_chat::DEFAULT_MODELS[0].to_owned());
-        let estimate = breakdown_estimate(&inner.prices, provider, &priced_model, chars);
-        let now = now_ms();
         let submission = BreakdownSubmission { model };
+        let estimate =
+            breakdown_estimate(&inner.prices, provider, submission.priced_model(), chars);
+        let now = now_ms();
         let row = JobRecord {
             id: shared_model::JobId::new().to_string(),
             project_id: project.to_string(),
@@ -461,7 +469,10 @@ impl JobRunner {
         {
             return Err(Error::BudgetExceeded(over_budget_message(
                 &spending,
-                &format!("an LLM breakdown of this script with {priced_model}"),
+                &format!(
+                    "an LLM breakdown of this script with {}",
+                    submission.priced_model()
+                ),
                 estimate,
             )));
         }

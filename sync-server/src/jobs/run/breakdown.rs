@@ -69,22 +69,13 @@ impl Job<'_> {
         // Tokens the provider reported over every chunk and re-ask, for the log; the USD they
         // cost goes to `self.spent`. Updated after each answer; never held across an await.
         let tokens: Mutex<(u64, u64)> = Mutex::new((0, 0));
-        let default_model = submission
-            .model
-            .clone()
-            .unwrap_or_else(|| provider_adapters::openai_chat::DEFAULT_MODELS[0].to_owned());
         let (tx, mut rx) = tokio::sync::watch::channel((0usize, 0usize));
         let ask = |system: String, user: String| {
-            let (adapter, model, last_error, tokens, default_model) = (
-                &adapter,
-                &submission.model,
-                &last_error,
-                &tokens,
-                &default_model,
-            );
+            let (adapter, submission, last_error, tokens) =
+                (&adapter, &submission, &last_error, &tokens);
             async move {
                 let mut request = ChatRequest::new(system, user);
-                request.model = model.clone();
+                request.model = submission.model.clone();
                 request.max_attempts = ASKS_PER_CHUNK;
                 let check = |v: &Value| breakdown::llm::check(v);
                 match adapter.chat_json(&request, &check).await {
@@ -96,7 +87,7 @@ impl Job<'_> {
                     }
                     Err(e) => {
                         if let ProviderError::InvalidOutput { usage, .. } = &e {
-                            self.bill(usage, default_model, tokens);
+                            self.bill(usage, submission.priced_model(), tokens);
                         }
                         let message = e.to_string();
                         *lock(last_error) = Some(e);
