@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::Usage;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -90,23 +88,9 @@ fn fmt_status(status: Option<u16>) -> String {
     status.map(|s| format!(" (http {s})")).unwrap_or_default()
 }
 
-/// The error's class as stored in a job row (`error_class`), stable across releases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorClass {
-    Auth,
-    Balance,
-    RateLimited,
-    InvalidInput,
-    ContentPolicy,
-    Provider,
-    Unreachable,
-    Expired,
-    Timeout,
-    NotSupported,
-    InvalidOutput,
-    Config,
-}
+/// The error's class as stored in a job row (`error_class`): the one wire vocabulary of
+/// `api_types`, of which adapters use the provider classes.
+pub use api_types::ErrorClass;
 
 impl Error {
     pub fn class(&self) -> ErrorClass {

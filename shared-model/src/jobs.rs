@@ -7,24 +7,7 @@ use yrs::{Map, Out, ReadTxn, Transact};
 use crate::ids::{CharacterId, JobId, ShotId};
 use crate::{Error, Project, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    Frame,
-    Clip,
-    Breakdown,
-    CharacterSheet,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
+pub use api_types::{JobKind, JobStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSummary {

@@ -12,7 +12,7 @@
 //! Offsets into the script are UTF-16 code units, the unit Yjs and the browser use, so an offset
 //! can cross to JavaScript unchanged.
 
-pub mod ids;
+pub use api_types::ids;
 pub mod position;
 pub mod schema;
 

@@ -50,45 +50,7 @@ impl Role {
     }
 }
 
-/// A project id: a UUID in its canonical hyphenated lowercase form.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ProjectId(String);
-
-impl ProjectId {
-    pub fn new_random() -> Self {
-        Self(uuid::Uuid::new_v4().hyphenated().to_string())
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        let uuid = uuid::Uuid::try_parse(s).ok()?;
-        let canonical = uuid.hyphenated().to_string();
-        (canonical == s).then_some(Self(canonical))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ProjectId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s).ok_or_else(|| format!("invalid project id {s:?}"))
-    }
-}
-
-impl From<ProjectId> for String {
-    fn from(id: ProjectId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for ProjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use api_types::ProjectId;
 
 /// The two documents of a project. They are separate so that a commenter can write reviews
 /// without any write access to the project document.

@@ -168,20 +168,7 @@ impl Stop {
 }
 
 fn class_name(c: ErrorClass) -> &'static str {
-    match c {
-        ErrorClass::Auth => "auth",
-        ErrorClass::Balance => "balance",
-        ErrorClass::RateLimited => "rate_limited",
-        ErrorClass::InvalidInput => "invalid_input",
-        ErrorClass::ContentPolicy => "content_policy",
-        ErrorClass::Provider => "provider",
-        ErrorClass::Unreachable => "unreachable",
-        ErrorClass::Expired => "expired",
-        ErrorClass::Timeout => "timeout",
-        ErrorClass::NotSupported => "not_supported",
-        ErrorClass::InvalidOutput => "invalid_output",
-        ErrorClass::Config => "config",
-    }
+    c.as_str()
 }
 
 /// One job being worked on.

@@ -1,0 +1,22 @@
+//! The wire vocabulary of Shotweave: what the sync server, the browser studio (wasm32) and the
+//! `shotweave` CLI say to each other over the REST API and in awareness states.
+//!
+//! One definition per shape, so that the three cannot drift apart. The crate is serde only (no
+//! IO, no framework types) and builds for `wasm32-unknown-unknown`.
+//!
+//! - [`ids`]: newtype ids (`ShotId`, `JobId`, ...), also used by the project document.
+//! - [`jobs`]: job kinds, states and error classes, stable strings in database rows and JSON.
+//! - [`providers`]: what each provider can make here.
+//! - [`error`]: the one error body every API error takes, `{"error", "code", ...}`.
+
+pub mod error;
+pub mod ids;
+pub mod jobs;
+pub mod providers;
+
+pub use error::{ApiErrorBody, ErrorCode};
+pub use ids::{AssetId, CharacterId, JobId, ProjectId, SceneId, ShotId};
+pub use jobs::{
+    ErrorClass, JobKind, JobList, JobStatus, JobView, LiveJob, ServerJobs, UnknownValue,
+};
+pub use providers::{ProviderInfo, ProviderList};
