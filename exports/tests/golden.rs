@@ -8,60 +8,10 @@
 
 use std::path::Path;
 
-use exports::{Media, Timeline, TimelineShot};
-use shared_model::{SceneId, ShotId};
+#[path = "fixtures/markup.rs"]
+mod markup;
 
-/// A title, a description and dialogue with every character XML and HTML treat specially.
-const TITLE: &str = "Tom & Jerry <\"Pilot\"> — 猫和老鼠 'draft'";
-
-fn shot(number: usize, frames: u64, media: Option<Media>) -> TimelineShot {
-    TimelineShot {
-        number,
-        shot_id: ShotId::from(format!("shot-{number}").as_str()),
-        scene_id: Some(SceneId::from("scene-1")),
-        scene_title: "INT. KITCHEN & HALL - NIGHT".into(),
-        description: format!("Shot {number}: Tom <sneaks> past \"the\" bowl & Jerry's hole · 汤姆"),
-        dialogue: if number == 2 {
-            "Say \"cheese\" & <run>!".into()
-        } else {
-            String::new()
-        },
-        speaker: (number == 2).then(|| "Jerry & Co.".to_owned()),
-        characters: vec!["Tom".into(), "Jerry & Co.".into()],
-        framing: if number == 3 {
-            String::new()
-        } else {
-            "close-up".into()
-        },
-        duration_ms: (frames * 1000 / 24) as u32,
-        frames,
-        media,
-    }
-}
-
-fn timeline() -> Timeline {
-    let still = Media {
-        asset_id: "a&1".into(),
-        mime: "image/png".into(),
-        url: "media/a&1 <still>.png".into(),
-        is_video: false,
-    };
-    let video = Media {
-        asset_id: "b'2".into(),
-        mime: "video/mp4".into(),
-        url: "media/b'2 \"clip\" 猫.mp4".into(),
-        is_video: true,
-    };
-    Timeline {
-        name: TITLE.into(),
-        fps: 24,
-        shots: vec![
-            shot(1, 72, Some(still)),
-            shot(2, 30, None),
-            shot(3, 48, Some(video)),
-        ],
-    }
-}
+use markup::timeline;
 
 fn check(file: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
