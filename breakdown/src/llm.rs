@@ -703,6 +703,29 @@ mod tests {
         );
     }
 
+    /// `run` checks every answer again, so one the caller let through unchecked still fails
+    /// with the field named.
+    #[test]
+    fn an_unchecked_answer_with_a_long_shot_fails_the_run_naming_the_field() {
+        let n = novel();
+        let err = futures_lite_block_on(run(
+            &n,
+            DEFAULT_CHUNK_CHARS,
+            |_, _| {
+                let mut a = answer("话说", "刘备");
+                a["scenes"][0]["shots"][0]["duration_seconds"] = json!(45);
+                std::future::ready(Ok(a))
+            },
+            |_, _| {},
+        ))
+        .expect_err("a 45 s shot");
+        assert_eq!(
+            err.to_string(),
+            "breakdown of 第一回 桃园 (part 1) failed: answer.scenes[0].shots[0].duration_seconds \
+             must be between 1 and 20 seconds, not 45"
+        );
+    }
+
     /// The futures here are all ready at once, so polling once completes them.
     fn futures_lite_block_on<F: Future>(f: F) -> F::Output {
         let waker = std::task::Waker::noop();
