@@ -1,5 +1,6 @@
-//! Golden files: every text export of one small, fixed timeline, compared byte for byte with
-//! the files in `tests/golden/`. The timeline carries the names that break hand-made markup
+//! Golden files: every export written from a `Timeline` (FCP7 XML, FCPXML, EDL, OTIO, the
+//! sheet; Fountain is written from the snapshot and checked by its reader) for one small, fixed
+//! timeline, compared byte for byte with the files in `tests/golden/`. The timeline carries the names that break hand-made markup
 //! (`&`, `<`, `>`, both quotes, CJK) and both kinds of take (a still, a video) and a shot
 //! without one, so a change to escaping or structure shows up as a diff to review.
 //!
