@@ -3,13 +3,17 @@
 //! function (the server passes an OpenAI-compatible chat adapter in JSON mode), so this module
 //! stays free of IO and is tested with scripted answers.
 //!
-//! Every answer is validated; the error message names the exact field ("scenes[2].shots[0]
-//! .duration_seconds must be a positive number") so that a re-ask can fix it. Repair of broken
-//! JSON and re-asking are the adapter's job; what reaches [`run`] is either a value that passed
-//! [`check`] or a final error.
+//! Every answer is read into typed structs (through `serde_path_to_error`) and then validated
+//! for what types cannot say (lengths in range, nothing empty); either way the message names
+//! the exact field (`answer.scenes[2].shots[0].duration_seconds: invalid type: string "x",
+//! expected f64`, `answer.scenes[0].shots must be a non-empty array`) and is what the re-ask
+//! sends back to the model. Repair of broken JSON and re-asking are the adapter's job; what
+//! reaches [`run`] is either a value that passed [`check`] or a final error.
 
 use std::future::Future;
+use std::ops::RangeInclusive;
 
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::text::clip;
@@ -23,15 +27,41 @@ pub const DEFAULT_CHUNK_CHARS: usize = 6_000;
 /// breakdown job, so a result can be traced to the prompt that made it.
 pub const PROMPT_VERSION: &str = "1";
 
-pub const SYSTEM_PROMPT: &str = "You are a storyboard artist's assistant. You break a passage of a novel into \
+/// The shortest and longest shot, in whole seconds, that the prompt asks for and [`check`]
+/// accepts. Macros rather than constants because the prompt is a `const &str` built with
+/// `concat!`, which takes literals only; [`SHOT_SECONDS`] reads the same two.
+macro_rules! shortest_shot {
+    () => {
+        1
+    };
+}
+macro_rules! longest_shot {
+    () => {
+        20
+    };
+}
+
+/// Shot lengths, in seconds, that the prompt asks for and [`check`] accepts: a storyboard
+/// panel holds one moment, and an answer of 45 s is a scene the model did not cut, so it is
+/// re-asked rather than stored.
+pub const SHOT_SECONDS: RangeInclusive<u32> = shortest_shot!()..=longest_shot!();
+
+/// The system message of every chunk: the answer's shape, which [`check`] enforces.
+pub const SYSTEM_PROMPT: &str = concat!(
+    "You are a storyboard artist's assistant. You break a passage of a novel into \
 film scenes and shots. Answer with one JSON object only, no prose, of this shape:\n\
 {\"scenes\": [{\"title\": string, \"location\": string, \"time_of_day\": \"day\"|\"night\"|\"\", \
 \"start_quote\": the first 10 to 20 characters of the passage text where the scene starts, copied exactly, \
 \"shots\": [{\"description\": what the camera sees, \"dialogue\": spoken line or \"\", \
 \"speaker\": character name or null, \"framing\": \"wide\"|\"medium\"|\"close-up\"|\"extreme close-up\", \
-\"duration_seconds\": number between 1 and 20, \"characters\": [character names]}]}], \
+\"duration_seconds\": number between ",
+    shortest_shot!(),
+    " and ",
+    longest_shot!(),
+    ", \"characters\": [character names]}]}], \
 \"characters\": [{\"name\": canonical name, \"aliases\": [other names used in the text], \"description\": appearance}]}\n\
-Write descriptions and dialogue in the language of the passage. Every scene has at least one shot.";
+Write descriptions and dialogue in the language of the passage. Every scene has at least one shot."
+);
 
 /// One request to the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,35 +123,98 @@ fn chunk(novel: &Novel, chapter: &str, range: std::ops::Range<usize>) -> Chunk {
     }
 }
 
-fn field<'a>(v: &'a Value, key: &str, path: &str) -> Result<&'a Value, String> {
-    v.get(key).ok_or_else(|| format!("{path}.{key} is missing"))
+/// The answer as [`SYSTEM_PROMPT`] asks for it. The fields the board is built from are typed
+/// strictly (a duration given as `"3"` is re-asked, as it always was); those models commonly
+/// leave out or fill loosely are optional or a [`LooseString`]. Unknown fields are accepted
+/// everywhere (no `deny_unknown_fields`): models add keys of their own ("camera", "notes") to
+/// otherwise good answers, the check has always let them through, and refusing one would cost
+/// a re-ask for nothing.
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "an object with \"scenes\"")]
+struct Answer {
+    scenes: Vec<Scene>,
+    /// Missing or `null` is no new characters.
+    #[serde(default)]
+    characters: Option<Vec<Character>>,
 }
 
-fn string(v: &Value, key: &str, path: &str) -> Result<String, String> {
-    match field(v, key, path)? {
-        Value::String(s) => Ok(s.clone()),
-        Value::Null => Ok(String::new()),
-        _ => Err(format!("{path}.{key} must be a string")),
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "a scene object")]
+struct Scene {
+    /// `null`, missing or blank: [`run`] names the scene after its chapter.
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    location: LooseString,
+    #[serde(default)]
+    time_of_day: LooseString,
+    #[serde(default)]
+    start_quote: LooseString,
+    shots: Vec<Shot>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "a shot object")]
+struct Shot {
+    /// Missing, `null` or blank is refused by [`validate`], which says "must not be empty"
+    /// for all three.
+    #[serde(default)]
+    description: Option<String>,
+    duration_seconds: f64,
+    #[serde(default)]
+    dialogue: LooseString,
+    #[serde(default)]
+    speaker: LooseString,
+    /// Missing or not a string: medium, the neutral framing.
+    #[serde(default)]
+    framing: LooseString,
+    #[serde(default)]
+    characters: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "a character object")]
+struct Character {
+    /// Missing, `null` or blank is refused by [`validate`].
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    aliases: Option<Vec<String>>,
+    #[serde(default)]
+    description: LooseString,
+}
+
+/// A string field that may come as anything: models write `null`, `0` or `[]` for a location
+/// or a speaker they have none for, and nothing downstream needs more than "a string or
+/// nothing", so any non-string value reads as absent instead of failing the answer.
+#[derive(Debug, Default)]
+struct LooseString(Option<String>);
+
+impl<'de> Deserialize<'de> for LooseString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Value::deserialize(deserializer)? {
+            Value::String(s) => LooseString(Some(s)),
+            _ => LooseString(None),
+        })
     }
 }
 
-fn strings(v: &Value, key: &str, path: &str) -> Result<Vec<String>, String> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                s.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| format!("{path}.{key}[{i}] must be a string"))
-            })
-            .collect(),
-        Some(_) => Err(format!("{path}.{key} must be an array of strings")),
+impl LooseString {
+    fn or(self, default: &str) -> String {
+        self.0.unwrap_or_else(|| default.to_owned())
     }
 }
 
-/// Validates one answer against the schema in [`SYSTEM_PROMPT`]; the error says what to fix.
+/// The path of a field of the answer, as the messages name it: `answer.scenes[2].shots[0]`.
+fn answer_path(path: &serde_path_to_error::Path) -> String {
+    match path.to_string().as_str() {
+        "." => "answer".to_owned(),
+        p => format!("answer.{p}"),
+    }
+}
+
+/// Validates one answer against the schema in [`SYSTEM_PROMPT`]; the error names the field and
+/// says what to fix, and is sent back to the model as it is.
 pub fn check(answer: &Value) -> Result<(), String> {
     parse(answer).map(|_| ())
 }
@@ -131,104 +224,114 @@ type Parsed = (Vec<(String, SceneDraft)>, Vec<CharacterDraft>);
 
 /// Scenes (without ranges) and characters from a valid answer.
 fn parse(answer: &Value) -> Result<Parsed, String> {
-    let scenes = match field(answer, "scenes", "answer")? {
-        Value::Array(s) if !s.is_empty() => s,
-        Value::Array(_) => return Err("answer.scenes must not be empty".into()),
-        _ => return Err("answer.scenes must be an array".into()),
+    // serde also reads a struct from an array of its fields in order, which no prompt asks
+    // for and which would make `[]` fail as "invalid length 0": refuse a non-object plainly.
+    let kind = match answer {
+        Value::Object(_) => None,
+        Value::Null => Some("null"),
+        Value::Bool(_) => Some("boolean"),
+        Value::Number(_) => Some("number"),
+        Value::String(_) => Some("string"),
+        Value::Array(_) => Some("array"),
     };
-    let mut out = Vec::new();
-    for (i, scene) in scenes.iter().enumerate() {
-        let path = format!("scenes[{i}]");
-        let shots = match field(scene, "shots", &path)? {
-            Value::Array(s) if !s.is_empty() => s,
-            _ => return Err(format!("{path}.shots must be a non-empty array")),
-        };
-        let mut drafts = Vec::new();
-        for (j, shot) in shots.iter().enumerate() {
-            let path = format!("{path}.shots[{j}]");
-            let seconds = field(shot, "duration_seconds", &path)?
-                .as_f64()
-                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 120.0)
-                .ok_or_else(|| {
-                    format!("{path}.duration_seconds must be a positive number of seconds")
-                })?;
-            let description = string(shot, "description", &path)?;
-            if description.trim().is_empty() {
-                return Err(format!("{path}.description must not be empty"));
-            }
-            let mut characters = strings(shot, "characters", &path)?;
-            if let Some(speaker) = shot
-                .get("speaker")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-            {
-                characters.retain(|c| c != speaker);
-                characters.insert(0, speaker.to_owned());
-            }
-            drafts.push(ShotDraft {
-                description: clip(&description, 400),
-                dialogue: shot
-                    .get("dialogue")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                framing: shot
-                    .get("framing")
-                    .and_then(Value::as_str)
-                    .unwrap_or("medium")
-                    .to_owned(),
-                duration_ms: (seconds * 1000.0).round() as u32,
-                characters,
-            });
-        }
-        let start_quote = scene
-            .get("start_quote")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        out.push((
-            start_quote,
-            SceneDraft {
-                title: string(scene, "title", &path)?,
-                chapter: String::new(),
-                range: 0..0,
-                location: scene
-                    .get("location")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                time_of_day: scene
-                    .get("time_of_day")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                shots: drafts,
-            },
+    if let Some(kind) = kind {
+        return Err(format!(
+            "answer: invalid type: {kind}, expected an object with \"scenes\""
         ));
     }
-    let mut characters = Vec::new();
-    if let Some(list) = answer.get("characters") {
-        let list = list
-            .as_array()
-            .ok_or("answer.characters must be an array")?;
-        for (i, c) in list.iter().enumerate() {
-            let path = format!("characters[{i}]");
-            let name = string(c, "name", &path)?;
-            if name.trim().is_empty() {
-                return Err(format!("{path}.name must not be empty"));
+    let answer: Answer = serde_path_to_error::deserialize(answer)
+        .map_err(|e| format!("{}: {}", answer_path(e.path()), e.inner()))?;
+    validate(&answer)?;
+    let scenes = answer
+        .scenes
+        .into_iter()
+        .map(|scene| {
+            let shots = scene.shots.into_iter().map(shot_draft).collect();
+            let draft = SceneDraft {
+                title: scene.title.unwrap_or_default(),
+                chapter: String::new(),
+                range: 0..0,
+                location: scene.location.or(""),
+                time_of_day: scene.time_of_day.or(""),
+                shots,
+            };
+            (scene.start_quote.or(""), draft)
+        })
+        .collect();
+    let characters = answer
+        .characters
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| CharacterDraft {
+            name: c.name.unwrap_or_default(),
+            aliases: c.aliases.unwrap_or_default(),
+            description: c.description.or(""),
+        })
+        .collect();
+    Ok((scenes, characters))
+}
+
+/// What the types cannot say: nothing the board needs is empty, and every shot is as long as
+/// the prompt asked. Shot characters are not checked against the answer's character list: a
+/// chunk's shots may name someone introduced by an earlier chunk, and names that resolve to
+/// no character are dropped when the plan is applied.
+fn validate(answer: &Answer) -> Result<(), String> {
+    if answer.scenes.is_empty() {
+        return Err("answer.scenes must not be empty".into());
+    }
+    for (i, scene) in answer.scenes.iter().enumerate() {
+        let path = format!("answer.scenes[{i}]");
+        if scene.shots.is_empty() {
+            return Err(format!("{path}.shots must be a non-empty array"));
+        }
+        for (j, shot) in scene.shots.iter().enumerate() {
+            let path = format!("{path}.shots[{j}]");
+            let seconds = shot.duration_seconds;
+            if !(f64::from(*SHOT_SECONDS.start())..=f64::from(*SHOT_SECONDS.end()))
+                .contains(&seconds)
+            {
+                return Err(format!(
+                    "{path}.duration_seconds must be between {} and {} seconds, not {seconds}",
+                    SHOT_SECONDS.start(),
+                    SHOT_SECONDS.end()
+                ));
             }
-            characters.push(CharacterDraft {
-                name,
-                aliases: strings(c, "aliases", &path)?,
-                description: c
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            });
+            if shot
+                .description
+                .as_deref()
+                .is_none_or(|d| d.trim().is_empty())
+            {
+                return Err(format!("{path}.description must not be empty"));
+            }
         }
     }
-    Ok((out, characters))
+    for (i, character) in answer.characters.iter().flatten().enumerate() {
+        if character
+            .name
+            .as_deref()
+            .is_none_or(|n| n.trim().is_empty())
+        {
+            return Err(format!("answer.characters[{i}].name must not be empty"));
+        }
+    }
+    Ok(())
+}
+
+/// A validated shot as a draft: the speaker first among its characters, the description
+/// clipped to what a card shows.
+fn shot_draft(shot: Shot) -> ShotDraft {
+    let mut characters = shot.characters.unwrap_or_default();
+    if let Some(speaker) = shot.speaker.0.filter(|s| !s.is_empty()) {
+        characters.retain(|c| *c != speaker);
+        characters.insert(0, speaker);
+    }
+    ShotDraft {
+        description: clip(&shot.description.unwrap_or_default(), 400),
+        dialogue: shot.dialogue.or(""),
+        framing: shot.framing.or("medium"),
+        duration_ms: (shot.duration_seconds * 1000.0).round() as u32,
+        characters,
+    }
 }
 
 /// Why an LLM breakdown failed, with the chunk it failed on.
@@ -352,23 +455,161 @@ mod tests {
     }
 
     #[test]
-    fn validation_names_the_broken_field() {
-        assert_eq!(
-            check(&json!({})).expect_err("no scenes"),
-            "answer.scenes is missing"
+    fn every_rejection_names_the_field_path() {
+        let good = answer("话说", "刘备");
+        assert!(check(&good).is_ok());
+        type Spoil = fn(&mut Value);
+        let cases: Vec<(Spoil, &str)> = vec![
+            (|a| *a = json!({}), "answer: missing field `scenes`"),
+            (
+                |a| *a = json!([]),
+                "answer: invalid type: array, expected an object with \"scenes\"",
+            ),
+            (
+                |a| a["scenes"] = json!("x"),
+                "answer.scenes: invalid type: string \"x\", expected a sequence",
+            ),
+            (
+                |a| a["scenes"] = json!(["桃园"]),
+                "answer.scenes[0]: invalid type: string \"桃园\", expected a scene object",
+            ),
+            (
+                |a| a["scenes"][0]["shots"][0] = json!(4),
+                "answer.scenes[0].shots[0]: invalid type: integer `4`, expected a shot object",
+            ),
+            (
+                |a| a["scenes"] = json!([]),
+                "answer.scenes must not be empty",
+            ),
+            (
+                |a| a["scenes"][0]["shots"] = json!([]),
+                "answer.scenes[0].shots must be a non-empty array",
+            ),
+            (
+                |a| a["scenes"][0]["shots"][1]["duration_seconds"] = json!("three"),
+                "answer.scenes[0].shots[1].duration_seconds: invalid type: string \"three\", expected f64",
+            ),
+            (
+                |a| {
+                    let shot = a["scenes"][0]["shots"][1].as_object_mut().expect("a shot");
+                    shot.remove("duration_seconds");
+                },
+                "answer.scenes[0].shots[1]: missing field `duration_seconds`",
+            ),
+            (
+                |a| a["scenes"][0]["shots"][1]["duration_seconds"] = json!(45),
+                "answer.scenes[0].shots[1].duration_seconds must be between 1 and 20 seconds, not 45",
+            ),
+            (
+                |a| a["scenes"][0]["shots"][0]["duration_seconds"] = json!(0.5),
+                "answer.scenes[0].shots[0].duration_seconds must be between 1 and 20 seconds, not 0.5",
+            ),
+            (
+                |a| a["scenes"][0]["shots"][0]["description"] = json!("  "),
+                "answer.scenes[0].shots[0].description must not be empty",
+            ),
+            (
+                |a| a["scenes"][0]["shots"][0]["description"] = Value::Null,
+                "answer.scenes[0].shots[0].description must not be empty",
+            ),
+            (
+                |a| a["scenes"][0]["shots"][0]["description"] = json!(5),
+                "answer.scenes[0].shots[0].description: invalid type: integer `5`, expected a string",
+            ),
+            (
+                |a| a["scenes"][0]["shots"][1]["characters"] = json!(["关羽", 3]),
+                "answer.scenes[0].shots[1].characters[1]: invalid type: integer `3`, expected a string",
+            ),
+            (
+                |a| a["scenes"][0]["title"] = json!(["桃园"]),
+                "answer.scenes[0].title: invalid type: sequence, expected a string",
+            ),
+            (
+                |a| a["characters"][0]["name"] = json!(""),
+                "answer.characters[0].name must not be empty",
+            ),
+            (
+                |a| a["characters"][0]["aliases"] = json!("玄德"),
+                "answer.characters[0].aliases: invalid type: string \"玄德\", expected a sequence",
+            ),
+            (
+                |a| a["characters"] = json!({"name": "刘备"}),
+                "answer.characters: invalid type: map, expected a sequence",
+            ),
+        ];
+        for (spoil, expected) in cases {
+            let mut bad = good.clone();
+            spoil(&mut bad);
+            assert_eq!(check(&bad).expect_err(expected), expected, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_prompt_asks_for_the_shot_lengths_the_check_accepts() {
+        let (min, max) = (*SHOT_SECONDS.start(), *SHOT_SECONDS.end());
+        assert!(
+            SYSTEM_PROMPT.contains(&format!(
+                "\"duration_seconds\": number between {min} and {max},"
+            )),
+            "{SYSTEM_PROMPT}"
         );
-        let mut bad = answer("话说", "刘备");
-        bad["scenes"][0]["shots"][1]["duration_seconds"] = json!("three");
+        let with = |seconds: Value| {
+            let mut a = answer("话说", "刘备");
+            a["scenes"][0]["shots"][0]["duration_seconds"] = seconds;
+            check(&a)
+        };
+        assert!(with(json!(min)).is_ok() && with(json!(max)).is_ok());
+        assert!(with(json!(f64::from(max) + 0.1)).is_err());
+        assert!(with(json!(f64::from(min) - 0.1)).is_err());
+    }
+
+    /// Everything the hand-written check let through still passes, read as it was: extra
+    /// keys, `null` for optional strings, non-strings where nothing needs a string, missing
+    /// lists, whole-number durations.
+    #[test]
+    fn the_loose_answers_models_give_are_accepted() {
+        let loose = json!({
+            "scenes": [{"title": null, "location": null, "time_of_day": 3, "mood": "grim",
+                "shots": [{"description": "桃园全景", "duration_seconds": 20, "dialogue": null,
+                           "speaker": 7, "framing": null, "camera": {"move": "pan"}},
+                          {"description": "玄德开口", "duration_seconds": 1, "characters": null}]}],
+            "characters": [{"name": "刘备", "aliases": null, "description": 0}],
+            "notes": "extra keys are ignored"
+        });
+        let (scenes, characters) = parse(&loose).expect("a loose but usable answer");
+        let (quote, scene) = &scenes[0];
+        assert_eq!(quote, "");
         assert_eq!(
-            check(&bad).expect_err("a broken answer"),
-            "scenes[0].shots[1].duration_seconds must be a positive number of seconds"
+            (
+                scene.title.as_str(),
+                scene.location.as_str(),
+                scene.time_of_day.as_str()
+            ),
+            ("", "", "")
         );
-        bad["scenes"][0]["shots"] = json!([]);
         assert_eq!(
-            check(&bad).expect_err("a broken answer"),
-            "scenes[0].shots must be a non-empty array"
+            scene.shots[0],
+            ShotDraft {
+                description: "桃园全景".into(),
+                dialogue: String::new(),
+                framing: "medium".into(),
+                duration_ms: 20_000,
+                characters: vec![],
+            }
         );
-        assert!(check(&answer("话说", "刘备")).is_ok());
+        assert_eq!(scene.shots[1].duration_ms, 1_000);
+        assert_eq!(
+            characters,
+            [CharacterDraft {
+                name: "刘备".into(),
+                aliases: vec![],
+                description: String::new(),
+            }]
+        );
+        let without_characters = json!({"scenes": loose["scenes"].clone()});
+        assert!(check(&without_characters).is_ok());
+        let null_characters = json!({"scenes": loose["scenes"].clone(), "characters": null});
+        assert!(check(&null_characters).is_ok());
     }
 
     #[test]
@@ -459,6 +700,29 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "breakdown of 第一回 桃园 (part 1) failed: model answered invalid JSON 3 times"
+        );
+    }
+
+    /// `run` checks every answer again, so one the caller let through unchecked still fails
+    /// with the field named.
+    #[test]
+    fn an_unchecked_answer_with_a_long_shot_fails_the_run_naming_the_field() {
+        let n = novel();
+        let err = futures_lite_block_on(run(
+            &n,
+            DEFAULT_CHUNK_CHARS,
+            |_, _| {
+                let mut a = answer("话说", "刘备");
+                a["scenes"][0]["shots"][0]["duration_seconds"] = json!(45);
+                std::future::ready(Ok(a))
+            },
+            |_, _| {},
+        ))
+        .expect_err("a 45 s shot");
+        assert_eq!(
+            err.to_string(),
+            "breakdown of 第一回 桃园 (part 1) failed: answer.scenes[0].shots[0].duration_seconds \
+             must be between 1 and 20 seconds, not 45"
         );
     }
 

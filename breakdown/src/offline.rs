@@ -432,11 +432,11 @@ fn shots_of(paragraph: &str, language: Language, matcher: &Matcher) -> Vec<ShotD
                     // The attribution before this quote already opened its shot.
                     Some(last) if last.dialogue.is_empty() && last.framing.is_empty() => {
                         last.dialogue = quote.clone();
-                        finish_dialogue(last, language, matcher);
+                        finish_dialogue(last, language);
                     }
                     _ => {
                         let mut shot = dialogue_shot(quote.clone(), language);
-                        finish_dialogue(&mut shot, language, matcher);
+                        finish_dialogue(&mut shot, language);
                         shots.push(shot);
                     }
                 }
@@ -484,7 +484,7 @@ fn attach_attribution(shot: &mut ShotDraft, attribution: &str, matcher: &Matcher
     }
 }
 
-fn finish_dialogue(shot: &mut ShotDraft, language: Language, matcher: &Matcher) {
+fn finish_dialogue(shot: &mut ShotDraft, language: Language) {
     shot.dialogue = clip(&shot.dialogue, DESCRIPTION_CHARS * 2);
     shot.duration_ms = reading_time_ms(&shot.dialogue, language);
     shot.framing = if size(&shot.dialogue, language) < 12 {
@@ -499,7 +499,6 @@ fn finish_dialogue(shot: &mut ShotDraft, language: Language, matcher: &Matcher) 
             None => clip(&shot.dialogue, 60),
         };
     }
-    let _ = matcher;
 }
 
 #[cfg(test)]

@@ -6,14 +6,6 @@ use std::process::Command;
 
 use crate::{Error, Media, Result, Timeline};
 
-/// True when `ffmpeg` can be run.
-pub fn ffmpeg_available() -> bool {
-    Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn run(cmd: &mut Command) -> Result<()> {
     let output = cmd.output().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::FfmpegMissing,

@@ -1,62 +1,109 @@
 //! FCPXML 1.9 (Final Cut Pro X / Resolve): assets in the resources, a spine with an asset clip
 //! per shot with a take and a gap per shot without one. Times are rational seconds (`72/24s`).
 
-use crate::{Timeline, xml_escape};
+use std::io;
+
+use crate::xml::{XmlWriter, document, element, empty, text};
+use crate::{Timeline, TimelineShot};
 
 pub fn write(timeline: &Timeline) -> String {
+    let total = time(timeline.total_frames(), timeline.fps);
+    let sequence = [
+        ("format", "r1"),
+        ("duration", total.as_str()),
+        ("tcStart", "0s"),
+        ("tcFormat", "NDF"),
+    ];
+    document("fcpxml", |w| {
+        element(w, "fcpxml", &[("version", "1.9")], |w| {
+            element(w, "resources", &[], |w| resources(w, timeline))?;
+            element(w, "library", &[], |w| {
+                element(w, "event", &[("name", "Shotweave")], |w| {
+                    element(w, "project", &[("name", &timeline.name)], |w| {
+                        element(w, "sequence", &sequence, |w| {
+                            element(w, "spine", &[], |w| spine(w, timeline))
+                        })
+                    })
+                })
+            })
+        })
+    })
+}
+
+/// `frames` at `fps` as FCPXML's rational seconds.
+fn time(frames: u64, fps: u32) -> String {
+    format!("{frames}/{fps}s")
+}
+
+fn asset_id(shot: &TimelineShot) -> String {
+    format!("a{}", shot.number)
+}
+
+/// The one video format, then an asset per take.
+fn resources(w: &mut XmlWriter, timeline: &Timeline) -> io::Result<()> {
     let fps = timeline.fps;
-    let t = |frames: u64| format!("{frames}/{fps}s");
-    let mut resources = format!(
-        "    <format id=\"r1\" name=\"FFVideoFormat1080p{fps}\" frameDuration=\"1/{fps}s\" width=\"1920\" height=\"1080\"/>\n"
-    );
-    let mut spine = String::new();
+    let format = [
+        ("id", "r1"),
+        ("name", &format!("FFVideoFormat1080p{fps}")),
+        ("frameDuration", &format!("1/{fps}s")),
+        ("width", "1920"),
+        ("height", "1080"),
+    ];
+    empty(w, "format", &format)?;
+    for shot in &timeline.shots {
+        let Some(media) = &shot.media else { continue };
+        let (id, duration) = (asset_id(shot), time(shot.frames, fps));
+        let asset = [
+            ("id", id.as_str()),
+            ("name", &media.asset_id),
+            ("start", "0s"),
+            ("duration", &duration),
+            ("hasVideo", "1"),
+            ("format", "r1"),
+        ];
+        element(w, "asset", &asset, |w| {
+            empty(
+                w,
+                "media-rep",
+                &[("kind", "original-media"), ("src", &media.url)],
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The shots one after another: an asset clip (with the description as its note and the shot
+/// id as metadata) for a shot with a take, a gap otherwise.
+fn spine(w: &mut XmlWriter, timeline: &Timeline) -> io::Result<()> {
     let mut offset = 0u64;
     for shot in &timeline.shots {
         let name = format!("Shot {}", shot.number);
-        match &shot.media {
-            Some(media) => {
-                let id = format!("a{}", shot.number);
-                resources.push_str(&format!(
-                    "    <asset id=\"{id}\" name=\"{asset}\" start=\"0s\" duration=\"{dur}\" hasVideo=\"1\" format=\"r1\">\n      <media-rep kind=\"original-media\" src=\"{src}\"/>\n    </asset>\n",
-                    asset = xml_escape(&media.asset_id),
-                    dur = t(shot.frames),
-                    src = xml_escape(&media.url),
-                ));
-                spine.push_str(&format!(
-                    "          <asset-clip ref=\"{id}\" name=\"{name}\" offset=\"{off}\" duration=\"{dur}\" start=\"0s\">\n            <note>{note}</note>\n            <metadata><md key=\"com.shotweave.shot_id\" value=\"{sid}\"/></metadata>\n          </asset-clip>\n",
-                    off = t(offset),
-                    dur = t(shot.frames),
-                    note = xml_escape(&shot.description),
-                    sid = xml_escape(shot.shot_id.as_str()),
-                ));
-            }
-            None => spine.push_str(&format!(
-                "          <gap name=\"{name}\" offset=\"{off}\" duration=\"{dur}\" start=\"0s\"/>\n",
-                off = t(offset),
-                dur = t(shot.frames),
-            )),
-        }
+        let (off, dur) = (time(offset, timeline.fps), time(shot.frames, timeline.fps));
         offset += shot.frames;
+        let placed = [
+            ("name", name.as_str()),
+            ("offset", &off),
+            ("duration", &dur),
+            ("start", "0s"),
+        ];
+        if shot.media.is_none() {
+            empty(w, "gap", &placed)?;
+            continue;
+        }
+        let reference = asset_id(shot);
+        let clip: Vec<(&str, &str)> = std::iter::once(("ref", reference.as_str()))
+            .chain(placed)
+            .collect();
+        element(w, "asset-clip", &clip, |w| {
+            text(w, "note", &shot.description)?;
+            element(w, "metadata", &[], |w| {
+                let md = [
+                    ("key", "com.shotweave.shot_id"),
+                    ("value", shot.shot_id.as_str()),
+                ];
+                empty(w, "md", &md)
+            })
+        })?;
     }
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE fcpxml>
-<fcpxml version="1.9">
-  <resources>
-{resources}  </resources>
-  <library>
-    <event name="Shotweave">
-      <project name="{name}">
-        <sequence format="r1" duration="{total}" tcStart="0s" tcFormat="NDF">
-          <spine>
-{spine}          </spine>
-        </sequence>
-      </project>
-    </event>
-  </library>
-</fcpxml>
-"#,
-        name = xml_escape(&timeline.name),
-        total = t(timeline.total_frames()),
-    )
+    Ok(())
 }

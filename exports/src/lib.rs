@@ -19,6 +19,7 @@ pub mod fountain;
 pub mod otio;
 pub mod sheet;
 mod timeline;
+mod xml;
 
 pub use timeline::{Media, Timeline, TimelineShot, extension, timecode};
 
@@ -39,19 +40,3 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Escapes text for XML and HTML attribute and element content.
-pub(crate) fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}

@@ -2,7 +2,15 @@
 //! take (or an empty frame), number, scene, framing, duration, characters, description and
 //! dialogue. Print it from any browser, or save it as PDF.
 
-use crate::{Timeline, xml_escape};
+use std::borrow::Cow;
+
+use crate::Timeline;
+
+/// Text for HTML element content and quoted attribute values: the five characters XML
+/// escapes are the ones that matter in HTML too, so quick-xml's escaping serves both.
+fn html(text: &str) -> Cow<'_, str> {
+    quick_xml::escape::escape(text)
+}
 
 pub fn write(timeline: &Timeline) -> String {
     let mut cards = String::new();
@@ -10,11 +18,11 @@ pub fn write(timeline: &Timeline) -> String {
         let frame = match &shot.media {
             Some(m) if m.is_video => format!(
                 "<video src=\"{}\" muted preload=\"metadata\"></video>",
-                xml_escape(&m.url)
+                html(&m.url)
             ),
             Some(m) => format!(
                 "<img src=\"{}\" alt=\"Shot {}\">",
-                xml_escape(&m.url),
+                html(&m.url),
                 shot.number
             ),
             None => "<div class=\"empty\">no take yet</div>".into(),
@@ -25,21 +33,21 @@ pub fn write(timeline: &Timeline) -> String {
             let speaker = shot
                 .speaker
                 .as_deref()
-                .map(|s| format!("<b>{}</b> ", xml_escape(s)))
+                .map(|s| format!("<b>{}</b> ", html(s)))
                 .unwrap_or_default();
             format!(
                 "<p class=\"dialogue\">{speaker}“{}”</p>",
-                xml_escape(&shot.dialogue)
+                html(&shot.dialogue)
             )
         };
         cards.push_str(&format!(
             "<article class=\"shot\"><div class=\"frame\">{frame}</div><header><span class=\"num\">{n}</span> <span class=\"scene\">{scene}</span> <span class=\"meta\">{framing} · {secs:.1}s</span></header><p>{desc}</p>{dialogue}<footer>{chars}</footer></article>\n",
             n = shot.number,
-            scene = xml_escape(&shot.scene_title),
-            framing = xml_escape(if shot.framing.is_empty() { "—" } else { &shot.framing }),
+            scene = html(&shot.scene_title),
+            framing = html(if shot.framing.is_empty() { "—" } else { &shot.framing }),
             secs = f64::from(shot.duration_ms) / 1000.0,
-            desc = xml_escape(&shot.description),
-            chars = xml_escape(&shot.characters.join(", ")),
+            desc = html(&shot.description),
+            chars = html(&shot.characters.join(", ")),
         ));
     }
     let total = timeline.total_frames() as f64 / f64::from(timeline.fps);
@@ -72,7 +80,7 @@ pub fn write(timeline: &Timeline) -> String {
 </body>
 </html>
 "#,
-        title = xml_escape(&timeline.name),
+        title = html(&timeline.name),
         count = timeline.shots.len(),
     )
 }

@@ -1,6 +1,6 @@
 //! Every export of a real storyboard (the first chapters of Alice in Wonderland, some shots with
-//! takes, some without), read back by the format's reference reader: Python `opentimelineio`,
-//! `pycmx`, `screenplain`, `ffprobe`. Set-up (`pip install -r tests/readers/requirements.txt`,
+//! takes, some without), read back by the format's reference reader: Python `opentimelineio`
+//! (with its FCP7 XML and FCPXML adapters), `pycmx`, `screenplain`, `ffprobe`. Set-up (`pip install -r tests/readers/requirements.txt`,
 //! ffmpeg) is done by `cargo xtask test`.
 
 // Helpers outside `#[test]` functions state their expectations with unwrap too (clippy.toml's
@@ -13,6 +13,9 @@ use std::process::Command;
 use exports::{Timeline, extension};
 use shared_model::testing::data_dir;
 use shared_model::{Asset, AssetId, Project, ProjectOptions};
+
+#[path = "fixtures/markup.rs"]
+mod markup;
 
 const FPS: u32 = 24;
 
@@ -183,28 +186,74 @@ fn every_export_is_read_by_its_reference_reader() {
         "{fountain}"
     );
 
-    // FCP7 XML and FCPXML are well-formed and name every take; the sheet shows every shot.
+    // FCP7 XML and FCPXML, read by OpenTimelineIO's adapters for them. Both readers rebuild
+    // the track from where each clip is placed and fill the frames between clips with gaps
+    // (a shot without a take at the very end leaves only the sequence's length, which they do
+    // not read), so what must hold is that every take is read at the frame its shot starts,
+    // with its length and name; FCP7's reader also gives its path, shot id and description.
+    let starts: Vec<u64> = timeline
+        .shots
+        .iter()
+        .scan(0, |at, s| {
+            let start = *at;
+            *at += s.frames;
+            Some(start)
+        })
+        .collect();
+    let with_takes: Vec<usize> = (0..shots.len())
+        .filter(|&i| shots[i].selected_take.is_some())
+        .collect();
     let fcp7 = exports::fcp7::write(&timeline);
     let fcpxml = exports::fcpxml::write(&timeline);
+    assert_eq!(
+        fcpxml.matches("<gap ").count(),
+        shots.len() - with_takes.len()
+    );
+    for (kind, file, text) in [
+        ("fcp7", "board.xml", fcp7),
+        ("fcpxml", "board.fcpxml", fcpxml),
+    ] {
+        let read = reader(kind, &write(file, text));
+        assert_eq!(read["name"], snapshot.meta.title, "{kind}");
+        let mut at = 0;
+        let mut clips = Vec::new();
+        for item in read["items"].as_array().unwrap() {
+            if item["kind"] == "clip" {
+                clips.push((at, item));
+            }
+            at += item["frames"].as_f64().unwrap() as u64;
+        }
+        assert_eq!(clips.len(), with_takes.len(), "{kind}: {read}");
+        for ((at, item), &i) in clips.iter().zip(&with_takes) {
+            let (shot, placed) = (&shots[i], &timeline.shots[i]);
+            assert_eq!(
+                *at,
+                starts[i],
+                "{kind}: shot {} starts at its frame: {item}",
+                i + 1
+            );
+            assert_eq!(
+                item["frames"].as_f64().unwrap() as u64,
+                placed.frames,
+                "{kind}"
+            );
+            assert_eq!(item["rate"].as_f64().unwrap(), 24.0, "{kind}");
+            assert_eq!(item["name"], format!("Shot {}", placed.number), "{kind}");
+            if kind == "fcp7" {
+                let take = shot.selected_take.as_ref().unwrap();
+                assert_eq!(item["target_url"], format!("media/{take}.png"));
+                assert_eq!(item["shot_id"], shot.id.as_str());
+                assert_eq!(item["comment"], shot.description);
+            }
+        }
+    }
+
+    // The sheet shows every shot.
     let sheet = exports::sheet::write(&timeline);
-    let takes = shots.iter().filter(|s| s.selected_take.is_some()).count();
-    assert_eq!(fcp7.matches("<clipitem ").count(), takes);
-    assert_eq!(fcpxml.matches("<asset-clip ").count(), takes);
-    assert_eq!(fcpxml.matches("<gap ").count(), shots.len() - takes);
     assert_eq!(
         sheet.matches("<article class=\"shot\">").count(),
         shots.len()
     );
-    let xml_check = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, xml.dom.minidom as m; [m.parse(p) for p in sys.argv[1:]]",
-        ])
-        .arg(write("board.xml", fcp7))
-        .arg(write("board.fcpxml", fcpxml))
-        .status()
-        .unwrap();
-    assert!(xml_check.success(), "FCP XML is not well-formed");
 
     // The animatic lasts as long as the storyboard, takes and gaps alike.
     let mp4 = dir.path().join("animatic.mp4");
@@ -287,4 +336,42 @@ otio.adapters.write_to_file(t, sys.argv[1])
         exports::otio::read_edits("{not json"),
         Err(exports::Error::InvalidOtio(_))
     ));
+}
+
+/// Names with `&`, `<`, `>`, both quotes and CJK come back from the FCP readers exactly as they
+/// went in: the project title, and in FCP7 each take's path, description and shot id.
+#[test]
+fn markup_characters_and_cjk_in_names_survive_the_fcp_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let timeline = markup::timeline();
+    assert!(timeline.name.contains(['&', '<', '"', '\'', '猫']));
+
+    let path = dir.path().join("markup.xml");
+    std::fs::write(&path, exports::fcp7::write(&timeline)).unwrap();
+    let read = reader("fcp7", &path);
+    assert_eq!(read["name"], timeline.name);
+    let items = read["items"].as_array().unwrap();
+    assert_eq!(items.len(), timeline.shots.len(), "{read}");
+    for (item, shot) in items.iter().zip(&timeline.shots) {
+        assert_eq!(item["frames"].as_f64().unwrap() as u64, shot.frames);
+        let Some(media) = &shot.media else {
+            assert_eq!(item["kind"], "gap");
+            continue;
+        };
+        assert_eq!(item["target_url"], media.url);
+        assert_eq!(item["comment"], shot.description);
+        assert_eq!(item["shot_id"], shot.shot_id.as_str());
+    }
+
+    let path = dir.path().join("markup.fcpxml");
+    std::fs::write(&path, exports::fcpxml::write(&timeline)).unwrap();
+    let read = reader("fcpxml", &path);
+    assert_eq!(read["name"], timeline.name);
+    let kinds: Vec<&str> = read["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["clip", "gap", "clip"]);
 }

@@ -1,6 +1,6 @@
 """Reads Shotweave exports with their reference readers and prints what they saw as JSON.
 
-Usage: check.py otio|edl|fountain FILE
+Usage: check.py otio|edl|fountain|fcp7|fcpxml FILE
 The Rust test compares the output with the project it exported; this script only reports.
 """
 import io
@@ -24,6 +24,40 @@ def otio(path):
         })
     return {"name": timeline.name, "items": items,
             "total_seconds": timeline.duration().to_seconds()}
+
+
+def editorial_xml(path, adapter):
+    """FCP7 XML (xmeml) or FCPXML through OpenTimelineIO's adapters for them."""
+    import opentimelineio as otio_lib
+
+    result = otio_lib.adapters.read_from_file(path, adapter_name=adapter)
+    # FCPXML holds a library of projects: ours has one.
+    if isinstance(result, otio_lib.schema.SerializableCollection):
+        result = next(iter(result))
+    track = result.video_tracks()[0]
+    items = []
+    for item in track:
+        is_clip = isinstance(item, otio_lib.schema.Clip)
+        reference = item.media_reference if is_clip else None
+        comments = item.metadata.get("fcp_xml", {}).get("comments", {})
+        items.append({
+            "kind": "clip" if is_clip else "gap",
+            "name": item.name,
+            "frames": item.duration().value,
+            "rate": item.duration().rate,
+            "target_url": getattr(reference, "target_url", None),
+            "comment": comments.get("mastercomment1"),
+            "shot_id": comments.get("mastercomment2"),
+        })
+    return {"name": result.name, "items": items}
+
+
+def fcp7(path):
+    return editorial_xml(path, "fcp_xml")
+
+
+def fcpxml(path):
+    return editorial_xml(path, "fcpx_xml")
 
 
 def edl(path):
@@ -56,4 +90,5 @@ def fountain(path):
 
 if __name__ == "__main__":
     kind, path = sys.argv[1], sys.argv[2]
-    print(json.dumps({"otio": otio, "edl": edl, "fountain": fountain}[kind](path)))
+    readers = {"otio": otio, "edl": edl, "fountain": fountain, "fcp7": fcp7, "fcpxml": fcpxml}
+    print(json.dumps(readers[kind](path)))
