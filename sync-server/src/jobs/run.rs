@@ -474,7 +474,18 @@ impl<'a> Job<'a> {
             (Some(task), Some(submission)) => {
                 tracing::info!(task = %task, "resuming: polling the provider instead of submitting again");
                 let submission = stored_submission(submission)?;
-                (TaskId(task.clone()), TaskStatus::Queued, submission)
+                let task = TaskId(task.clone());
+                match adapter.poll(&task).await {
+                    Ok(status) => (task, status, submission),
+                    Err(ProviderError::NotSupported { .. }) => {
+                        self.resubmit_lost(peer, adapter.as_ref()).await?
+                    }
+                    Err(e) if e.is_transient() => {
+                        tracing::warn!(error = %e, "polling failed; will poll again");
+                        (task, TaskStatus::Queued, submission)
+                    }
+                    Err(e) => return Err(Stop::provider(&e)),
+                }
             }
             _ => self.submit(peer, adapter.as_ref()).await?,
         };
@@ -618,6 +629,29 @@ impl<'a> Job<'a> {
             .adapters
             .insert(project, provider, key)
             .map_err(|e| Stop::provider(&e))
+    }
+
+    /// A provider that answers at once (the offline renderer, image APIs) keeps no task to
+    /// poll, so an attempt that failed before storing its output lost it. Running it again is
+    /// free only when the provider needs no key (our own renderer, the operator's machine);
+    /// a paid one is never asked twice for one job.
+    async fn resubmit_lost(
+        &self,
+        peer: &DocPeer,
+        adapter: &dyn GenerationProvider,
+    ) -> Result<(TaskId, TaskStatus, Submission), Stop> {
+        if needs_key(&self.row.provider) {
+            return Err(Stop::Failed {
+                class: ErrorClass::Expired,
+                message: format!(
+                    "{} made the result, but it was lost before the server could store it and \
+                     cannot be fetched again; generate again for a new one",
+                    self.row.provider
+                ),
+            });
+        }
+        tracing::info!("the provider keeps no task to poll: running it again");
+        self.submit(peer, adapter).await
     }
 
     /// Builds the request from recipe + shot + characters and submits it. The task id is
