@@ -222,14 +222,7 @@ impl DocPeer {
                 None => presence.jobs.running.remove(job),
             };
             presence.jobs.queued = queued;
-            let state = AwarenessState {
-                user: ServerUser {
-                    name: "Shotweave",
-                    server: true,
-                },
-                jobs: &presence.jobs,
-            };
-            let json = match serde_json::to_string(&state) {
+            let json = match awareness_json(&presence.jobs) {
                 Ok(json) => json,
                 Err(e) => {
                     // Plain strings and numbers do not fail to serialize; were one to, nobody would
@@ -255,6 +248,17 @@ impl DocPeer {
             .send(vec![ClientMessage::Awareness(update)])
             .await;
     }
+}
+
+/// The awareness state announcing `jobs`, as the server peer sends it.
+fn awareness_json(jobs: &ServerJobs) -> serde_json::Result<String> {
+    serde_json::to_string(&AwarenessState {
+        user: ServerUser {
+            name: "Shotweave",
+            server: true,
+        },
+        jobs,
+    })
 }
 
 /// Applies the room's frames to the replica: answers the room's step 1, marks the initial
@@ -375,5 +379,41 @@ impl Peers {
             .get(project)
             .and_then(Weak::upgrade)
             .filter(|p| p.is_alive())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use api_types::{JobKind, JobStatus, ShotId};
+
+    use super::*;
+
+    /// The state is the one the studio's presence code reads (`client-wasm/src/presence.rs`
+    /// parses this shape) and the protocol recognises as the server's.
+    #[test]
+    fn the_awareness_state_is_the_shared_server_jobs_shape() {
+        let mut jobs = ServerJobs {
+            queued: 3,
+            ..ServerJobs::default()
+        };
+        jobs.running.insert(
+            JobId::from("j1"),
+            LiveJob {
+                shot_id: Some(ShotId::from("s1")),
+                kind: JobKind::Frame,
+                provider: "offline".into(),
+                status: JobStatus::Running,
+                progress: Some(0.5),
+            },
+        );
+        let json = awareness_json(&jobs).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            json,
+            r#"{"user":{"name":"Shotweave","server":true},"jobs":{"running":{"j1":{"shot_id":"s1","kind":"frame","provider":"offline","status":"running","progress":0.5}},"queued":3}}"#
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        let parsed: ServerJobs =
+            serde_json::from_value(back["jobs"].clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed, jobs);
     }
 }
