@@ -565,3 +565,78 @@ async fn internal_failures_reach_nobody_postgres() -> anyhow::Result<()> {
     drop_postgres_schema(&url).await?;
     result
 }
+
+/// After an attempt that failed to store its output, the next attempt cannot poll a provider
+/// that answered at once: the offline renderer (free, ours) renders again and succeeds, while
+/// a paid provider is not asked twice for one job: that job fails as expired, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_output_is_made_again_only_when_that_costs_nothing() -> anyhow::Result<()> {
+    let fake = FakeOpenAiImages::start().await;
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start_in(dir.path(), |c| {
+        two_attempts(c);
+        c.provider_urls = vec![format!("openai-images={}", fake.config().base_url)];
+    })
+    .await;
+    let (api, ws) = api_for(&server).await;
+    let mut board = board(&ws, 2).await?;
+    api.set_key("openai-images", FAKE_KEY).await?;
+    let blocker = dir
+        .path()
+        .join("assets")
+        .join("projects")
+        .join(&api.project)
+        .join("assets");
+    std::fs::create_dir_all(blocker.parent().context("parent")?)?;
+    std::fs::write(&blocker, b"not a directory")?;
+
+    let offline = api
+        .generate_ok(
+            json!({"provider": "offline", "kind": "frame", "scope": {"shots": [board.shots[0]]}}),
+        )
+        .await?;
+    let paid = api
+        .generate_ok(
+            json!({"provider": "openai-images", "kind": "frame", "scope": {"shots": [board.shots[1]]}}),
+        )
+        .await?;
+    // Both first attempts fail to store their frame and park their jobs.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let jobs = api.jobs().await?;
+        let parked = jobs
+            .iter()
+            .filter(|j| j["status"] == "queued" && j["attempts"] == 1)
+            .count();
+        if parked == 2 {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "never parked: {jobs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    std::fs::remove_file(&blocker)?;
+
+    let done = api.wait_done(&offline, LIMIT).await?;
+    assert_eq!(done[0]["status"], "succeeded", "{}", done[0]);
+    assert_eq!(done[0]["attempts"], 2);
+    board.wait_takes(1, LIMIT).await?;
+    let lost = api.wait_done(&paid, LIMIT).await?;
+    assert_eq!(lost[0]["status"], "failed", "{}", lost[0]);
+    assert_eq!(lost[0]["error_class"], "expired", "{}", lost[0]);
+    let error = lost[0]["error"].as_str().context("error")?;
+    assert!(
+        error.contains("openai-images") && error.contains("lost before the server could store it"),
+        "{error}"
+    );
+    assert_eq!(
+        fake.submissions(),
+        1,
+        "a paid provider is asked once per job"
+    );
+    board.client.close().await;
+    server.stop().await;
+    Ok(())
+}
