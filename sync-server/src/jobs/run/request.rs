@@ -288,19 +288,27 @@ mod tests {
         for id in [&liu_sheet, &guan_sheet, &frame] {
             add_asset(&project, id, "image/png");
         }
-        let liu = project.add_character(&NewCharacter {
-            name: "Liu Bei".into(),
-            description: "long arms, green robe".into(),
-            color: Some("#228833".into()),
-            reference_asset_ids: vec![liu_sheet],
-            ..NewCharacter::default()
-        });
-        let guan = project.add_character(&NewCharacter {
-            name: "Guan Yu".into(),
-            color: Some("#aa3333".into()),
-            reference_asset_ids: vec![guan_sheet],
-            ..NewCharacter::default()
-        });
+        // A shot's characters are a set, read in id order: fixed ids fix the prompt's order.
+        let (liu, guan) = (CharacterId::from("c1-liu"), CharacterId::from("c2-guan"));
+        project.insert_character(
+            &liu,
+            &NewCharacter {
+                name: "Liu Bei".into(),
+                description: "long arms, green robe".into(),
+                color: Some("#228833".into()),
+                reference_asset_ids: vec![liu_sheet],
+                ..NewCharacter::default()
+            },
+        );
+        project.insert_character(
+            &guan,
+            &NewCharacter {
+                name: "Guan Yu".into(),
+                color: Some("#aa3333".into()),
+                reference_asset_ids: vec![guan_sheet],
+                ..NewCharacter::default()
+            },
+        );
         let (_, shots) = project.add_scene_with_shots(
             &NewScene {
                 title: "The Peach Garden".into(),
