@@ -17,6 +17,9 @@ pub enum Error {
     Config(String),
     #[error("stored document {doc} cannot be loaded: {reason}")]
     CorruptDocument { doc: String, reason: String },
+    /// A `jobs` row this version cannot read (a kind or state it does not know, a bad id).
+    #[error("stored job {id} cannot be read: {reason}")]
+    CorruptJobRow { id: String, reason: String },
     #[error("credentials: {0}")]
     Credentials(String),
     /// A provider call failed in a way the job runner could not turn into a job state.
@@ -30,6 +33,10 @@ pub enum Error {
     /// A request the server understood but cannot carry out as asked (answered with 400).
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "no {provider} key is set for this project: an owner can set one with PUT /api/projects/{{id}}/credentials/{provider}"
+    )]
+    MissingCredential { provider: String },
     /// Work refused because it would exceed the project's budget (answered with 402).
     #[error("{0}")]
     BudgetExceeded(String),

@@ -87,6 +87,7 @@ impl From<Error> for ApiError {
         // internal and redacted.
         match e {
             Error::Invalid(m) => Self::BadRequest(m),
+            e @ Error::MissingCredential { .. } => Self::BadRequest(e.to_string()),
             Error::BudgetExceeded(m) => Self::PaymentRequired(m),
             Error::Conflict(m) => Self::Conflict(m),
             Error::NotFound(m) => Self::NotFound(m),

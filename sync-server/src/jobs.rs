@@ -26,9 +26,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use api_types::{CharacterId, JobId, JobKind, JobStatus, ShotId};
 use provider_adapters::{Operation, Secret};
 use serde::{Deserialize, Serialize};
-use shared_model::{JobKind, Project};
+use shared_model::Project;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -39,10 +40,13 @@ use crate::assets::AssetStore;
 use crate::auth::ProjectId;
 use crate::credentials::{Keyring, MAX_CREDENTIAL_LEN};
 use crate::room::Rooms;
-use crate::store::{JobRecord, Spending, Store, job_state};
+use crate::store::{JobRecord, Spending, Store};
 use crate::{Error, Result};
 use peer::Peers;
-use providers::{AdapterCache, Prices, ProviderSettings, kind_name, needs_key};
+use providers::{AdapterCache, Prices, ProviderSettings, needs_key};
+
+/// A job as the API shows it (`GET /api/projects/{id}/jobs`, a cancel's answer).
+pub use api_types::JobView;
 
 /// How the runner behaves, taken from [`crate::Config`].
 #[derive(Debug, Clone)]
@@ -110,26 +114,6 @@ pub fn board_not_empty(shots: usize) -> String {
     )
 }
 
-/// A job as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobView {
-    pub id: String,
-    pub status: String,
-    pub kind: String,
-    pub provider: String,
-    pub shot_id: Option<String>,
-    pub character_id: Option<String>,
-    pub error: Option<String>,
-    pub error_class: Option<String>,
-    pub attempts: i64,
-    /// USD, once the job succeeded.
-    pub cost: Option<f64>,
-    /// 0.0 to 1.0 while running, when the provider reports it.
-    pub progress: Option<f32>,
-    pub created_at_ms: i64,
-    pub updated_at_ms: i64,
-}
-
 /// What a running job shares with the API and with cancel requests.
 #[derive(Debug)]
 struct Live {
@@ -159,7 +143,7 @@ struct Inner {
     wake: Notify,
     /// Running jobs by id. Guards inserts, removals and progress updates; never held across
     /// an await.
-    live: Mutex<HashMap<String, Live>>,
+    live: Mutex<HashMap<JobId, Live>>,
     /// Serialises generate requests within this process, so that a double click's two
     /// requests cannot both pass the "missing" and idempotency checks before either inserts.
     enqueue: tokio::sync::Mutex<()>,
@@ -244,10 +228,11 @@ impl JobRunner {
                 providers::PROVIDERS.join(", ")
             )));
         }
-        let kind = providers::parse_kind(request.kind.trim()).ok_or_else(|| {
+        let kind: JobKind = request.kind.trim().parse().map_err(|_| {
             Error::Invalid(format!(
-                "unknown kind {:?} (frame, clip or character-sheet)",
-                request.kind
+                "unknown kind {:?} (frame, clip or {})",
+                request.kind,
+                JobKind::CharacterSheet.as_str()
             ))
         })?;
         let ops = providers::operations(&inner.config.providers, provider);
@@ -266,11 +251,11 @@ impl JobRunner {
         if !able {
             return Err(Error::Invalid(format!(
                 "{provider} cannot make a {}",
-                kind_name(kind)
+                kind.as_str()
             )));
         }
         if needs_key(provider) {
-            self.require_key(project, provider, "").await?;
+            self.require_key(project, provider).await?;
         }
         let key = match &request.idempotency_key {
             Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY => {
@@ -285,19 +270,24 @@ impl JobRunner {
         if let Some(key) = &key {
             let earlier = inner
                 .store
-                .jobs_by_key_prefix(project.as_str(), &key_prefix(key))
+                .jobs_by_key_prefix(project, &key_prefix(key))
                 .await?;
             if !earlier.is_empty() {
-                return Ok(earlier.into_iter().map(|j| j.id).collect());
+                return Ok(earlier.into_iter().map(|j| j.id.to_string()).collect());
             }
         }
+        // Shot and character ids of the jobs of this kind under way ("missing" skips them).
         let active: HashSet<String> = inner
             .store
-            .project_jobs(project.as_str())
+            .project_jobs(project)
             .await?
             .into_iter()
-            .filter(|j| !j.is_terminal() && j.kind == kind_name(kind))
-            .filter_map(|j| j.shot_id.or(j.character_id))
+            .filter(|j| !j.is_terminal() && j.kind == kind)
+            .filter_map(|j| {
+                j.shot_id
+                    .map(|s| s.to_string())
+                    .or(j.character_id.map(|c| c.to_string()))
+            })
             .collect();
         let peer = inner.peers.get(&inner.rooms, project).await?;
         let targets = peer.read(|p| select_targets(p, kind, &request.scope, &active))?;
@@ -313,16 +303,16 @@ impl JobRunner {
             .iter()
             .enumerate()
             .map(|(i, t)| JobRecord {
-                id: shared_model::JobId::new().to_string(),
-                project_id: project.to_string(),
-                kind: kind_name(kind).to_owned(),
+                id: JobId::new(),
+                project_id: project.clone(),
+                kind,
                 provider: provider.to_owned(),
                 shot_id: t.shot_id.clone(),
                 character_id: t.character_id.clone(),
                 shot_number: t.number,
                 recipe_id: recipe.id.clone(),
                 recipe_version: recipe.version.clone(),
-                state: job_state::QUEUED.to_owned(),
+                state: JobStatus::Queued,
                 attempts: 0,
                 provider_task_id: None,
                 submission: None,
@@ -337,18 +327,19 @@ impl JobRunner {
                         "{}{}",
                         key_prefix(k),
                         t.shot_id
-                            .as_deref()
-                            .or(t.character_id.as_deref())
+                            .as_ref()
+                            .map(|s| s.as_str())
+                            .or(t.character_id.as_ref().map(|c| c.as_str()))
                             .unwrap_or("")
                     )
                 }),
-                cancel_requested: 0,
+                cancel_requested: false,
                 created_at_ms: now,
                 batch_index: i as i64,
                 updated_at_ms: now,
             })
             .collect();
-        if let Err(spending) = inner.store.insert_jobs(project.as_str(), &rows).await? {
+        if let Err(spending) = inner.store.insert_jobs(project, &rows).await? {
             return Err(Error::BudgetExceeded(over_budget_message(
                 &spending,
                 &format!("{} {provider} jobs (${estimate:.3} each)", rows.len()),
@@ -356,25 +347,25 @@ impl JobRunner {
             )));
         }
         drop(_enqueue);
-        tracing::info!(project = %project, provider, kind = kind_name(kind), jobs = rows.len(), "jobs queued");
+        tracing::info!(project = %project, provider, kind = kind.as_str(), jobs = rows.len(), "jobs queued");
         inner.wake.notify_one();
-        Ok(rows.into_iter().map(|j| j.id).collect())
+        Ok(rows.into_iter().map(|j| j.id.to_string()).collect())
     }
 
-    /// Refuses work for `provider` while the project has no key for it, saying how to set one
-    /// (the browser recognises the message's start and points owners to its settings).
-    async fn require_key(&self, project: &ProjectId, provider: &str, note: &str) -> Result<()> {
+    /// Refuses work for `provider` while the project has no key for it
+    /// ([`Error::MissingCredential`], which names the provider so that a client can point
+    /// owners to where keys are set).
+    async fn require_key(&self, project: &ProjectId, provider: &str) -> Result<()> {
         if self
             .inner
             .store
-            .credential(project.as_str(), provider)
+            .credential(project, provider)
             .await?
             .is_none()
         {
-            return Err(Error::Invalid(format!(
-                "no {provider} key is set for this project: an owner can set one with \
-                 PUT /api/projects/{project}/credentials/{provider}{note}"
-            )));
+            return Err(Error::MissingCredential {
+                provider: provider.to_owned(),
+            });
         }
         Ok(())
     }
@@ -405,12 +396,8 @@ impl JobRunner {
                 "model must be 1 to {MAX_MODEL_NAME} bytes"
             )));
         }
-        self.require_key(
-            project,
-            provider,
-            " (any placeholder for a server without keys, such as a local Ollama)",
-        )
-        .await?;
+        // A server that needs no key (a local Ollama) still gets one: any placeholder does.
+        self.require_key(project, provider).await?;
         let _enqueue = inner.enqueue.lock().await;
         self.refuse_during_breakdown(project).await?;
         let peer = inner.peers.get(&inner.rooms, project).await?;
@@ -433,16 +420,16 @@ impl JobRunner {
             breakdown_estimate(&inner.prices, provider, submission.priced_model(), chars);
         let now = now_ms();
         let row = JobRecord {
-            id: shared_model::JobId::new().to_string(),
-            project_id: project.to_string(),
-            kind: kind_name(JobKind::Breakdown).to_owned(),
+            id: JobId::new(),
+            project_id: project.clone(),
+            kind: JobKind::Breakdown,
             provider: provider.to_owned(),
             shot_id: None,
             character_id: None,
             shot_number: None,
             recipe_id: BREAKDOWN_RECIPE.to_owned(),
             recipe_version: breakdown::llm::PROMPT_VERSION.to_owned(),
-            state: job_state::QUEUED.to_owned(),
+            state: JobStatus::Queued,
             attempts: 0,
             provider_task_id: None,
             submission: Some(serde_json::to_string(&submission).map_err(|e| {
@@ -456,15 +443,15 @@ impl JobRunner {
             cost_estimate: estimate,
             cost: None,
             idempotency_key: None,
-            cancel_requested: 0,
+            cancel_requested: false,
             created_at_ms: now,
             batch_index: 0,
             updated_at_ms: now,
         };
-        let id = row.id.clone();
+        let id = row.id.to_string();
         if let Err(spending) = inner
             .store
-            .insert_jobs(project.as_str(), std::slice::from_ref(&row))
+            .insert_jobs(project, std::slice::from_ref(&row))
             .await?
         {
             return Err(Error::BudgetExceeded(over_budget_message(
@@ -488,10 +475,10 @@ impl JobRunner {
         match self
             .inner
             .store
-            .project_jobs(project.as_str())
+            .project_jobs(project)
             .await?
             .into_iter()
-            .find(|j| !j.is_terminal() && j.kind == kind_name(JobKind::Breakdown))
+            .find(|j| !j.is_terminal() && j.kind == JobKind::Breakdown)
         {
             Some(running) => Err(Error::Conflict(format!(
                 "a breakdown of this project is already {} (job {})",
@@ -503,7 +490,7 @@ impl JobRunner {
 
     /// The project's jobs, oldest first, with live progress for running ones.
     pub async fn list(&self, project: &ProjectId) -> Result<Vec<JobView>> {
-        let rows = self.inner.store.project_jobs(project.as_str()).await?;
+        let rows = self.inner.store.project_jobs(project).await?;
         let live = lock(&self.inner.live);
         Ok(rows
             .into_iter()
@@ -517,29 +504,30 @@ impl JobRunner {
     /// Cancels a job: a queued one at once, a running one by telling its task (which also
     /// asks the provider to stop). Returns the job as it is after the request.
     pub async fn cancel(&self, project: &ProjectId, job: &str) -> Result<JobView> {
+        let job = JobId::from(job);
         let store = &self.inner.store;
         let now = now_ms();
-        if !store.cancel_queued_job(project.as_str(), job, now).await?
-            && store.request_cancel(project.as_str(), job, now).await?
-            && let Some(live) = lock(&self.inner.live).get(job)
+        if !store.cancel_queued_job(project, &job, now).await?
+            && store.request_cancel(project, &job, now).await?
+            && let Some(live) = lock(&self.inner.live).get(&job)
         {
             live.cancel.cancel();
         }
         let row = store
-            .job(project.as_str(), job)
+            .job(project, &job)
             .await?
             .ok_or(Error::NotFound("no such job"))?;
-        if row.state == job_state::CANCELLED
+        if row.state == JobStatus::Cancelled
             && row.provider_task_id.is_none()
-            && row.kind != kind_name(JobKind::Breakdown)
+            && row.kind != JobKind::Breakdown
         {
             // Cancelled before it ever ran: the document learns of it here, since no task will.
             // (A breakdown that did not finish leaves the document exactly as it was.)
-            run::write_summary(&self.inner, &row, None).await;
-        } else if row.is_terminal() && row.state != job_state::CANCELLED {
+            run::write_summary(&self.inner, &row).await;
+        } else if row.is_terminal() && row.state != JobStatus::Cancelled {
             return Err(Error::Conflict(format!("the job already {}", row.state)));
         }
-        let progress = lock(&self.inner.live).get(job).and_then(|l| l.progress);
+        let progress = lock(&self.inner.live).get(&job).and_then(|l| l.progress);
         Ok(view(row, progress))
     }
 
@@ -564,7 +552,7 @@ impl JobRunner {
         let sealed = self.inner.keyring.seal(project, provider, &key)?;
         self.inner
             .store
-            .put_credential(project.as_str(), provider, &sealed)
+            .put_credential(project, provider, &sealed)
             .await?;
         self.inner.adapters.forget(project.as_str(), provider);
         tracing::info!(project = %project, provider, "provider key set");
@@ -573,18 +561,12 @@ impl JobRunner {
 
     pub async fn delete_credential(&self, project: &ProjectId, provider: &str) -> Result<bool> {
         self.inner.adapters.forget(project.as_str(), provider);
-        self.inner
-            .store
-            .delete_credential(project.as_str(), provider)
-            .await
+        self.inner.store.delete_credential(project, provider).await
     }
 
     /// Which providers have a key, and when it was set (Unix s). Never the keys.
     pub async fn credential_providers(&self, project: &ProjectId) -> Result<Vec<(String, i64)>> {
-        self.inner
-            .store
-            .credential_providers(project.as_str())
-            .await
+        self.inner.store.credential_providers(project).await
     }
 
     pub async fn set_budget(
@@ -599,15 +581,12 @@ impl JobRunner {
                 "limit_usd must be a non-negative number".into(),
             ));
         }
-        self.inner
-            .store
-            .set_budget(project.as_str(), limit_usd)
-            .await?;
-        self.inner.store.spending(project.as_str()).await
+        self.inner.store.set_budget(project, limit_usd).await?;
+        self.inner.store.spending(project).await
     }
 
     pub async fn spending(&self, project: &ProjectId) -> Result<Spending> {
-        self.inner.store.spending(project.as_str()).await
+        self.inner.store.spending(project).await
     }
 
     /// The version of the price table budgets are reserved from.
@@ -644,14 +623,11 @@ fn over_budget_message(s: &Spending, what: &str, total: f64) -> String {
 }
 
 fn view(j: JobRecord, progress: Option<f32>) -> JobView {
-    let running = j.state == job_state::RUNNING;
+    let running = j.state == JobStatus::Running;
+    let failed = j.state == JobStatus::Failed;
     JobView {
-        error: (j.state == job_state::FAILED)
-            .then(|| j.error_message.clone())
-            .flatten(),
-        error_class: (j.state == job_state::FAILED)
-            .then(|| j.error_class.clone())
-            .flatten(),
+        error: failed.then(|| run::user_error(&j)).flatten(),
+        error_class: j.error_class.filter(|_| failed),
         id: j.id,
         status: j.state,
         kind: j.kind,
@@ -669,8 +645,8 @@ fn view(j: JobRecord, progress: Option<f32>) -> JobView {
 /// One thing a job makes something for.
 #[derive(Debug, Clone, PartialEq)]
 struct Target {
-    shot_id: Option<String>,
-    character_id: Option<String>,
+    shot_id: Option<ShotId>,
+    character_id: Option<CharacterId>,
     number: Option<i64>,
 }
 
@@ -748,7 +724,7 @@ fn select_targets(
     Ok(chosen
         .into_iter()
         .map(|(n, s)| Target {
-            shot_id: Some(s.id.to_string()),
+            shot_id: Some(s.id),
             character_id: None,
             number: Some(n),
         })
@@ -758,7 +734,7 @@ fn select_targets(
 fn character_target(c: shared_model::Character) -> Target {
     Target {
         shot_id: None,
-        character_id: Some(c.id.to_string()),
+        character_id: Some(c.id),
         number: None,
     }
 }

@@ -1,8 +1,10 @@
 //! Durable storage of projects, documents and asset metadata, on SQLite or Postgres.
 //!
 //! A document is stored as one snapshot (the compacted state up to some sequence number) plus
-//! a tail of updates after it. Queries are written once per database in plain SQL; the two
-//! schemas in `migrations/` are kept identical apart from column types.
+//! a tail of updates after it. Every query is written once, in plain SQL with `$N`
+//! placeholders (which sqlx binds by number on SQLite as on Postgres), and run on whichever
+//! pool the store holds (`on_pool!`); the few places where the databases need different SQL
+//! say why. The two schemas in `migrations/` are kept identical apart from column types.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -15,8 +17,19 @@ use sqlx::sqlite::{
 
 use crate::{Error, Result};
 
+/// Runs `$body` with `$pool` bound to the store's pool, whichever database it is. The body
+/// is compiled once per backend, so the same SQL and binds serve both.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
 mod jobs;
-pub use jobs::{JobEnd, JobRecord, Spending, state as job_state};
+pub use jobs::{JobEnd, JobRecord, Spending};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -111,6 +124,7 @@ impl Store {
 
     /// Applies the migrations in `migrations/{sqlite,postgres}` that have not run yet.
     pub async fn migrate(&self) -> Result<()> {
+        // Two branches: each database has its own migration files.
         match self {
             Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
@@ -126,45 +140,27 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        match self {
-            Self::Sqlite(pool) => pool.close().await,
-            Self::Postgres(pool) => pool.close().await,
-        }
+        on_pool!(self, pool => pool.close().await);
     }
 
     /// A trivial query, for health checks.
     pub async fn ping(&self) -> Result<()> {
-        match self {
-            Self::Sqlite(pool) => {
-                sqlx::query("SELECT 1").execute(pool).await?;
-            }
-            Self::Postgres(pool) => {
-                sqlx::query("SELECT 1").execute(pool).await?;
-            }
-        }
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
         Ok(())
     }
 
     pub async fn create_project(&self, id: &str, title: &str) -> Result<ProjectRow> {
         let created_at = unix_now();
-        match self {
-            Self::Sqlite(pool) => {
-                sqlx::query("INSERT INTO projects (id, title, created_at) VALUES (?, ?, ?)")
-                    .bind(id)
-                    .bind(title)
-                    .bind(created_at)
-                    .execute(pool)
-                    .await?;
-            }
-            Self::Postgres(pool) => {
-                sqlx::query("INSERT INTO projects (id, title, created_at) VALUES ($1, $2, $3)")
-                    .bind(id)
-                    .bind(title)
-                    .bind(created_at)
-                    .execute(pool)
-                    .await?;
-            }
-        }
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO projects (id, title, created_at) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(title)
+                .bind(created_at)
+                .execute(pool)
+                .await?;
+        });
         Ok(ProjectRow {
             id: id.to_owned(),
             title: title.to_owned(),
@@ -173,20 +169,12 @@ impl Store {
     }
 
     pub async fn project(&self, id: &str) -> Result<Option<ProjectRow>> {
-        let row: Option<(String, String, i64)> = match self {
-            Self::Sqlite(pool) => {
-                sqlx::query_as("SELECT id, title, created_at FROM projects WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Self::Postgres(pool) => {
-                sqlx::query_as("SELECT id, title, created_at FROM projects WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
+        let row: Option<(String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, title, created_at FROM projects WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
         Ok(row.map(|(id, title, created_at)| ProjectRow {
             id,
             title,
@@ -196,64 +184,41 @@ impl Store {
 
     /// How many projects exist (the demo project is imported only into an empty studio).
     pub async fn project_count(&self) -> Result<i64> {
-        let (count,): (i64,) = match self {
-            Self::Sqlite(pool) => {
-                sqlx::query_as("SELECT COUNT(*) FROM projects")
-                    .fetch_one(pool)
-                    .await?
-            }
-            Self::Postgres(pool) => {
-                sqlx::query_as("SELECT COUNT(*) FROM projects")
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
+        let (count,): (i64,) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM projects")
+                .fetch_one(pool)
+                .await?
+        });
         Ok(count)
     }
 
     /// Reads the latest snapshot of `doc` and every update after it.
     pub async fn load_doc(&self, doc: &str) -> Result<StoredDoc> {
         // One read transaction, so a concurrent compaction cannot slip between the two reads.
-        let (snapshot, tail): (Option<SeqBytes>, Vec<SeqBytes>) = match self {
-            Self::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let snapshot = sqlx::query_as("SELECT seq, state FROM doc_snapshots WHERE doc = ?")
-                    .bind(doc)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
-                let tail = sqlx::query_as(
-                    "SELECT seq, data FROM doc_updates WHERE doc = ? AND seq > ? ORDER BY seq",
-                )
-                .bind(doc)
-                .bind(after)
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                (snapshot, tail)
-            }
-            Self::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
+        let (snapshot, tail): (Option<SeqBytes>, Vec<SeqBytes>) = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            // Postgres reads at READ COMMITTED by default, where each statement sees the
+            // latest commit; SQLite's read transaction already sees one snapshot throughout.
+            if matches!(self, Store::Postgres(_)) {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     .execute(&mut *tx)
                     .await?;
-                let snapshot =
-                    sqlx::query_as("SELECT seq, state FROM doc_snapshots WHERE doc = $1")
-                        .bind(doc)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
-                let tail = sqlx::query_as(
-                    "SELECT seq, data FROM doc_updates WHERE doc = $1 AND seq > $2 ORDER BY seq",
-                )
-                .bind(doc)
-                .bind(after)
-                .fetch_all(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                (snapshot, tail)
             }
-        };
+            let snapshot = sqlx::query_as("SELECT seq, state FROM doc_snapshots WHERE doc = $1")
+                .bind(doc)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+            let tail = sqlx::query_as(
+                "SELECT seq, data FROM doc_updates WHERE doc = $1 AND seq > $2 ORDER BY seq",
+            )
+            .bind(doc)
+            .bind(after)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            (snapshot, tail)
+        });
         let (snapshot_seq, snapshot) = match snapshot {
             Some((seq, state)) => (seq, Some(state)),
             None => (0, None),
@@ -274,11 +239,14 @@ impl Store {
         if updates.is_empty() {
             return Ok(());
         }
+        // Two branches: Postgres takes every row in one statement through `UNNEST` of arrays,
+        // which SQLite has no equivalent of (`room/commit.rs` uses `json_each` for its
+        // batches); here SQLite inserts row by row inside one transaction.
         match self {
             Self::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
                 for (seq, data) in (first_seq..).zip(updates) {
-                    sqlx::query("INSERT INTO doc_updates (doc, seq, data) VALUES (?, ?, ?)")
+                    sqlx::query("INSERT INTO doc_updates (doc, seq, data) VALUES ($1, $2, $3)")
                         .bind(doc)
                         .bind(seq)
                         .bind(*data)
@@ -308,108 +276,59 @@ impl Store {
     /// and deletes the tail it covers, atomically.
     pub async fn write_snapshot(&self, doc: &str, seq: i64, state: &[u8]) -> Result<()> {
         let now = unix_now();
-        match self {
-            Self::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO doc_snapshots (doc, seq, state, updated_at) VALUES (?, ?, ?, ?) \
-                     ON CONFLICT (doc) DO UPDATE SET seq = excluded.seq, state = excluded.state, \
-                     updated_at = excluded.updated_at",
-                )
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO doc_snapshots (doc, seq, state, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (doc) DO UPDATE SET seq = excluded.seq, state = excluded.state, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(doc)
+            .bind(seq)
+            .bind(state)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM doc_updates WHERE doc = $1 AND seq <= $2")
                 .bind(doc)
                 .bind(seq)
-                .bind(state)
-                .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("DELETE FROM doc_updates WHERE doc = ? AND seq <= ?")
-                    .bind(doc)
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-            Self::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO doc_snapshots (doc, seq, state, updated_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (doc) DO UPDATE SET seq = excluded.seq, state = excluded.state, \
-                     updated_at = excluded.updated_at",
-                )
-                .bind(doc)
-                .bind(seq)
-                .bind(state)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM doc_updates WHERE doc = $1 AND seq <= $2")
-                    .bind(doc)
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-        }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// Records an uploaded asset; uploading the same bytes twice is not an error.
     pub async fn insert_asset(&self, project_id: &str, asset: &AssetRow) -> Result<()> {
         let now = unix_now();
-        match self {
-            Self::Sqlite(pool) => {
-                sqlx::query(
-                    "INSERT INTO assets (project_id, sha256, size, content_type, created_at) \
-                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, sha256) DO NOTHING",
-                )
-                .bind(project_id)
-                .bind(&asset.sha256)
-                .bind(asset.size)
-                .bind(&asset.content_type)
-                .bind(now)
-                .execute(pool)
-                .await?;
-            }
-            Self::Postgres(pool) => {
-                sqlx::query(
-                    "INSERT INTO assets (project_id, sha256, size, content_type, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, sha256) DO NOTHING",
-                )
-                .bind(project_id)
-                .bind(&asset.sha256)
-                .bind(asset.size)
-                .bind(&asset.content_type)
-                .bind(now)
-                .execute(pool)
-                .await?;
-            }
-        }
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO assets (project_id, sha256, size, content_type, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, sha256) DO NOTHING",
+            )
+            .bind(project_id)
+            .bind(&asset.sha256)
+            .bind(asset.size)
+            .bind(&asset.content_type)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
         Ok(())
     }
 
     pub async fn asset(&self, project_id: &str, sha256: &str) -> Result<Option<AssetRow>> {
-        let row: Option<(String, i64, String)> = match self {
-            Self::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT sha256, size, content_type FROM assets \
-                     WHERE project_id = ? AND sha256 = ?",
-                )
-                .bind(project_id)
-                .bind(sha256)
-                .fetch_optional(pool)
-                .await?
-            }
-            Self::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT sha256, size, content_type FROM assets \
-                     WHERE project_id = $1 AND sha256 = $2",
-                )
-                .bind(project_id)
-                .bind(sha256)
-                .fetch_optional(pool)
-                .await?
-            }
-        };
+        let row: Option<(String, i64, String)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT sha256, size, content_type FROM assets \
+                 WHERE project_id = $1 AND sha256 = $2",
+            )
+            .bind(project_id)
+            .bind(sha256)
+            .fetch_optional(pool)
+            .await?
+        });
         Ok(row.map(|(sha256, size, content_type)| AssetRow {
             sha256,
             size,

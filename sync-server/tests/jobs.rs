@@ -463,3 +463,180 @@ async fn scopes_select_scenes_shots_and_reject_unknown_ids() -> anyhow::Result<(
     server.stop().await;
     Ok(())
 }
+
+/// A job that fails inside the server (here a file stands where the project's asset directory
+/// should be, so the object store cannot write the frame) is retried, then fails with the class
+/// `internal` and a fixed message: neither `GET /jobs` nor the job summary every collaborator
+/// receives carries the path, the database's words or a host name. `words` are the backend's
+/// own words to look for besides the common ones.
+async fn internal_failures_reach_nobody(
+    server: TestServer,
+    data_dir: &std::path::Path,
+    words: &[&str],
+) -> anyhow::Result<()> {
+    let (api, ws) = api_for(&server).await;
+    let mut board = board(&ws, 1).await?;
+    let project_assets = data_dir.join("assets").join("projects").join(&api.project);
+    std::fs::create_dir_all(&project_assets)?;
+    std::fs::write(project_assets.join("assets"), b"not a directory")?;
+
+    let ids = api
+        .generate_ok(json!({"provider": "offline", "kind": "frame", "scope": "all"}))
+        .await?;
+    let jobs = api.wait_done(&ids, LIMIT).await?;
+    let job = &jobs[0];
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error_class"], "internal", "{job}");
+    assert_eq!(
+        job["attempts"], 2,
+        "a failure inside the server is tried again: {job}"
+    );
+    let listed = job["error"].as_str().context("error")?.to_owned();
+
+    let id = shared_model::JobId::from(ids[0].as_str());
+    board
+        .client
+        .pump_until(LIMIT, |c| {
+            Project::from_doc(c.doc.clone())
+                .job(&id)
+                .is_some_and(|j| j.status == JobStatus::Failed)
+        })
+        .await?;
+    let summary = board.project().job(&id).context("summary")?;
+    let summarised = summary.error.context("summary error")?;
+    assert_eq!(summarised, listed, "the document says what the API says");
+
+    let data_dir = data_dir.to_string_lossy().into_owned();
+    let hostname = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let mut forbidden = vec![
+        data_dir.as_str(),
+        "/assets",
+        "not a directory",
+        "sql",
+        "database",
+        "object store",
+        "io error",
+        "server error",
+        "127.0.0.1",
+        "localhost",
+        hostname.trim(),
+    ];
+    forbidden.extend_from_slice(words);
+    for text in [&listed, &summarised] {
+        let lower = text.to_lowercase();
+        for word in forbidden.iter().filter(|w| !w.is_empty()) {
+            assert!(
+                !lower.contains(&word.to_lowercase()),
+                "{text:?} contains {word:?}"
+            );
+        }
+        assert!(lower.contains("inside the server"), "{text:?}");
+    }
+    assert_eq!(board.shots_with_takes(), 0);
+    board.client.close().await;
+    server.stop().await;
+    Ok(())
+}
+
+/// Fast retries, and two attempts in all.
+fn two_attempts(c: &mut sync_server::Config) {
+    fast(Vec::new())(c);
+    c.job_max_attempts = 2;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_failures_reach_nobody_sqlite() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start_in(dir.path(), two_attempts).await;
+    internal_failures_reach_nobody(server, dir.path(), &["sqlite"]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_failures_reach_nobody_postgres() -> anyhow::Result<()> {
+    let url = fresh_postgres_schema().await?;
+    let dir = tempfile::tempdir()?;
+    let u = url.clone();
+    let server = TestServer::start_in(dir.path(), move |c| {
+        two_attempts(c);
+        c.database_url = Some(sync_server::config::Secret(u));
+    })
+    .await;
+    let result = internal_failures_reach_nobody(server, dir.path(), &["postgres", "5432"]).await;
+    drop_postgres_schema(&url).await?;
+    result
+}
+
+/// After an attempt that failed to store its output, the next attempt cannot poll a provider
+/// that answered at once: the offline renderer (free, ours) renders again and succeeds, while
+/// a paid provider is not asked twice for one job: that job fails as expired, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_output_is_made_again_only_when_that_costs_nothing() -> anyhow::Result<()> {
+    let fake = FakeOpenAiImages::start().await;
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start_in(dir.path(), |c| {
+        two_attempts(c);
+        c.provider_urls = vec![format!("openai-images={}", fake.config().base_url)];
+    })
+    .await;
+    let (api, ws) = api_for(&server).await;
+    let mut board = board(&ws, 2).await?;
+    api.set_key("openai-images", FAKE_KEY).await?;
+    let blocker = dir
+        .path()
+        .join("assets")
+        .join("projects")
+        .join(&api.project)
+        .join("assets");
+    std::fs::create_dir_all(blocker.parent().context("parent")?)?;
+    std::fs::write(&blocker, b"not a directory")?;
+
+    let offline = api
+        .generate_ok(
+            json!({"provider": "offline", "kind": "frame", "scope": {"shots": [board.shots[0]]}}),
+        )
+        .await?;
+    let paid = api
+        .generate_ok(
+            json!({"provider": "openai-images", "kind": "frame", "scope": {"shots": [board.shots[1]]}}),
+        )
+        .await?;
+    // Both first attempts fail to store their frame and park their jobs.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let jobs = api.jobs().await?;
+        let parked = jobs
+            .iter()
+            .filter(|j| j["status"] == "queued" && j["attempts"] == 1)
+            .count();
+        if parked == 2 {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "never parked: {jobs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    std::fs::remove_file(&blocker)?;
+
+    let done = api.wait_done(&offline, LIMIT).await?;
+    assert_eq!(done[0]["status"], "succeeded", "{}", done[0]);
+    assert_eq!(done[0]["attempts"], 2);
+    board.wait_takes(1, LIMIT).await?;
+    let lost = api.wait_done(&paid, LIMIT).await?;
+    assert_eq!(lost[0]["status"], "failed", "{}", lost[0]);
+    assert_eq!(lost[0]["error_class"], "expired", "{}", lost[0]);
+    let error = lost[0]["error"].as_str().context("error")?;
+    assert!(
+        error.contains("openai-images") && error.contains("lost before the server could store it"),
+        "{error}"
+    );
+    assert_eq!(
+        fake.submissions(),
+        1,
+        "a paid provider is asked once per job"
+    );
+    board.client.close().await;
+    server.stop().await;
+    Ok(())
+}

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use api_types::{ErrorClass, JobId, JobKind, JobStatus, ProjectId, ShotId};
 use sync_server::auth::Role;
 use sync_server::config::Secret;
-use sync_server::store::{AssetRow, Store};
+use sync_server::store::{AssetRow, JobEnd, JobRecord, Store};
 use sync_server::test_support::{
     TestServer, WsClient, drop_postgres_schema, fresh_postgres_schema,
 };
@@ -92,6 +93,7 @@ both_dbs!(
     projects_and_assets,
     server_restart_keeps_edits,
     compaction_and_idle_unload,
+    job_rows_are_typed_and_unreadable_rows_are_named,
 );
 
 async fn updates_round_trip(db: &Db) {
@@ -292,4 +294,174 @@ async fn compaction_and_idle_unload(db: &Db) {
     assert_eq!(b.script(), expected);
     b.close().await;
     server.stop().await;
+}
+
+/// Writes a `jobs` row as raw strings, the way an older (or newer) server may have left it.
+async fn raw_job(db: &Db, id: &str, project: &str, kind: &str, state: &str) {
+    let sql = "INSERT INTO jobs (id, project_id, kind, provider, recipe_id, recipe_version, state, \
+               attempts, next_attempt_at_ms, cost_estimate, cancel_requested, created_at_ms, \
+               batch_index, updated_at_ms) \
+               VALUES ($1, $2, $3, 'offline', 'builtin/offline', '1', $4, 0, 0, 0.0, 0, 1, 0, 1)";
+    let inserted = match &db.store {
+        Store::Sqlite(pool) => sqlx::query(sql)
+            .bind(id)
+            .bind(project)
+            .bind(kind)
+            .bind(state)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        Store::Postgres(pool) => sqlx::query(sql)
+            .bind(id)
+            .bind(project)
+            .bind(kind)
+            .bind(state)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    assert_eq!(inserted.expect("raw job row"), 1);
+}
+
+/// A job row goes in and comes back as the same typed record; a row written with the old
+/// `character-sheet` spelling still reads; a row with a kind or project id this version does
+/// not know is an error that names the row, never a guess, and does not hide the readable
+/// rows beside it from the start-up resume.
+async fn job_rows_are_typed_and_unreadable_rows_are_named(db: &Db) {
+    let project = ProjectId::parse("00000000-0000-4000-8000-000000000002").expect("id");
+    db.store
+        .create_project(project.as_str(), "jobs")
+        .await
+        .expect("project");
+    let row = JobRecord {
+        id: JobId::from("job-1"),
+        project_id: project.clone(),
+        kind: JobKind::CharacterSheet,
+        provider: "offline".into(),
+        shot_id: Some(ShotId::from("shot-1")),
+        character_id: None,
+        shot_number: Some(4),
+        recipe_id: "builtin/offline".into(),
+        recipe_version: "1".into(),
+        state: JobStatus::Queued,
+        attempts: 0,
+        provider_task_id: None,
+        submission: None,
+        asset_sha256: None,
+        error_class: None,
+        error_message: None,
+        next_attempt_at_ms: 0,
+        cost_estimate: 0.25,
+        cost: None,
+        idempotency_key: Some("k".into()),
+        cancel_requested: false,
+        created_at_ms: 1,
+        batch_index: 0,
+        updated_at_ms: 1,
+    };
+    db.store
+        .insert_jobs(&project, std::slice::from_ref(&row))
+        .await
+        .expect("insert")
+        .expect("no budget to exceed");
+    assert_eq!(
+        db.store.job(&project, &row.id).await.expect("read"),
+        Some(row.clone())
+    );
+    db.store
+        .finish_job(
+            &project,
+            &row.id,
+            &JobEnd {
+                state: JobStatus::Failed,
+                error_class: Some(ErrorClass::ContentPolicy),
+                error_message: Some("refused"),
+                cost: None,
+            },
+            "test",
+            2,
+        )
+        .await
+        .expect("finish");
+    let failed = db
+        .store
+        .job(&project, &row.id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (
+            failed.state,
+            failed.error_class,
+            failed.error_message.as_deref()
+        ),
+        (
+            JobStatus::Failed,
+            Some(ErrorClass::ContentPolicy),
+            Some("refused")
+        )
+    );
+
+    raw_job(
+        db,
+        "legacy",
+        project.as_str(),
+        "character-sheet",
+        "succeeded",
+    )
+    .await;
+    let legacy = db
+        .store
+        .job(&project, &JobId::from("legacy"))
+        .await
+        .expect("an old row reads")
+        .expect("row");
+    assert_eq!(legacy.kind, JobKind::CharacterSheet);
+
+    raw_job(
+        db,
+        "from-the-future",
+        project.as_str(),
+        "hologram",
+        "running",
+    )
+    .await;
+    let listed = db.store.project_jobs(&project).await;
+    let message = listed.expect_err("an unknown kind is an error").to_string();
+    assert!(
+        message.contains("from-the-future") && message.contains("hologram"),
+        "{message}"
+    );
+
+    db.store
+        .create_project("not-a-uuid", "damaged")
+        .await
+        .expect("project");
+    raw_job(db, "stray", "not-a-uuid", "frame", "running").await;
+    raw_job(db, "resumable", project.as_str(), "frame", "running").await;
+    let running = db.store.running_jobs().await.expect("query");
+    let mut readable = Vec::new();
+    let mut named = Vec::new();
+    for job in running {
+        match job {
+            Ok(job) => readable.push(job.id.to_string()),
+            Err(e) => named.push(e.to_string()),
+        }
+    }
+    assert_eq!(readable, vec!["resumable".to_owned()]);
+    assert_eq!(named.len(), 2, "{named:?}");
+    assert!(
+        named.iter().any(|e| e.contains("from-the-future"))
+            && named
+                .iter()
+                .any(|e| e.contains("stray") && e.contains("not-a-uuid")),
+        "{named:?}"
+    );
+
+    raw_job(db, "queued-future", project.as_str(), "hologram", "queued").await;
+    let claimed = db.store.claim_next_job(10).await;
+    let message = claimed
+        .expect_err("an unreadable claim is an error")
+        .to_string();
+    assert!(message.contains("queued-future"), "{message}");
 }

@@ -550,10 +550,7 @@ async fn without_a_key_the_breakdown_is_refused_naming_the_missing_credential() 
         "{message}"
     );
     assert!(
-        message.contains(&format!(
-            "PUT /api/projects/{}/credentials/openai-chat",
-            api.project
-        )),
+        message.contains("/credentials/openai-chat"),
         "the message says how to set it: {message}"
     );
     let (status, refused) =

@@ -8,13 +8,14 @@
 //! when its take is durable in the document. Live progress travels as this peer's awareness
 //! state, never as document edits.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use api_types::{JobId, LiveJob, ServerJobs};
 use bytes::Bytes;
-use serde_json::json;
+use serde::Serialize;
 use shared_model::{Project, ProjectOptions};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -39,23 +40,25 @@ const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long joining may take (the room loads the document first).
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One job's live state, as collaborators see it in the server peer's awareness.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiveJob {
-    pub shot_id: Option<String>,
-    pub kind: &'static str,
-    pub provider: String,
-    pub status: &'static str,
-    pub progress: Option<f32>,
-}
-
-/// What the peer announces: running jobs in detail, queued ones as a count (a "generate all"
-/// of a thousand shots must not make every awareness message a thousand entries long).
+/// What the peer announces, with the awareness clock of its last announcement.
 #[derive(Debug, Default)]
 struct Presence {
     clock: u32,
-    running: BTreeMap<String, LiveJob>,
-    queued: usize,
+    jobs: ServerJobs,
+}
+
+/// The peer's awareness state. `user.server` is what the protocol trusts only from this peer
+/// and what clients keep out of the people they show.
+#[derive(Debug, Serialize)]
+struct AwarenessState<'a> {
+    user: ServerUser,
+    jobs: &'a ServerJobs,
+}
+
+#[derive(Debug, Serialize)]
+struct ServerUser {
+    name: &'static str,
+    server: bool,
 }
 
 #[derive(Debug)]
@@ -203,48 +206,38 @@ impl DocPeer {
     }
 
     /// Announces a job's live state (`None` removes it) and the number of queued jobs.
-    pub async fn announce(&self, job: &str, live: Option<LiveJob>, queued: usize) {
+    pub async fn announce(&self, job: &JobId, live: Option<LiveJob>, queued: u64) {
         let update = {
             let mut presence = lock(&self.presence);
+            let running = &presence.jobs.running;
             let changed = match &live {
-                Some(l) => presence.running.get(job) != Some(l),
-                None => presence.running.contains_key(job),
+                Some(l) => running.get(job) != Some(l),
+                None => running.contains_key(job),
             };
-            if !changed && presence.queued == queued {
+            if !changed && presence.jobs.queued == queued {
                 return;
             }
             match live {
-                Some(l) => presence.running.insert(job.to_owned(), l),
-                None => presence.running.remove(job),
+                Some(l) => presence.jobs.running.insert(job.clone(), l),
+                None => presence.jobs.running.remove(job),
             };
-            presence.queued = queued;
+            presence.jobs.queued = queued;
+            let json = match awareness_json(&presence.jobs) {
+                Ok(json) => json,
+                Err(e) => {
+                    // Plain strings and numbers do not fail to serialize; were one to, nobody would
+                    // miss a single announcement.
+                    tracing::warn!(error = %e, "the awareness state does not serialize");
+                    return;
+                }
+            };
             presence.clock += 1;
-            let jobs: serde_json::Map<String, serde_json::Value> = presence
-                .running
-                .iter()
-                .map(|(id, l)| {
-                    (
-                        id.clone(),
-                        json!({
-                            "shot_id": l.shot_id,
-                            "kind": l.kind,
-                            "provider": l.provider,
-                            "status": l.status,
-                            "progress": l.progress,
-                        }),
-                    )
-                })
-                .collect();
-            let state = json!({
-                "user": {"name": "Shotweave", "server": true},
-                "jobs": {"running": jobs, "queued": presence.queued},
-            });
             let mut clients = HashMap::new();
             clients.insert(
                 self.client_id,
                 AwarenessUpdateEntry {
                     clock: presence.clock,
-                    json: state.to_string().into(),
+                    json: json.into(),
                 },
             );
             AwarenessUpdate { clients }
@@ -255,6 +248,17 @@ impl DocPeer {
             .send(vec![ClientMessage::Awareness(update)])
             .await;
     }
+}
+
+/// The awareness state announcing `jobs`, as the server peer sends it.
+fn awareness_json(jobs: &ServerJobs) -> serde_json::Result<String> {
+    serde_json::to_string(&AwarenessState {
+        user: ServerUser {
+            name: "Shotweave",
+            server: true,
+        },
+        jobs,
+    })
 }
 
 /// Applies the room's frames to the replica: answers the room's step 1, marks the initial
@@ -375,5 +379,41 @@ impl Peers {
             .get(project)
             .and_then(Weak::upgrade)
             .filter(|p| p.is_alive())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use api_types::{JobKind, JobStatus, ShotId};
+
+    use super::*;
+
+    /// The state is the one the studio's presence code reads (`client-wasm/src/presence.rs`
+    /// parses this shape) and the protocol recognises as the server's.
+    #[test]
+    fn the_awareness_state_is_the_shared_server_jobs_shape() {
+        let mut jobs = ServerJobs {
+            queued: 3,
+            ..ServerJobs::default()
+        };
+        jobs.running.insert(
+            JobId::from("j1"),
+            LiveJob {
+                shot_id: Some(ShotId::from("s1")),
+                kind: JobKind::Frame,
+                provider: "offline".into(),
+                status: JobStatus::Running,
+                progress: Some(0.5),
+            },
+        );
+        let json = awareness_json(&jobs).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            json,
+            r#"{"user":{"name":"Shotweave","server":true},"jobs":{"running":{"j1":{"shot_id":"s1","kind":"frame","provider":"offline","status":"running","progress":0.5}},"queued":3}}"#
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        let parsed: ServerJobs =
+            serde_json::from_value(back["jobs"].clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed, jobs);
     }
 }

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 use shared_model::{Character, Shot};
 
-use super::JobKind;
+use api_types::JobKind;
 
 /// The template for frames. Each line is kept only if at least one of its placeholders has a
 /// value (or it has none), so a shot without dialogue does not get an empty "They say" line.
@@ -68,6 +68,15 @@ pub fn builtin(provider: &str, kind: JobKind) -> Recipe {
     }
 }
 
+/// The longest clip asked for, in seconds: what the video providers make at most.
+const MAX_CLIP_SECONDS: u32 = 20;
+
+/// How long a clip of `shot` is asked to be, in whole seconds (rounded up, 1 to 20): the
+/// request's duration and the clip prompt's "about N seconds" alike.
+pub fn clip_seconds(shot: &Shot) -> u32 {
+    shot.duration_ms.div_ceil(1000).clamp(1, MAX_CLIP_SECONDS)
+}
+
 /// What a template can refer to.
 #[derive(Debug, Clone, Default)]
 pub struct PromptInputs {
@@ -96,10 +105,7 @@ impl PromptInputs {
                 ("characters", cast),
                 ("dialogue", shot.dialogue.trim().to_owned()),
                 ("aspect", aspect.to_owned()),
-                (
-                    "duration_s",
-                    format!("{}", shot.duration_ms.div_ceil(1000).max(1)),
-                ),
+                ("duration_s", clip_seconds(shot).to_string()),
             ],
         }
     }

@@ -1,39 +1,43 @@
 //! The dispatcher and the life of one job.
+//!
+//! What a job's error says to people is decided here: a provider's refusal keeps its class,
+//! the provider and its reason (without the addresses our requests went to), and a failure
+//! inside the server (database, object store, IO) is stored and shown only as the class
+//! `internal` with a fixed message; its detail is logged once, in the job's span.
 
 mod breakdown;
+mod request;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use api_types::{ErrorClass, JobKind, JobStatus, LiveJob};
 use provider_adapters::{
-    Error as ProviderError, ErrorClass, GenerationProvider, GenerationRequest, Operation,
-    OutputKind, ReferenceImage, ShotSketch, SketchCharacter, TaskId, TaskStatus, Usage,
+    Error as ProviderError, GenerationProvider, OutputKind, ReferenceImage, TaskId, TaskStatus,
+    Usage,
 };
-use serde::{Deserialize, Serialize};
-use shared_model::{
-    Asset, AssetId, CharacterId, CharacterPatch, Cost, JobId, JobKind, JobStatus, JobSummary,
-    Project, Provenance, ShotId,
-};
+use shared_model::{AssetId, CharacterPatch, JobSummary, Project};
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
-use super::peer::{DocPeer, LiveJob};
-use super::providers::{kind_name, needs_key, parse_kind};
-use super::recipe::{self, PromptInputs};
+use super::peer::DocPeer;
+use super::providers::needs_key;
 use super::{Inner, Live, lock, now_ms};
 use crate::assets::{sha256_hex, sniff_content_type};
-use crate::auth::ProjectId;
-use crate::store::{AssetRow, JobEnd, JobRecord, job_state};
+use crate::store::{AssetRow, JobEnd, JobRecord};
 use crate::{Error, Result};
+use request::{OutputDims, Submission, Target};
 
 /// The longest a dispatcher sleeps without looking at the queue (parked jobs come due).
 const IDLE_RECHECK: Duration = Duration::from_secs(30);
 /// A job still not finished at the provider after this long fails as timed out.
 const MAX_JOB_TIME: Duration = Duration::from_secs(2 * 3600);
-/// Reference images sent along with one request, at most.
-const MAX_REFERENCES: usize = 4;
 /// How long a job waits before its next attempt after a failure inside the server.
 const INTERNAL_RETRY: Duration = Duration::from_secs(5);
+/// What a job that failed inside the server says while it waits for its next attempt.
+const INTERNAL_WILL_RETRY: &str = "the server could not finish this job; it will be tried again";
+/// What a job that failed inside the server says once it has run out of attempts.
+const INTERNAL_FAILED: &str = "the job failed inside the server; its log has the detail";
 
 /// Claims due jobs while slots are free; resumes the previous process's running jobs first.
 pub(super) async fn dispatch(inner: Arc<Inner>) {
@@ -46,6 +50,15 @@ pub(super) async fn dispatch(inner: Arc<Inner>) {
                 );
             }
             for job in orphans {
+                let job = match job {
+                    Ok(job) => job,
+                    Err(e) => {
+                        // Left as it is, for someone to look at: guessing its kind or project
+                        // could pay a provider for the wrong thing.
+                        tracing::error!(error = %e, "not resuming an unreadable job");
+                        continue;
+                    }
+                };
                 let Some(permit) = slot(&inner).await else {
                     return;
                 };
@@ -95,11 +108,14 @@ async fn slot(inner: &Arc<Inner>) -> Option<OwnedSemaphorePermit> {
 }
 
 fn spawn_job(inner: &Arc<Inner>, job: JobRecord, permit: OwnedSemaphorePermit) {
+    // Everything the job logs, including the detail of a failure inside the server that its
+    // row and the document only call `internal`, carries these fields.
     let span = tracing::info_span!(
         "job",
         job = %job.id,
-        provider = %job.provider,
         project = %job.project_id,
+        provider = %job.provider,
+        kind = job.kind.as_str(),
         attempt = job.attempts
     );
     let inner2 = inner.clone();
@@ -128,29 +144,18 @@ fn spawn_job(inner: &Arc<Inner>, job: JobRecord, permit: OwnedSemaphorePermit) {
     );
 }
 
-/// What was sent, stored with the job right after the provider accepted it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Submission {
-    prompt: String,
-    reference_asset_ids: Vec<String>,
-    provenance: provider_adapters::Provenance,
-}
-
-/// An output's width, height, duration (ms) and seed, as far as the provider said.
-type Dims = (Option<u32>, Option<u32>, Option<u32>, Option<i64>);
-
-/// Why a job stopped before succeeding.
+/// Why a job stopped before succeeding. Every message here is fit for every collaborator.
 #[derive(Debug)]
 enum Stop {
     /// The provider (or our checks) said no: the job fails with this class and message.
     Failed {
-        class: String,
+        class: ErrorClass,
         message: String,
     },
     /// Try again later (rate limited before any work was accepted, or a failure in here).
     Retry {
         after: Duration,
-        class: String,
+        class: ErrorClass,
         message: String,
     },
     Cancelled,
@@ -161,22 +166,80 @@ enum Stop {
 impl Stop {
     fn provider(e: &ProviderError) -> Stop {
         Stop::Failed {
-            class: class_name(e.class()).to_owned(),
-            message: e.to_string(),
+            class: e.class(),
+            message: provider_message(e),
+        }
+    }
+
+    /// A failure inside the server: logged here, with the job's span, and retried; the row
+    /// and the document only ever learn that it was internal.
+    fn internal(e: Error) -> Stop {
+        tracing::error!(error = %e, "the job failed inside the server");
+        Stop::Retry {
+            after: INTERNAL_RETRY,
+            class: ErrorClass::Internal,
+            message: INTERNAL_WILL_RETRY.into(),
         }
     }
 }
 
-fn class_name(c: ErrorClass) -> &'static str {
-    c.as_str()
+/// A provider's error as collaborators read it: the provider, what went wrong and the
+/// provider's own reason, but not the addresses our requests went to (a self-hosted
+/// ComfyUI's host, a base URL the operator set) nor transport detail, which the log keeps.
+fn provider_message(e: &ProviderError) -> String {
+    let text = match e {
+        ProviderError::Unreachable { provider, .. } => format!("{provider}: cannot connect"),
+        ProviderError::Config(_) => {
+            "the provider is not configured correctly on this server".into()
+        }
+        other => without_urls(&other.to_string()),
+    };
+    if text != e.to_string() {
+        tracing::info!(error = %e, "provider error (shown without its detail)");
+    }
+    text
+}
+
+/// `text` with every URL replaced by `[address]`.
+fn without_urls(text: &str) -> String {
+    const SCHEMES: [&str; 4] = ["http://", "https://", "ws://", "wss://"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = SCHEMES
+        .iter()
+        .filter_map(|s| find_ignoring_case(rest, s))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        out.push_str("[address]");
+        rest = &rest[start..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ']' | ','))
+            .unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack.to_ascii_lowercase().find(needle)
+}
+
+/// The failure reason collaborators see (`GET /jobs`, the document's job summary). A failure
+/// inside the server only ever shows the fixed text, whatever the row holds: rows written
+/// before internal detail was kept out of them may still carry it.
+pub(super) fn user_error(row: &JobRecord) -> Option<String> {
+    match row.error_class {
+        Some(ErrorClass::Internal) => Some(INTERNAL_FAILED.to_owned()),
+        _ => row.error_message.clone(),
+    }
 }
 
 /// One job being worked on.
 struct Job<'a> {
     inner: &'a Arc<Inner>,
     row: JobRecord,
-    kind: JobKind,
-    project: ProjectId,
     cancel: tokio_util::sync::CancellationToken,
     /// USD this attempt has been billed as it went (a chat model's tokens, answers that
     /// failed the check included): charged however the job ends, or kept in the row when it
@@ -191,8 +254,6 @@ impl<'a> Job<'a> {
         cancel: tokio_util::sync::CancellationToken,
     ) -> Self {
         Job {
-            kind: parse_kind(&row.kind).unwrap_or(JobKind::Frame),
-            project: ProjectId::parse(&row.project_id).unwrap_or_else(ProjectId::new_random),
             inner,
             row,
             cancel,
@@ -207,8 +268,13 @@ impl<'a> Job<'a> {
 
     /// Runs the job to a durable end (or leaves it for the next start on shutdown); returns
     /// a word for the log.
-    async fn run(mut self) -> &'static str {
-        let peer = match self.inner.peers.get(&self.inner.rooms, &self.project).await {
+    async fn run(self) -> &'static str {
+        let peer = match self
+            .inner
+            .peers
+            .get(&self.inner.rooms, &self.row.project_id)
+            .await
+        {
             Ok(peer) => Some(peer),
             Err(e) if self.inner.shutdown.is_cancelled() => {
                 tracing::debug!(error = %e, "not starting: shutting down");
@@ -221,19 +287,19 @@ impl<'a> Job<'a> {
         };
         let result = match &peer {
             Some(peer) => {
-                self.announce(peer, Some((job_state::RUNNING, None))).await;
-                let r = if self.kind == JobKind::Breakdown {
+                self.announce_running(peer, None).await;
+                let r = if self.row.kind == JobKind::Breakdown {
                     self.breakdown(peer).await
                 } else {
                     self.work(peer).await
                 };
-                self.announce(peer, None).await;
+                self.announce_gone(peer).await;
                 r
             }
             None => Err(Stop::Retry {
                 after: INTERNAL_RETRY,
-                class: "internal".into(),
-                message: "the project document could not be opened".into(),
+                class: ErrorClass::Internal,
+                message: INTERNAL_WILL_RETRY.into(),
             }),
         };
         let (outcome, result) = match result {
@@ -241,16 +307,16 @@ impl<'a> Job<'a> {
             Err(Stop::Shutdown) => return "shutdown",
             Err(Stop::Cancelled) => (
                 "cancelled",
-                self.end(job_state::CANCELLED, None, None, peer.as_deref())
+                self.end(JobStatus::Cancelled, None, None, peer.as_deref())
                     .await,
             ),
             Err(Stop::Failed { class, message }) => {
-                tracing::info!(class, %message, "job failed");
+                tracing::info!(class = class.as_str(), %message, "job failed");
                 (
                     "failed",
                     self.end(
-                        job_state::FAILED,
-                        Some(&class),
+                        JobStatus::Failed,
+                        Some(class),
                         Some(&message),
                         peer.as_deref(),
                     )
@@ -263,26 +329,29 @@ impl<'a> Job<'a> {
                 message,
             }) => {
                 if self.row.attempts >= i64::from(self.inner.config.max_attempts) {
-                    let message =
-                        format!("gave up after {} attempts: {message}", self.row.attempts);
+                    let message = match class {
+                        ErrorClass::Internal => INTERNAL_FAILED.to_owned(),
+                        _ => format!("gave up after {} attempts: {message}", self.row.attempts),
+                    };
+                    tracing::info!(class = class.as_str(), %message, "job failed");
                     (
                         "failed",
                         self.end(
-                            job_state::FAILED,
-                            Some(&class),
+                            JobStatus::Failed,
+                            Some(class),
                             Some(&message),
                             peer.as_deref(),
                         )
                         .await,
                     )
                 } else {
-                    tracing::info!(class, %message, retry_in_ms = after.as_millis() as u64, "job parked");
+                    tracing::info!(class = class.as_str(), %message, retry_in_ms = after.as_millis() as u64, "job parked");
                     let at = now_ms() + after.as_millis() as i64;
                     let spent = *lock(&self.spent);
                     let r = self
                         .inner
                         .store
-                        .requeue_job(&self.row.id, at, &class, &message, spent, now_ms())
+                        .requeue_job(&self.row.id, at, class, &message, spent, now_ms())
                         .await;
                     self.inner.wake.notify_one();
                     ("parked", r)
@@ -299,8 +368,8 @@ impl<'a> Job<'a> {
 
     async fn end(
         &self,
-        state: &'static str,
-        class: Option<&str>,
+        state: JobStatus,
+        class: Option<ErrorClass>,
         message: Option<&str>,
         peer: Option<&DocPeer>,
     ) -> Result<()> {
@@ -321,51 +390,52 @@ impl<'a> Job<'a> {
             )
             .await?;
         let mut row = self.row.clone();
-        row.state = state.to_owned();
+        row.state = state;
+        row.error_class = class;
         row.error_message = message.map(str::to_owned);
         // A breakdown that did not finish leaves the document exactly as it was: its row and
         // the jobs API carry the reason.
         if let Some(peer) = peer
-            && self.kind != JobKind::Breakdown
+            && self.row.kind != JobKind::Breakdown
         {
             summary_into(peer, &row).await;
         }
         Ok(())
     }
 
-    async fn announce(&self, peer: &DocPeer, state: Option<(&'static str, Option<f32>)>) {
-        if let Some((_, progress)) = state
-            && let Some(live) = lock(&self.inner.live).get_mut(&self.row.id)
-        {
+    /// Tells collaborators the job is running, with its progress (0 to 1) if known.
+    async fn announce_running(&self, peer: &DocPeer, progress: Option<f32>) {
+        if let Some(live) = lock(&self.inner.live).get_mut(&self.row.id) {
             live.progress = progress;
         }
+        let live = LiveJob {
+            shot_id: self.row.shot_id.clone(),
+            kind: self.row.kind,
+            provider: self.row.provider.clone(),
+            status: JobStatus::Running,
+            progress,
+        };
+        self.announce(peer, Some(live)).await;
+    }
+
+    /// Takes the job out of the peer's running jobs.
+    async fn announce_gone(&self, peer: &DocPeer) {
+        self.announce(peer, None).await;
+    }
+
+    async fn announce(&self, peer: &DocPeer, live: Option<LiveJob>) {
         let queued = self
             .inner
             .store
             .queued_jobs(&self.row.project_id)
             .await
-            .map_or(0, |n| n as usize);
-        let live = state.map(|(status, progress)| LiveJob {
-            shot_id: self.row.shot_id.clone(),
-            kind: kind_name(self.kind),
-            provider: self.row.provider.clone(),
-            status,
-            progress,
-        });
+            .map_or(0, |n| u64::try_from(n).unwrap_or(0));
         peer.announce(&self.row.id, live, queued).await;
     }
 
-    fn internal(e: Error) -> Stop {
-        Stop::Retry {
-            after: INTERNAL_RETRY,
-            class: "internal".into(),
-            message: format!("server error: {e}"),
-        }
-    }
-
     /// Submit (unless a restart found a task id), poll, download, store, attach.
-    async fn work(&mut self, peer: &DocPeer) -> Result<(), Stop> {
-        if self.row.cancel_requested != 0 {
+    async fn work(&self, peer: &DocPeer) -> Result<(), Stop> {
+        if self.row.cancel_requested {
             if let Some(task) = &self.row.provider_task_id
                 && let Ok(adapter) = self.adapter().await
             {
@@ -375,18 +445,24 @@ impl<'a> Job<'a> {
         }
         // The output is already stored: only attaching it to the document is left.
         if let (Some(sha), Some(submission)) = (&self.row.asset_sha256, &self.row.submission) {
-            let submission: Submission = serde_json::from_str(submission)
-                .map_err(|e| Self::internal(Error::Config(format!("stored submission: {e}"))))?;
+            let submission = stored_submission(submission)?;
             let (cost, source) = self.cost(None, &submission);
             let asset = self
                 .inner
                 .store
-                .asset(&self.row.project_id, sha)
+                .asset(self.row.project_id.as_str(), sha)
                 .await
-                .map_err(Self::internal)?;
+                .map_err(Stop::internal)?;
             if let Some(asset) = asset {
                 return self
-                    .attach(peer, &submission, &asset, None, cost, Some(source))
+                    .attach(
+                        peer,
+                        &submission,
+                        &asset,
+                        OutputDims::default(),
+                        cost,
+                        &source,
+                    )
                     .await;
             }
         }
@@ -397,10 +473,19 @@ impl<'a> Job<'a> {
         ) {
             (Some(task), Some(submission)) => {
                 tracing::info!(task = %task, "resuming: polling the provider instead of submitting again");
-                let submission: Submission = serde_json::from_str(submission).map_err(|e| {
-                    Self::internal(Error::Config(format!("stored submission: {e}")))
-                })?;
-                (TaskId(task.clone()), TaskStatus::Queued, submission)
+                let submission = stored_submission(submission)?;
+                let task = TaskId(task.clone());
+                match adapter.poll(&task).await {
+                    Ok(status) => (task, status, submission),
+                    Err(ProviderError::NotSupported { .. }) => {
+                        self.resubmit_lost(peer, adapter.as_ref()).await?
+                    }
+                    Err(e) if e.is_transient() => {
+                        tracing::warn!(error = %e, "polling failed; will poll again");
+                        (task, TaskStatus::Queued, submission)
+                    }
+                    Err(e) => return Err(Stop::provider(&e)),
+                }
             }
             _ => self.submit(peer, adapter.as_ref()).await?,
         };
@@ -412,12 +497,11 @@ impl<'a> Job<'a> {
                 && *progress != last_progress
             {
                 last_progress = *progress;
-                self.announce(peer, Some((job_state::RUNNING, *progress)))
-                    .await;
+                self.announce_running(peer, *progress).await;
             }
             if started.elapsed() > MAX_JOB_TIME {
                 return Err(Stop::Failed {
-                    class: "timeout".into(),
+                    class: ErrorClass::Timeout,
                     message: format!(
                         "{} did not finish within {} minutes",
                         self.row.provider,
@@ -450,7 +534,7 @@ impl<'a> Job<'a> {
         }
         match status {
             TaskStatus::Succeeded { outputs, usage } => {
-                let wanted = if self.kind == JobKind::Clip {
+                let wanted = if self.row.kind == JobKind::Clip {
                     OutputKind::Video
                 } else {
                     OutputKind::Image
@@ -460,7 +544,7 @@ impl<'a> Job<'a> {
                     .find(|o| o.kind == wanted)
                     .or(outputs.first())
                     .ok_or_else(|| Stop::Failed {
-                        class: "provider".into(),
+                        class: ErrorClass::Provider,
                         message: format!("{} finished without an output", self.row.provider),
                     })?;
                 // Provider URLs expire: download now, before anything else can delay it.
@@ -479,22 +563,27 @@ impl<'a> Job<'a> {
                 };
                 self.inner
                     .assets
-                    .put(&self.project, &sha, output.bytes.clone())
+                    .put(&self.row.project_id, &sha, output.bytes.clone())
                     .await
-                    .map_err(Self::internal)?;
+                    .map_err(Stop::internal)?;
                 self.inner
                     .store
-                    .insert_asset(&self.row.project_id, &row)
+                    .insert_asset(self.row.project_id.as_str(), &row)
                     .await
-                    .map_err(Self::internal)?;
+                    .map_err(Stop::internal)?;
                 self.inner
                     .store
                     .record_output(&self.row.id, &sha, now_ms())
                     .await
-                    .map_err(Self::internal)?;
+                    .map_err(Stop::internal)?;
                 let (cost, source) = self.cost(usage.as_ref(), &submission);
-                let dims = (output.width, output.height, output.duration_ms, output.seed);
-                self.attach(peer, &submission, &row, Some(dims), cost, Some(source))
+                let dims = OutputDims {
+                    width: output.width,
+                    height: output.height,
+                    duration_ms: output.duration_ms,
+                    seed: output.seed,
+                };
+                self.attach(peer, &submission, &row, dims, cost, &source)
                     .await
             }
             TaskStatus::Failed { error } => Err(Stop::provider(&error)),
@@ -506,7 +595,8 @@ impl<'a> Job<'a> {
     /// The project's adapter for this job's provider (with its decrypted key).
     async fn adapter(&self) -> Result<Arc<dyn GenerationProvider>, Stop> {
         let provider = &self.row.provider;
-        if let Some(a) = self.inner.adapters.cached(&self.row.project_id, provider) {
+        let project = self.row.project_id.as_str();
+        if let Some(a) = self.inner.adapters.cached(project, provider) {
             return Ok(a);
         }
         let key = if needs_key(provider) {
@@ -515,25 +605,53 @@ impl<'a> Job<'a> {
                 .store
                 .credential(&self.row.project_id, provider)
                 .await
-                .map_err(Self::internal)?
+                .map_err(Stop::internal)?
                 .ok_or_else(|| Stop::Failed {
-                    class: "auth".into(),
+                    class: ErrorClass::Auth,
                     message: format!("no {provider} key is set for this project"),
                 })?;
             self.inner
                 .keyring
-                .open(&self.project, provider, &sealed)
-                .map_err(|e| Stop::Failed {
-                    class: "auth".into(),
-                    message: e.to_string(),
+                .open(&self.row.project_id, provider, &sealed)
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "the stored key cannot be opened");
+                    Stop::Failed {
+                        class: ErrorClass::Auth,
+                        message: format!(
+                            "the stored {provider} key cannot be read; an owner can set it again"
+                        ),
+                    }
                 })?
         } else {
             provider_adapters::Secret::default()
         };
         self.inner
             .adapters
-            .insert(&self.row.project_id, provider, key)
+            .insert(project, provider, key)
             .map_err(|e| Stop::provider(&e))
+    }
+
+    /// A provider that answers at once (the offline renderer, image APIs) keeps no task to
+    /// poll, so an attempt that failed before storing its output lost it. Running it again is
+    /// free only when the provider needs no key (our own renderer, the operator's machine);
+    /// a paid one is never asked twice for one job.
+    async fn resubmit_lost(
+        &self,
+        peer: &DocPeer,
+        adapter: &dyn GenerationProvider,
+    ) -> Result<(TaskId, TaskStatus, Submission), Stop> {
+        if needs_key(&self.row.provider) {
+            return Err(Stop::Failed {
+                class: ErrorClass::Expired,
+                message: format!(
+                    "{} made the result, but it was lost before the server could store it and \
+                     cannot be fetched again; generate again for a new one",
+                    self.row.provider
+                ),
+            });
+        }
+        tracing::info!("the provider keeps no task to poll: running it again");
+        self.submit(peer, adapter).await
     }
 
     /// Builds the request from recipe + shot + characters and submits it. The task id is
@@ -555,8 +673,8 @@ impl<'a> Job<'a> {
                     .max(Duration::from_millis(100));
                 return Err(Stop::Retry {
                     after,
-                    class: class_name(e.class()).into(),
-                    message: e.to_string(),
+                    class: e.class(),
+                    message: provider_message(&e),
                 });
             }
             Err(e) => return Err(Stop::provider(&e)),
@@ -571,7 +689,7 @@ impl<'a> Job<'a> {
             .store
             .record_submission(&self.row.id, handle.task_id.as_str(), &json, now_ms())
             .await
-            .map_err(Self::internal)?;
+            .map_err(Stop::internal)?;
         Ok((handle.task_id, handle.status, submission))
     }
 
@@ -580,134 +698,53 @@ impl<'a> Job<'a> {
         &self,
         peer: &DocPeer,
         adapter: &dyn GenerationProvider,
-    ) -> Result<(GenerationRequest, Vec<String>), Stop> {
-        let recipe = recipe::builtin(&self.row.provider, self.kind);
-        let gone = |what: &str| Stop::Failed {
-            class: "invalid_input".into(),
-            message: format!("the {what} was deleted before the job ran"),
-        };
-        // Read everything needed from the replica in one go, then do IO without the lock.
-        let (inputs, sketch, reference_ids, aspect) = peer
-            .read(|p| {
-                let aspect = p.meta().aspect_ratio;
-                if let Some(character) = &self.row.character_id {
-                    let c = p.character(&CharacterId::from(character.as_str()))?;
-                    return Some((PromptInputs::for_character(&c), None, Vec::new(), aspect));
-                }
-                let shot = p.shot(&ShotId::from(self.row.shot_id.as_deref()?))?;
-                let characters: Vec<_> = shot
-                    .character_ids
-                    .iter()
-                    .filter_map(|id| p.character(id))
-                    .collect();
-                let inputs = PromptInputs::for_shot(&shot, &characters, &aspect);
-                let references: Vec<String> = match self.kind {
-                    // A clip starts from the shot's chosen frame, when it has one.
-                    JobKind::Clip => shot
-                        .selected_take
-                        .iter()
-                        .filter(|t| p.asset(t).is_some_and(|a| a.mime.starts_with("image/")))
-                        .map(|t| t.to_string())
-                        .collect(),
-                    _ => characters
-                        .iter()
-                        .filter_map(|c| c.reference_asset_ids.first().map(|a| a.to_string()))
-                        .take(MAX_REFERENCES)
-                        .collect(),
-                };
-                let sketch = ShotSketch {
-                    number: self
-                        .row
-                        .shot_number
-                        .map(|n| n.to_string())
-                        .unwrap_or_default(),
-                    scene: shot
-                        .scene_id
-                        .as_ref()
-                        .and_then(|s| p.scene(s))
-                        .map(|s| s.title)
-                        .unwrap_or_default(),
-                    framing: shot.framing.clone(),
-                    camera: shot.camera.clone(),
-                    description: shot.description.clone(),
-                    dialogue: shot.dialogue.clone(),
-                    characters: characters
-                        .iter()
-                        .map(|c| SketchCharacter {
-                            name: c.name.clone(),
-                            color: Some(c.color.clone()).filter(|c| !c.is_empty()),
-                        })
-                        .collect(),
-                    duration_ms: shot.duration_ms,
-                };
-                Some((inputs, Some(sketch), references, aspect))
-            })
-            .ok_or_else(|| {
-                gone(if self.row.character_id.is_some() {
-                    "character"
-                } else {
-                    "shot"
-                })
+    ) -> Result<(provider_adapters::GenerationRequest, Vec<AssetId>), Stop> {
+        // Everything from the document in one read of the replica; the IO comes after.
+        let draft = peer
+            .read(|p| request::draft(p, &Target::of(&self.row)))
+            .map_err(|gone| Stop::Failed {
+                class: ErrorClass::InvalidInput,
+                message: gone.message(),
             })?;
-        let _ = aspect;
-        let prompt = recipe::render(recipe.template, &inputs);
-        let (with_refs, without) = match self.kind {
-            JobKind::Clip => (Operation::ImageToVideo, Operation::TextToVideo),
-            _ => (Operation::ImageEdit, Operation::TextToImage),
-        };
         let mut references = Vec::new();
         let mut used_ids = Vec::new();
-        if adapter.supports(with_refs) {
-            for id in &reference_ids {
+        let (with_references, _) = request::operations(self.row.kind);
+        if adapter.supports(with_references) {
+            for id in &draft.reference_ids {
                 match self.reference(id).await {
                     Ok(Some(r)) => {
                         references.push(r);
                         used_ids.push(id.clone());
                     }
                     Ok(None) => tracing::warn!(asset = %id, "reference asset is missing; skipped"),
-                    Err(e) => return Err(Self::internal(e)),
+                    Err(e) => return Err(Stop::internal(e)),
                 }
             }
         }
-        let operation = if references.is_empty() {
-            without
-        } else {
-            with_refs
-        };
-        if !adapter.supports(operation) {
-            return Err(Stop::Failed {
-                class: "not_supported".into(),
+        let request = request::request(draft, references, |op| adapter.supports(op)).map_err(
+            |operation| Stop::Failed {
+                class: ErrorClass::NotSupported,
                 message: format!("{} cannot do {operation}", self.row.provider),
-            });
-        }
-        let request = GenerationRequest {
-            operation,
-            model: None,
-            prompt,
-            negative_prompt: recipe.negative_prompt.map(str::to_owned),
-            references,
-            size: Some(provider_adapters::Size::HD),
-            duration_s: (self.kind == JobKind::Clip).then(|| {
-                sketch
-                    .as_ref()
-                    .map_or(4, |s| s.duration_ms.div_ceil(1000).clamp(1, 20))
-            }),
-            seed: None,
-            extra: recipe.parameters.clone(),
-            sketch,
-        };
+            },
+        )?;
         Ok((request, used_ids))
     }
 
-    async fn reference(&self, sha: &str) -> Result<Option<ReferenceImage>> {
+    async fn reference(&self, id: &AssetId) -> Result<Option<ReferenceImage>> {
         use futures_util::TryStreamExt;
-        let Some(row) = self.inner.store.asset(&self.row.project_id, sha).await? else {
+        let sha = id.as_str();
+        let Some(row) = self
+            .inner
+            .store
+            .asset(self.row.project_id.as_str(), sha)
+            .await?
+        else {
             return Ok(None);
         };
         let chunks: Vec<bytes::Bytes> = self
             .inner
             .assets
-            .get(&self.project, sha)
+            .get(&self.row.project_id, sha)
             .await?
             .try_collect()
             .await?;
@@ -729,7 +766,7 @@ impl<'a> Job<'a> {
         (
             self.inner
                 .prices
-                .price(&self.row.provider, model, self.kind),
+                .price(&self.row.provider, model, self.row.kind),
             format!("price-table {}", self.inner.prices.version()),
         )
     }
@@ -741,75 +778,38 @@ impl<'a> Job<'a> {
         peer: &DocPeer,
         submission: &Submission,
         row: &AssetRow,
-        dims: Option<Dims>,
+        dims: OutputDims,
         cost: f64,
-        source: Option<String>,
+        source: &str,
     ) -> Result<(), Stop> {
-        let (width, height, duration_ms, seed) = dims.unwrap_or((None, None, None, None));
-        let p = &submission.provenance;
-        let asset = Asset {
-            id: AssetId::from(row.sha256.as_str()),
-            sha256: row.sha256.clone(),
-            mime: row.content_type.clone(),
-            size: row.size as u64,
-            name: match (self.kind, self.row.shot_number) {
-                (JobKind::CharacterSheet, _) => "character sheet".into(),
-                (_, Some(n)) => format!("shot {n} {}", kind_name(self.kind)),
-                _ => kind_name(self.kind).into(),
-            },
-            width,
-            height,
-            duration_ms,
-            created_at_ms: now_ms() as f64,
-            provenance: Some(Provenance {
-                provider: p.provider.clone(),
-                model: p.model.clone(),
-                recipe_id: self.row.recipe_id.clone(),
-                recipe_version: self.row.recipe_version.clone(),
-                prompt: p.prompt.clone(),
-                seed: seed.or(p.seed),
-                parameters: p.parameters.clone(),
-                reference_asset_ids: submission
-                    .reference_asset_ids
-                    .iter()
-                    .map(|s| AssetId::from(s.as_str()))
-                    .collect(),
-                job_id: JobId::from(self.row.id.as_str()),
-                cost: Some(Cost {
-                    amount: cost,
-                    currency: "USD".into(),
-                }),
-            }),
-        };
+        let asset = request::output_asset(&self.row, row, dims, submission, cost, now_ms());
         let mut done = self.row.clone();
-        done.state = job_state::SUCCEEDED.to_owned();
+        done.state = JobStatus::Succeeded;
         let summary = summary(&done);
         let result = peer
             .write(|project: &Project| {
                 // A concurrent edit may have replaced the asset record with the same bytes;
                 // re-adding it is harmless (same id, same content).
                 project.add_asset(&asset)?;
-                if let Some(shot) = &self.row.shot_id {
-                    let shot_id = ShotId::from(shot.as_str());
-                    if let Some(shot) = project.shot(&shot_id) {
-                        project.add_take(&shot_id, &asset.id, shot.selected_take.is_none())?;
-                    }
+                if let Some(shot_id) = &self.row.shot_id
+                    && let Some(shot) = project.shot(shot_id)
+                {
+                    project.add_take(shot_id, &asset.id, shot.selected_take.is_none())?;
                 }
-                if let Some(character) = &self.row.character_id {
-                    let id = CharacterId::from(character.as_str());
-                    if let Some(c) = project.character(&id) {
-                        let mut refs = c.reference_asset_ids;
-                        if !refs.contains(&asset.id) {
-                            refs.push(asset.id.clone());
-                        }
-                        project.update_character(
-                            &id,
-                            &CharacterPatch {
-                                reference_asset_ids: Some(refs),
-                                ..CharacterPatch::default()
-                            },
-                        )?;
+                if let Some(id) = &self.row.character_id
+                    && let Some(c) = project.character(id)
+                {
+                    let mut refs = c.reference_asset_ids;
+                    if !refs.contains(&asset.id) {
+                        refs.push(asset.id.clone());
                     }
+                    project.update_character(
+                        id,
+                        &CharacterPatch {
+                            reference_asset_ids: Some(refs),
+                            ..CharacterPatch::default()
+                        },
+                    )?;
                 }
                 project.put_job(&summary)?;
                 Ok(())
@@ -819,10 +819,9 @@ impl<'a> Job<'a> {
             if self.inner.shutdown.is_cancelled() {
                 return Err(Stop::Shutdown);
             }
-            return Err(Self::internal(e));
+            return Err(Stop::internal(e));
         }
-        self.succeed(Some(cost), source.as_deref().unwrap_or("recorded"))
-            .await
+        self.succeed(Some(cost), source).await
     }
 
     /// Where a cost billed as the job went comes from.
@@ -838,7 +837,7 @@ impl<'a> Job<'a> {
                 &self.row.project_id,
                 &self.row.id,
                 &JobEnd {
-                    state: job_state::SUCCEEDED,
+                    state: JobStatus::Succeeded,
                     error_class: None,
                     error_message: None,
                     cost,
@@ -847,26 +846,26 @@ impl<'a> Job<'a> {
                 now_ms(),
             )
             .await
-            .map_err(Self::internal)
+            .map_err(Stop::internal)
     }
+}
+
+/// The submission stored with a job that the provider had accepted.
+fn stored_submission(json: &str) -> Result<Submission, Stop> {
+    serde_json::from_str(json)
+        .map_err(|e| Stop::internal(Error::Config(format!("stored submission: {e}"))))
 }
 
 fn summary(row: &JobRecord) -> JobSummary {
     JobSummary {
-        id: JobId::from(row.id.as_str()),
-        kind: parse_kind(&row.kind).unwrap_or(JobKind::Frame),
-        status: match row.state.as_str() {
-            job_state::QUEUED => JobStatus::Queued,
-            job_state::RUNNING => JobStatus::Running,
-            job_state::SUCCEEDED => JobStatus::Succeeded,
-            job_state::CANCELLED => JobStatus::Cancelled,
-            _ => JobStatus::Failed,
-        },
+        id: row.id.clone(),
+        kind: row.kind,
+        status: row.state,
         provider: row.provider.clone(),
-        shot_id: row.shot_id.as_deref().map(ShotId::from),
-        character_id: row.character_id.as_deref().map(CharacterId::from),
-        error: (row.state == job_state::FAILED)
-            .then(|| row.error_message.clone())
+        shot_id: row.shot_id.clone(),
+        character_id: row.character_id.clone(),
+        error: (row.state == JobStatus::Failed)
+            .then(|| user_error(row))
             .flatten(),
         updated_at_ms: now_ms() as f64,
     }
@@ -882,12 +881,48 @@ async fn summary_into(peer: &DocPeer, row: &JobRecord) {
 }
 
 /// For jobs that end without a task of their own (cancelled while queued).
-pub(super) async fn write_summary(inner: &Arc<Inner>, row: &JobRecord, _progress: Option<f32>) {
-    let Some(project) = ProjectId::parse(&row.project_id) else {
-        return;
-    };
-    match inner.peers.get(&inner.rooms, &project).await {
+pub(super) async fn write_summary(inner: &Arc<Inner>, row: &JobRecord) {
+    match inner.peers.get(&inner.rooms, &row.project_id).await {
         Ok(peer) => summary_into(&peer, row).await,
         Err(e) => tracing::warn!(error = %e, "cannot open the document for a job summary"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_messages_keep_the_reason_and_drop_addresses() {
+        let refused = ProviderError::ContentPolicy {
+            provider: "openai-images".into(),
+            reason: "rejected by the safety system".into(),
+        };
+        assert_eq!(
+            provider_message(&refused),
+            "openai-images: refused by content policy: rejected by the safety system"
+        );
+        let unreachable = ProviderError::Unreachable {
+            provider: "comfyui".into(),
+            message: "error sending request for url (http://gpu-box.internal:8188/prompt)".into(),
+        };
+        assert_eq!(provider_message(&unreachable), "comfyui: cannot connect");
+        let failed = ProviderError::Provider {
+            provider: "kling".into(),
+            status: None,
+            message: "error sending request for url (https://API.kling.example/v1/videos?x=1): \
+                      connection closed; see HTTPS://docs.example"
+                .into(),
+        };
+        assert_eq!(
+            provider_message(&failed),
+            "kling: provider error: error sending request for url ([address]): connection \
+             closed; see [address]"
+        );
+        let config = ProviderError::Config("base url http://10.0.0.7:9000 is not https".into());
+        assert_eq!(
+            provider_message(&config),
+            "the provider is not configured correctly on this server"
+        );
     }
 }

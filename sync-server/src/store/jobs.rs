@@ -3,48 +3,31 @@
 //! Every query here is written once, with `$N` placeholders (which sqlx binds by number on
 //! SQLite as on Postgres), and run on whichever pool the store holds.
 
+use api_types::{CharacterId, ErrorClass, JobId, JobKind, JobStatus, ProjectId, ShotId};
+
 use super::Store;
-use crate::Result;
 use crate::credentials::Sealed;
-
-/// Runs `$body` with `$pool` bound to the store's pool, whichever database it is. The body
-/// is compiled once per backend, so the same SQL and binds serve both.
-macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            Store::Sqlite($pool) => $body,
-            Store::Postgres($pool) => $body,
-        }
-    };
-}
-
-/// The job lifecycle as stored in `jobs.state`.
-pub mod state {
-    pub const QUEUED: &str = "queued";
-    pub const RUNNING: &str = "running";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const FAILED: &str = "failed";
-    pub const CANCELLED: &str = "cancelled";
-}
+use crate::{Error, Result};
 
 const JOB_COLUMNS: &str = "id, project_id, kind, provider, shot_id, character_id, shot_number, recipe_id, \
     recipe_version, state, attempts, provider_task_id, submission, asset_sha256, error_class, \
     error_message, next_attempt_at_ms, cost_estimate, cost, idempotency_key, cancel_requested, \
     created_at_ms, batch_index, updated_at_ms";
 
-/// One row of `jobs`.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// One row of `jobs`, decoded: the state, kind, error class and ids are the wire types, so
+/// that nothing past the store compares strings or guesses at a value it cannot read.
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {
-    pub id: String,
-    pub project_id: String,
-    pub kind: String,
+    pub id: JobId,
+    pub project_id: ProjectId,
+    pub kind: JobKind,
     pub provider: String,
-    pub shot_id: Option<String>,
-    pub character_id: Option<String>,
+    pub shot_id: Option<ShotId>,
+    pub character_id: Option<CharacterId>,
     pub shot_number: Option<i64>,
     pub recipe_id: String,
     pub recipe_version: String,
-    pub state: String,
+    pub state: JobStatus,
     pub attempts: i64,
     /// Set right after the provider accepted the job; a restart polls it.
     pub provider_task_id: Option<String>,
@@ -52,7 +35,8 @@ pub struct JobRecord {
     pub submission: Option<String>,
     /// Set once the output is in the object store, before it is attached to the document.
     pub asset_sha256: Option<String>,
-    pub error_class: Option<String>,
+    pub error_class: Option<ErrorClass>,
+    /// Fit for every collaborator: the runner never stores internal detail here.
     pub error_message: Option<String>,
     /// A queued job is not started before this (Unix ms): a rate-limited job waits here.
     pub next_attempt_at_ms: i64,
@@ -61,7 +45,7 @@ pub struct JobRecord {
     /// USD it cost, once it succeeded.
     pub cost: Option<f64>,
     pub idempotency_key: Option<String>,
-    pub cancel_requested: i64,
+    pub cancel_requested: bool,
     pub created_at_ms: i64,
     /// Order within one generate request (the storyboard order of its shots).
     pub batch_index: i64,
@@ -70,18 +54,100 @@ pub struct JobRecord {
 
 impl JobRecord {
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self.state.as_str(),
-            state::SUCCEEDED | state::FAILED | state::CANCELLED
-        )
+        self.state.is_terminal()
     }
+}
+
+/// A row of `jobs` as the database holds it, before [`JobRecord::try_from`] reads it.
+#[derive(Debug, sqlx::FromRow)]
+struct RawJob {
+    id: String,
+    project_id: String,
+    kind: String,
+    provider: String,
+    shot_id: Option<String>,
+    character_id: Option<String>,
+    shot_number: Option<i64>,
+    recipe_id: String,
+    recipe_version: String,
+    state: String,
+    attempts: i64,
+    provider_task_id: Option<String>,
+    submission: Option<String>,
+    asset_sha256: Option<String>,
+    error_class: Option<String>,
+    error_message: Option<String>,
+    next_attempt_at_ms: i64,
+    cost_estimate: f64,
+    cost: Option<f64>,
+    idempotency_key: Option<String>,
+    cancel_requested: i64,
+    created_at_ms: i64,
+    batch_index: i64,
+    updated_at_ms: i64,
+}
+
+impl TryFrom<RawJob> for JobRecord {
+    type Error = Error;
+
+    /// Reads a stored row; a value this version does not know (a kind written by a newer
+    /// server, a damaged id) is an error naming the row, never a guess.
+    fn try_from(raw: RawJob) -> Result<Self> {
+        let corrupt = |reason: String| Error::CorruptJobRow {
+            id: raw.id.clone(),
+            reason,
+        };
+        let project_id = ProjectId::parse(&raw.project_id)
+            .ok_or_else(|| corrupt(format!("invalid project id {:?}", raw.project_id)))?;
+        let kind: JobKind = raw.kind.parse().map_err(|e| corrupt(format!("{e}")))?;
+        let state: JobStatus = raw.state.parse().map_err(|e| corrupt(format!("{e}")))?;
+        let error_class = raw
+            .error_class
+            .as_deref()
+            .map(str::parse::<ErrorClass>)
+            .transpose()
+            .map_err(|e| corrupt(format!("{e}")))?;
+        if raw.id.is_empty() {
+            return Err(corrupt("empty id".into()));
+        }
+        Ok(JobRecord {
+            id: JobId::from(raw.id),
+            project_id,
+            kind,
+            provider: raw.provider,
+            shot_id: raw.shot_id.map(ShotId::from),
+            character_id: raw.character_id.map(CharacterId::from),
+            shot_number: raw.shot_number,
+            recipe_id: raw.recipe_id,
+            recipe_version: raw.recipe_version,
+            state,
+            attempts: raw.attempts,
+            provider_task_id: raw.provider_task_id,
+            submission: raw.submission,
+            asset_sha256: raw.asset_sha256,
+            error_class,
+            error_message: raw.error_message,
+            next_attempt_at_ms: raw.next_attempt_at_ms,
+            cost_estimate: raw.cost_estimate,
+            cost: raw.cost,
+            idempotency_key: raw.idempotency_key,
+            cancel_requested: raw.cancel_requested != 0,
+            created_at_ms: raw.created_at_ms,
+            batch_index: raw.batch_index,
+            updated_at_ms: raw.updated_at_ms,
+        })
+    }
+}
+
+fn decode_all(rows: Vec<RawJob>) -> Result<Vec<JobRecord>> {
+    rows.into_iter().map(JobRecord::try_from).collect()
 }
 
 /// How a terminal state is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobEnd<'a> {
-    pub state: &'static str,
-    pub error_class: Option<&'a str>,
+    pub state: JobStatus,
+    pub error_class: Option<ErrorClass>,
     pub error_message: Option<&'a str>,
     pub cost: Option<f64>,
 }
@@ -103,7 +169,7 @@ impl Store {
     /// so two concurrent requests cannot both squeeze under the limit.
     pub async fn insert_jobs(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         jobs: &[JobRecord],
     ) -> Result<std::result::Result<(), Spending>> {
         let extra: f64 = jobs.iter().map(|j| j.cost_estimate).sum();
@@ -122,7 +188,7 @@ impl Store {
             } else {
                 "SELECT limit_usd FROM project_budgets WHERE project_id = $1"
             })
-            .bind(project_id)
+            .bind(project_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
             if let Some((limit,)) = limit {
@@ -130,14 +196,14 @@ impl Store {
                     "SELECT CAST(COALESCE(SUM(amount_usd), 0) AS DOUBLE PRECISION) \
                      FROM cost_ledger WHERE project_id = $1",
                 )
-                .bind(project_id)
+                .bind(project_id.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
                 let (reserved,): (f64,) = sqlx::query_as(
                     "SELECT CAST(COALESCE(SUM(cost_estimate), 0) AS DOUBLE PRECISION) FROM jobs \
                      WHERE project_id = $1 AND state IN ('queued', 'running')",
                 )
-                .bind(project_id)
+                .bind(project_id.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
                 // A cent's tolerance keeps float sums from refusing an exact fit.
@@ -155,27 +221,27 @@ impl Store {
                     "INSERT INTO jobs ({JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
                      $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
                 )))
-                .bind(&j.id)
-                .bind(&j.project_id)
-                .bind(&j.kind)
+                .bind(j.id.as_str())
+                .bind(j.project_id.as_str())
+                .bind(j.kind.as_str())
                 .bind(&j.provider)
-                .bind(&j.shot_id)
-                .bind(&j.character_id)
+                .bind(j.shot_id.as_ref().map(ShotId::as_str))
+                .bind(j.character_id.as_ref().map(CharacterId::as_str))
                 .bind(j.shot_number)
                 .bind(&j.recipe_id)
                 .bind(&j.recipe_version)
-                .bind(&j.state)
+                .bind(j.state.as_str())
                 .bind(j.attempts)
                 .bind(&j.provider_task_id)
                 .bind(&j.submission)
                 .bind(&j.asset_sha256)
-                .bind(&j.error_class)
+                .bind(j.error_class.map(ErrorClass::as_str))
                 .bind(&j.error_message)
                 .bind(j.next_attempt_at_ms)
                 .bind(j.cost_estimate)
                 .bind(j.cost)
                 .bind(&j.idempotency_key)
-                .bind(j.cancel_requested)
+                .bind(i64::from(j.cancel_requested))
                 .bind(j.created_at_ms)
                 .bind(j.batch_index)
                 .bind(j.updated_at_ms)
@@ -190,7 +256,7 @@ impl Store {
     /// Jobs of a project whose idempotency key starts with `prefix` (a repeated request).
     pub async fn jobs_by_key_prefix(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         prefix: &str,
     ) -> Result<Vec<JobRecord>> {
         // `substr` instead of LIKE, so that `%` or `_` in a client's key match only themselves.
@@ -199,9 +265,9 @@ impl Store {
              AND substr(idempotency_key, 1, $2) = $3 ORDER BY created_at_ms, batch_index"
         );
         let len = prefix.chars().count() as i32;
-        Ok(on_pool!(self, pool => {
+        decode_all(on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(project_id)
+                .bind(project_id.as_str())
                 .bind(len)
                 .bind(prefix)
                 .fetch_all(pool)
@@ -209,54 +275,58 @@ impl Store {
         }))
     }
 
-    pub async fn job(&self, project_id: &str, id: &str) -> Result<Option<JobRecord>> {
+    pub async fn job(&self, project_id: &ProjectId, id: &JobId) -> Result<Option<JobRecord>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = $1 AND id = $2");
-        Ok(on_pool!(self, pool => {
+        let row: Option<RawJob> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(project_id)
-                .bind(id)
+                .bind(project_id.as_str())
+                .bind(id.as_str())
                 .fetch_optional(pool)
                 .await?
-        }))
+        });
+        row.map(JobRecord::try_from).transpose()
     }
 
     /// A project's jobs, oldest first.
-    pub async fn project_jobs(&self, project_id: &str) -> Result<Vec<JobRecord>> {
+    pub async fn project_jobs(&self, project_id: &ProjectId) -> Result<Vec<JobRecord>> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = $1 ORDER BY created_at_ms, batch_index"
         );
-        Ok(on_pool!(self, pool => {
+        decode_all(on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(project_id)
+                .bind(project_id.as_str())
                 .fetch_all(pool)
                 .await?
         }))
     }
 
     /// How many of a project's jobs wait in the queue (announced to collaborators).
-    pub async fn queued_jobs(&self, project_id: &str) -> Result<i64> {
+    pub async fn queued_jobs(&self, project_id: &ProjectId) -> Result<i64> {
         let (n,): (i64,) = on_pool!(self, pool => {
             sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE project_id = $1 AND state = 'queued'")
-                .bind(project_id)
+                .bind(project_id.as_str())
                 .fetch_one(pool)
                 .await?
         });
         Ok(n)
     }
 
-    /// Jobs left `running` by a previous process: resumed at start-up.
-    pub async fn running_jobs(&self) -> Result<Vec<JobRecord>> {
+    /// Jobs left `running` by a previous process: resumed at start-up. Each row is decoded on
+    /// its own, so that one unreadable row is reported without keeping the others waiting.
+    pub async fn running_jobs(&self) -> Result<Vec<Result<JobRecord>>> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'running' ORDER BY created_at_ms, batch_index"
         );
-        Ok(on_pool!(self, pool => {
+        let rows: Vec<RawJob> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?
-        }))
+        });
+        Ok(rows.into_iter().map(JobRecord::try_from).collect())
     }
 
     /// Moves the oldest due queued job to `running` (counting an attempt) and returns it. The
     /// outer `state = 'queued'` re-check makes two concurrent claimers on Postgres take
-    /// different jobs (or none) rather than the same one.
+    /// different jobs (or none) rather than the same one. A claimed row that cannot be read
+    /// is an error (it stays `running`, out of the queue, for someone to look at).
     pub async fn claim_next_job(&self, now_ms: i64) -> Result<Option<JobRecord>> {
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at_ms = $1 \
@@ -264,12 +334,13 @@ impl Store {
              AND next_attempt_at_ms <= $1 ORDER BY created_at_ms, batch_index LIMIT 1) \
              RETURNING {JOB_COLUMNS}"
         );
-        Ok(on_pool!(self, pool => {
+        let row: Option<RawJob> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(now_ms)
                 .fetch_optional(pool)
                 .await?
-        }))
+        });
+        row.map(JobRecord::try_from).transpose()
     }
 
     /// When the next parked job becomes due, if any is waiting.
@@ -286,7 +357,7 @@ impl Store {
     /// the job and before anything else happens to it.
     pub async fn record_submission(
         &self,
-        id: &str,
+        id: &JobId,
         task_id: &str,
         submission: &str,
         now_ms: i64,
@@ -299,7 +370,7 @@ impl Store {
             .bind(task_id)
             .bind(submission)
             .bind(now_ms)
-            .bind(id)
+            .bind(id.as_str())
             .execute(pool)
             .await?;
         });
@@ -307,12 +378,12 @@ impl Store {
     }
 
     /// Records that the output is in the object store (attaching it to the document is next).
-    pub async fn record_output(&self, id: &str, sha256: &str, now_ms: i64) -> Result<()> {
+    pub async fn record_output(&self, id: &JobId, sha256: &str, now_ms: i64) -> Result<()> {
         on_pool!(self, pool => {
             sqlx::query("UPDATE jobs SET asset_sha256 = $1, updated_at_ms = $2 WHERE id = $3")
                 .bind(sha256)
                 .bind(now_ms)
-                .bind(id)
+                .bind(id.as_str())
                 .execute(pool)
                 .await?;
         });
@@ -325,9 +396,9 @@ impl Store {
     /// earlier attempts spent until the job ends.
     pub async fn requeue_job(
         &self,
-        id: &str,
+        id: &JobId,
         next_attempt_at_ms: i64,
-        error_class: &str,
+        error_class: ErrorClass,
         error_message: &str,
         spent: f64,
         now_ms: i64,
@@ -340,10 +411,10 @@ impl Store {
                  WHERE id = $5 AND state = 'running'",
             )
             .bind(next_attempt_at_ms)
-            .bind(error_class)
+            .bind(error_class.as_str())
             .bind(error_message)
             .bind(now_ms)
-            .bind(id)
+            .bind(id.as_str())
             .bind(spent)
             .execute(pool)
             .await?;
@@ -354,8 +425,8 @@ impl Store {
     /// Ends a job and, when it cost something, records that in the ledger, atomically.
     pub async fn finish_job(
         &self,
-        project_id: &str,
-        id: &str,
+        project_id: &ProjectId,
+        id: &JobId,
         end: &JobEnd<'_>,
         cost_source: &str,
         now_ms: i64,
@@ -366,12 +437,12 @@ impl Store {
                 "UPDATE jobs SET state = $1, error_class = $2, error_message = $3, cost = $4, \
                  updated_at_ms = $5 WHERE id = $6",
             )
-            .bind(end.state)
-            .bind(end.error_class)
+            .bind(end.state.as_str())
+            .bind(end.error_class.map(ErrorClass::as_str))
             .bind(end.error_message)
             .bind(end.cost)
             .bind(now_ms)
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
             if let Some(cost) = end.cost.filter(|c| *c > 0.0) {
@@ -379,8 +450,8 @@ impl Store {
                     "INSERT INTO cost_ledger (job_id, project_id, amount_usd, source, created_at) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id) DO NOTHING",
                 )
-                .bind(id)
-                .bind(project_id)
+                .bind(id.as_str())
+                .bind(project_id.as_str())
                 .bind(cost)
                 .bind(cost_source)
                 .bind(now_ms / 1000)
@@ -393,15 +464,20 @@ impl Store {
     }
 
     /// Cancels a queued job at once; returns false when it was not queued (any more).
-    pub async fn cancel_queued_job(&self, project_id: &str, id: &str, now_ms: i64) -> Result<bool> {
+    pub async fn cancel_queued_job(
+        &self,
+        project_id: &ProjectId,
+        id: &JobId,
+        now_ms: i64,
+    ) -> Result<bool> {
         let done = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, updated_at_ms = $1 \
                  WHERE project_id = $2 AND id = $3 AND state = 'queued'",
             )
             .bind(now_ms)
-            .bind(project_id)
-            .bind(id)
+            .bind(project_id.as_str())
+            .bind(id.as_str())
             .execute(pool)
             .await?
             .rows_affected()
@@ -410,15 +486,20 @@ impl Store {
     }
 
     /// Flags a running job for cancellation (durably, so a restart still cancels it).
-    pub async fn request_cancel(&self, project_id: &str, id: &str, now_ms: i64) -> Result<bool> {
+    pub async fn request_cancel(
+        &self,
+        project_id: &ProjectId,
+        id: &JobId,
+        now_ms: i64,
+    ) -> Result<bool> {
         let done = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE jobs SET cancel_requested = 1, updated_at_ms = $1 \
                  WHERE project_id = $2 AND id = $3 AND state = 'running'",
             )
             .bind(now_ms)
-            .bind(project_id)
-            .bind(id)
+            .bind(project_id.as_str())
+            .bind(id.as_str())
             .execute(pool)
             .await?
             .rows_affected()
@@ -426,7 +507,7 @@ impl Store {
         Ok(done == 1)
     }
 
-    pub async fn set_budget(&self, project_id: &str, limit_usd: Option<f64>) -> Result<()> {
+    pub async fn set_budget(&self, project_id: &ProjectId, limit_usd: Option<f64>) -> Result<()> {
         let now = super::unix_now();
         on_pool!(self, pool => {
             match limit_usd {
@@ -436,7 +517,7 @@ impl Store {
                          VALUES ($1, $2, $3) ON CONFLICT (project_id) DO UPDATE \
                          SET limit_usd = excluded.limit_usd, updated_at = excluded.updated_at",
                     )
-                    .bind(project_id)
+                    .bind(project_id.as_str())
                     .bind(limit)
                     .bind(now)
                     .execute(pool)
@@ -444,7 +525,7 @@ impl Store {
                 }
                 None => {
                     sqlx::query("DELETE FROM project_budgets WHERE project_id = $1")
-                        .bind(project_id)
+                        .bind(project_id.as_str())
                         .execute(pool)
                         .await?;
                 }
@@ -453,25 +534,25 @@ impl Store {
         Ok(())
     }
 
-    pub async fn spending(&self, project_id: &str) -> Result<Spending> {
+    pub async fn spending(&self, project_id: &ProjectId) -> Result<Spending> {
         on_pool!(self, pool => {
             let limit: Option<(f64,)> =
                 sqlx::query_as("SELECT limit_usd FROM project_budgets WHERE project_id = $1")
-                    .bind(project_id)
+                    .bind(project_id.as_str())
                     .fetch_optional(pool)
                     .await?;
             let (spent,): (f64,) = sqlx::query_as(
                 "SELECT CAST(COALESCE(SUM(amount_usd), 0) AS DOUBLE PRECISION) \
                  FROM cost_ledger WHERE project_id = $1",
             )
-            .bind(project_id)
+            .bind(project_id.as_str())
             .fetch_one(pool)
             .await?;
             let (reserved,): (f64,) = sqlx::query_as(
                 "SELECT CAST(COALESCE(SUM(cost_estimate), 0) AS DOUBLE PRECISION) FROM jobs \
                  WHERE project_id = $1 AND state IN ('queued', 'running')",
             )
-            .bind(project_id)
+            .bind(project_id.as_str())
             .fetch_one(pool)
             .await?;
             Ok(Spending {
@@ -484,7 +565,7 @@ impl Store {
 
     pub async fn put_credential(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         provider: &str,
         sealed: &Sealed,
     ) -> Result<()> {
@@ -496,7 +577,7 @@ impl Store {
                  SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, \
                  updated_at = excluded.updated_at",
             )
-            .bind(project_id)
+            .bind(project_id.as_str())
             .bind(provider)
             .bind(&sealed.nonce)
             .bind(&sealed.ciphertext)
@@ -507,10 +588,10 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_credential(&self, project_id: &str, provider: &str) -> Result<bool> {
+    pub async fn delete_credential(&self, project_id: &ProjectId, provider: &str) -> Result<bool> {
         let n = on_pool!(self, pool => {
             sqlx::query("DELETE FROM provider_credentials WHERE project_id = $1 AND provider = $2")
-                .bind(project_id)
+                .bind(project_id.as_str())
                 .bind(provider)
                 .execute(pool)
                 .await?
@@ -519,13 +600,17 @@ impl Store {
         Ok(n > 0)
     }
 
-    pub async fn credential(&self, project_id: &str, provider: &str) -> Result<Option<Sealed>> {
+    pub async fn credential(
+        &self,
+        project_id: &ProjectId,
+        provider: &str,
+    ) -> Result<Option<Sealed>> {
         let row: Option<(Vec<u8>, Vec<u8>)> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT nonce, ciphertext FROM provider_credentials \
                  WHERE project_id = $1 AND provider = $2",
             )
-            .bind(project_id)
+            .bind(project_id.as_str())
             .bind(provider)
             .fetch_optional(pool)
             .await?
@@ -534,13 +619,13 @@ impl Store {
     }
 
     /// The providers a project has a key for (never the keys).
-    pub async fn credential_providers(&self, project_id: &str) -> Result<Vec<(String, i64)>> {
+    pub async fn credential_providers(&self, project_id: &ProjectId) -> Result<Vec<(String, i64)>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT provider, updated_at FROM provider_credentials WHERE project_id = $1 \
                  ORDER BY provider",
             )
-            .bind(project_id)
+            .bind(project_id.as_str())
             .fetch_all(pool)
             .await?
         }))

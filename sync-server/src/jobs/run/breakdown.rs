@@ -6,29 +6,29 @@
 
 use std::sync::Mutex;
 
+use api_types::{ErrorClass, JobStatus};
 use provider_adapters::{ChatRequest, Error as ProviderError, Usage};
 use serde_json::Value;
-use shared_model::{JobId, JobStatus, Project};
+use shared_model::Project;
 
 use super::super::{BreakdownSubmission, board_not_empty, lock};
-use super::{Job, Stop, class_name, summary};
+use super::{Job, Stop, provider_message, summary};
 use crate::Error;
 use crate::jobs::peer::DocPeer;
-use crate::store::job_state;
 
 /// Answers asked for per chunk: the first plus two re-asks with the validation error.
 const ASKS_PER_CHUNK: u32 = 3;
 
 impl Job<'_> {
     pub(super) async fn breakdown(&self, peer: &DocPeer) -> Result<(), Stop> {
-        if self.row.cancel_requested != 0 {
+        if self.row.cancel_requested {
             return Err(Stop::Cancelled);
         }
-        let job_id = JobId::from(self.row.id.as_str());
+        let job_id = &self.row.id;
         // A restart between committing the plan and recording the row: the summary written
         // with the plan says it is done.
         let committed = peer.read(|p| {
-            p.job(&job_id)
+            p.job(job_id)
                 .is_some_and(|j| j.status == JobStatus::Succeeded)
         });
         if committed {
@@ -38,13 +38,13 @@ impl Job<'_> {
             peer.read(|p| (p.script_text(), p.meta().title, p.shots().len()));
         if shots > 0 {
             return Err(Stop::Failed {
-                class: "conflict".into(),
+                class: ErrorClass::Conflict,
                 message: board_not_empty(shots),
             });
         }
         if script.trim().is_empty() {
             return Err(Stop::Failed {
-                class: "invalid_input".into(),
+                class: ErrorClass::InvalidInput,
                 message: "the script is empty".into(),
             });
         }
@@ -54,13 +54,13 @@ impl Job<'_> {
             .as_deref()
             .map(serde_json::from_str)
             .transpose()
-            .map_err(|e| Self::internal(Error::Config(format!("stored breakdown request: {e}"))))?
+            .map_err(|e| Stop::internal(Error::Config(format!("stored breakdown request: {e}"))))?
             .unwrap_or_default();
         let adapter = self.adapter().await?;
         let novel =
             tokio::task::spawn_blocking(move || breakdown::novel_from_script(script, title))
                 .await
-                .map_err(|e| Self::internal(Error::from(e)))?;
+                .map_err(|e| Stop::internal(Error::from(e)))?;
 
         // The provider's error behind a failed chunk, kept whole (`llm::run` only carries
         // its text) so that a rate limit parks the job instead of failing it. Written by the
@@ -89,7 +89,7 @@ impl Job<'_> {
                         if let ProviderError::InvalidOutput { usage, .. } = &e {
                             self.bill(usage, submission.priced_model(), tokens);
                         }
-                        let message = e.to_string();
+                        let message = provider_message(&e);
                         *lock(last_error) = Some(e);
                         Err(message)
                     }
@@ -111,7 +111,7 @@ impl Job<'_> {
                 Ok(()) = rx.changed() => {
                     let (done, total) = *rx.borrow_and_update();
                     let progress = (total > 0).then(|| done as f32 / total as f32);
-                    self.announce(peer, Some((job_state::RUNNING, progress))).await;
+                    self.announce_running(peer, progress).await;
                 }
                 () = self.cancel.cancelled() => return Err(Stop::Cancelled),
                 () = self.inner.shutdown.cancelled() => return Err(Stop::Shutdown),
@@ -129,15 +129,15 @@ impl Job<'_> {
                             .retry_after()
                             .unwrap_or(self.inner.config.providers.retry.max_delay)
                             .max(std::time::Duration::from_millis(100)),
-                        class: class_name(e.class()).into(),
+                        class: e.class(),
                         message,
                     },
                     Some(e) => Stop::Failed {
-                        class: class_name(e.class()).into(),
+                        class: e.class(),
                         message,
                     },
                     None => Stop::Failed {
-                        class: "invalid_output".into(),
+                        class: ErrorClass::InvalidOutput,
                         message,
                     },
                 });
@@ -145,7 +145,7 @@ impl Job<'_> {
         };
 
         let mut done = self.row.clone();
-        done.state = job_state::SUCCEEDED.to_owned();
+        done.state = JobStatus::Succeeded;
         let summary = summary(&done);
         let written = peer
             .write(|p: &Project| {
@@ -180,12 +180,12 @@ impl Job<'_> {
             }
             Err(Error::Conflict(message)) => {
                 return Err(Stop::Failed {
-                    class: "conflict".into(),
+                    class: ErrorClass::Conflict,
                     message,
                 });
             }
             Err(_) if self.inner.shutdown.is_cancelled() => return Err(Stop::Shutdown),
-            Err(e) => return Err(Self::internal(e)),
+            Err(e) => return Err(Stop::internal(e)),
         }
         self.succeed(Some(self.spent()), &self.billed_source())
             .await
