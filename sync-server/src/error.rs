@@ -30,6 +30,10 @@ pub enum Error {
     /// A request the server understood but cannot carry out as asked (answered with 400).
     #[error("{0}")]
     Invalid(String),
+    /// A provider needs a key the project does not have (answered with 400 and the code
+    /// `missing_credential` naming `provider`, so that clients need not read `message`).
+    #[error("{message}")]
+    MissingCredential { provider: String, message: String },
     /// Work refused because it would exceed the project's budget (answered with 402).
     #[error("{0}")]
     BudgetExceeded(String),
