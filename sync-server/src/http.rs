@@ -620,3 +620,39 @@ async fn download_asset(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_their_code_and_only_user_text() {
+        let missing = ApiError::from(Error::MissingCredential {
+            provider: "kling".into(),
+            message: "no kling key is set for this project".into(),
+        });
+        assert_eq!(missing.status_and_code().0, StatusCode::BAD_REQUEST);
+        let body = missing.body();
+        assert_eq!(body.code, ErrorCode::MissingCredential);
+        assert_eq!(body.provider.as_deref(), Some("kling"));
+
+        // The runner's message of today is recognised as the same refusal.
+        let legacy = ApiError::from(Error::Invalid(
+            "no gemini key is set for this project: an owner can set one with PUT ...".into(),
+        ))
+        .body();
+        assert_eq!(legacy.code, ErrorCode::MissingCredential);
+        assert_eq!(legacy.provider.as_deref(), Some("gemini"));
+        let other = ApiError::from(Error::Invalid("gemini cannot make a clip".into())).body();
+        assert_eq!((other.code, other.provider), (ErrorCode::BadRequest, None));
+
+        let internal = ApiError::from(Error::Config("postgres://db.internal:5432".into()));
+        assert_eq!(
+            internal.status_and_code().0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let body = internal.body();
+        assert_eq!(body.code, ErrorCode::Internal);
+        assert!(!body.error.contains("db.internal"), "{}", body.error);
+    }
+}
