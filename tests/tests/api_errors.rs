@@ -1,7 +1,7 @@
 //! Every REST error answers the one shape `{"error", "code", "provider"?}` (`ApiErrorBody`) with
 //! the status its code stands for, including the framework's own rejections (a body that is not
-//! JSON, a missing field, the wrong content type, a body over the limit, an unknown endpoint, a
-//! wrong method), which axum would otherwise answer in plain text.
+//! JSON, a missing field, the wrong content type, a body over the limit, a query that does not
+//! parse, an unknown endpoint, a wrong method), which axum would otherwise answer in plain text.
 
 use api_types::{ApiErrorBody, ErrorCode};
 use reqwest::StatusCode;
@@ -138,6 +138,17 @@ async fn the_frameworks_rejections_take_the_error_shape() -> anyhow::Result<()> 
     .await?;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body.code, ErrorCode::MethodNotAllowed);
+
+    // A query string that does not parse (a repeated field).
+    let (status, body) = refusal(
+        http.get(server.http("/api/projects?token=a&token=b"))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body.code, ErrorCode::BadRequest);
+    assert!(body.error.contains("token"), "{}", body.error);
 
     // The handlers' own refusals have codes too.
     let (status, body) = refusal(
