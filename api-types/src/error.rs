@@ -25,6 +25,8 @@ pub enum ErrorCode {
     Forbidden,
     /// 404
     NotFound,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed,
     /// 409: the request conflicts with the current state (e.g. cancelling a finished job).
     Conflict,
     /// 413
@@ -80,6 +82,28 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&body).unwrap_or_default(),
             r#"{"error":"no key is set for kling","code":"missing_credential","provider":"kling"}"#
+        );
+    }
+    #[test]
+    fn every_code_has_its_snake_case_name() {
+        let cases = [
+            (ErrorCode::InvalidBody, "invalid_body"),
+            (ErrorCode::PayloadTooLarge, "payload_too_large"),
+            (ErrorCode::UnsupportedMediaType, "unsupported_media_type"),
+            (ErrorCode::MethodNotAllowed, "method_not_allowed"),
+            (ErrorCode::BudgetExceeded, "budget_exceeded"),
+            (ErrorCode::MissingCredential, "missing_credential"),
+        ];
+        for (code, name) in cases {
+            let json = format!("\"{name}\"");
+            assert_eq!(serde_json::to_string(&code).unwrap_or_default(), json);
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).ok(), Some(code));
+        }
+        // An error without a provider leaves the field out rather than sending null.
+        let body = ApiErrorBody::new(ErrorCode::NotFound, "no such project");
+        assert_eq!(
+            serde_json::to_string(&body).unwrap_or_default(),
+            r#"{"error":"no such project","code":"not_found"}"#
         );
     }
 }

@@ -39,6 +39,14 @@ macro_rules! string_id {
             }
         }
 
+        // Maps keyed by an id can be read with a `&str`: the derived `Eq`, `Ord` and `Hash`
+        // are the inner string's, as `Borrow` requires.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0

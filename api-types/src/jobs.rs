@@ -178,6 +178,53 @@ pub struct ServerJobs {
     pub queued: u64,
 }
 
+/// Which targets a generate request covers: `"missing"` (targets without a result yet),
+/// `"all"`, `{"scene": id}` or `{"shots": [ids]}`. The server checks the names and ids and
+/// says which one it does not know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Scope {
+    /// `"missing"` or `"all"`.
+    Named(String),
+    Scene {
+        scene: String,
+    },
+    Shots {
+        shots: Vec<String>,
+    },
+}
+
+impl Scope {
+    /// Targets without a result yet.
+    pub fn missing() -> Self {
+        Scope::Named("missing".into())
+    }
+
+    /// Every target, regenerating those with a result.
+    pub fn all() -> Self {
+        Scope::Named("all".into())
+    }
+}
+
+/// `POST /api/projects/{id}/generate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateRequest {
+    pub provider: String,
+    /// A [`JobKind`] name (`frame`, `clip`, `character_sheet`); kept a string so that an unknown
+    /// one is answered with the kinds the server knows.
+    pub kind: String,
+    pub scope: Scope,
+    /// The same key again answers with the jobs of the first request instead of new ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// The answer (202) to a generate request: the queued jobs, one per target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queued {
+    pub jobs: Vec<JobId>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +254,52 @@ mod tests {
                 what: "job kind",
                 value: "sketch".into()
             })
+        );
+    }
+    #[test]
+    fn scopes_take_their_three_shapes() {
+        let cases = [
+            (Scope::missing(), r#""missing""#),
+            (Scope::all(), r#""all""#),
+            (Scope::Scene { scene: "s1".into() }, r#"{"scene":"s1"}"#),
+            (
+                Scope::Shots {
+                    shots: vec!["a".into(), "b".into()],
+                },
+                r#"{"shots":["a","b"]}"#,
+            ),
+        ];
+        for (scope, json) in cases {
+            assert_eq!(serde_json::to_string(&scope).unwrap_or_default(), json);
+            let back: Scope = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(back, scope);
+        }
+        let request = GenerateRequest {
+            provider: "offline".into(),
+            kind: JobKind::Frame.as_str().into(),
+            scope: Scope::missing(),
+            idempotency_key: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&request).unwrap_or_default(),
+            r#"{"provider":"offline","kind":"frame","scope":"missing"}"#
+        );
+    }
+
+    #[test]
+    fn the_server_peers_jobs_read_old_kind_names_and_look_up_by_str() {
+        let jobs: ServerJobs = serde_json::from_str(
+            r#"{"running":{"j1":{"shot_id":"s1","kind":"character-sheet","provider":"offline","status":"running","progress":0.5}},"queued":3}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(jobs.queued, 3);
+        let job = jobs.running.get("j1").unwrap_or_else(|| panic!("no j1"));
+        assert_eq!(job.kind, JobKind::CharacterSheet);
+        assert_eq!(job.shot_id.as_ref().map(|s| s.as_str()), Some("s1"));
+        assert_eq!(job.progress, Some(0.5));
+        assert_eq!(
+            serde_json::from_str::<ServerJobs>("{}").unwrap_or_default(),
+            ServerJobs::default()
         );
     }
 }

@@ -7,16 +7,30 @@
 //! - [`ids`]: newtype ids (`ShotId`, `JobId`, ...), also used by the project document.
 //! - [`jobs`]: job kinds, states and error classes, stable strings in database rows and JSON.
 //! - [`providers`]: what each provider can make here.
+//! - [`projects`]: projects, share tokens and roles, uploaded assets.
+//! - [`studio`]: importing a novel, breaking a script down, the media of an export.
+//! - [`settings`]: a project's provider keys (which are set, never the keys) and budget.
 //! - [`error`]: the one error body every API error takes, `{"error", "code", ...}`.
 
 pub mod error;
 pub mod ids;
 pub mod jobs;
+pub mod projects;
 pub mod providers;
+pub mod settings;
+pub mod studio;
 
 pub use error::{ApiErrorBody, ErrorCode};
 pub use ids::{AssetId, CharacterId, JobId, ProjectId, SceneId, ShotId};
 pub use jobs::{
-    ErrorClass, JobKind, JobList, JobStatus, JobView, LiveJob, ServerJobs, UnknownValue,
+    ErrorClass, GenerateRequest, JobKind, JobList, JobStatus, JobView, LiveJob, Queued, Scope,
+    ServerJobs, UnknownValue,
+};
+pub use projects::{
+    CreateProject, CreateToken, CreatedProject, CreatedToken, ProjectSummary, Role, UploadedAsset,
 };
 pub use providers::{ProviderInfo, ProviderList};
+pub use settings::{Budget, BudgetLimit, CredentialInfo, Credentials, SetCredential};
+pub use studio::{
+    BreakdownMode, BreakdownQueued, BreakdownRequest, BrokenDown, Imported, MediaItem, MediaList,
+};

@@ -25,6 +25,13 @@ pub struct ProviderInfo {
     pub first_last_frame: bool,
 }
 
+impl ProviderInfo {
+    /// Whether a generate request may ask it for `kind`.
+    pub fn makes(&self, kind: JobKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+}
+
 /// `{"providers": [...]}`, the built-in offline renderer first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProviderList {

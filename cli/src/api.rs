@@ -1,9 +1,14 @@
-//! The studio's HTTP API, as the CLI uses it. Error responses carry `{"error": message}`,
-//! which is shown as is.
+//! The studio's HTTP API, as the CLI uses it. The bodies are [`api_types`]', shared with the
+//! server; a refusal is an [`ApiRefusal`] carrying the server's message (shown as is) and its
+//! machine-readable code (what the CLI decides on).
 
-use anyhow::{Context, Result, anyhow};
-use reqwest::{RequestBuilder, Response};
-use serde::Deserialize;
+use anyhow::{Context, Result};
+use api_types::{
+    ApiErrorBody, BreakdownMode, BreakdownQueued, BreakdownRequest, BrokenDown, ErrorCode,
+    GenerateRequest, Imported, JobList, JobView, MediaItem, MediaList, Queued, Scope,
+    SetCredential,
+};
+use reqwest::{RequestBuilder, Response, StatusCode};
 
 #[derive(Debug)]
 pub(crate) struct Api {
@@ -11,60 +16,26 @@ pub(crate) struct Api {
     http: reqwest::Client,
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Imported {
-    pub project_id: String,
-    pub token: String,
-    pub title: String,
-    pub chapters: usize,
-    pub scenes: usize,
-    pub shots: usize,
-    pub characters: usize,
+/// The studio said no: its status and error body.
+#[derive(Debug)]
+pub(crate) struct ApiRefusal {
+    pub status: StatusCode,
+    pub body: ApiErrorBody,
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct BrokenDown {
-    pub scenes: usize,
-    pub shots: usize,
-    pub characters: usize,
+impl std::fmt::Display for ApiRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.body.error)
+    }
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Queued {
-    pub jobs: Vec<String>,
-}
+impl std::error::Error for ApiRefusal {}
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct BreakdownQueued {
-    pub job: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Job {
-    pub id: String,
-    pub status: String,
-    #[serde(default)]
-    pub error: Option<String>,
-    /// 0.0 to 1.0 while running, when known.
-    #[serde(default)]
-    pub progress: Option<f32>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Jobs {
-    jobs: Vec<Job>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct MediaItem {
-    pub sha256: String,
-    /// Where exports reference it, relative to the export directory (`media/<sha256>.png`).
-    pub path: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct MediaList {
-    media: Vec<MediaItem>,
+impl ApiRefusal {
+    /// The refusal's code, when `e` is one.
+    pub(crate) fn code_of(e: &anyhow::Error) -> Option<ErrorCode> {
+        e.downcast_ref::<ApiRefusal>().map(|r| r.body.code)
+    }
 }
 
 impl Api {
@@ -89,12 +60,11 @@ impl Api {
             return Ok(response);
         }
         let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or(body);
-        Err(anyhow!("{status}: {message}"))
+        let text = response.text().await.unwrap_or_default();
+        // Something in front of the studio (a proxy) may answer in its own words.
+        let body = serde_json::from_str::<ApiErrorBody>(&text)
+            .unwrap_or_else(|_| ApiErrorBody::new(ErrorCode::Other, text));
+        Err(ApiRefusal { status, body }.into())
     }
 
     pub(crate) async fn import(
@@ -120,13 +90,17 @@ impl Api {
         &self,
         project: &str,
         token: &str,
-        mode: &str,
+        mode: BreakdownMode,
     ) -> Result<BrokenDown> {
         let request = self
             .http
             .post(format!("{}/api/projects/{project}/breakdown", self.base))
             .bearer_auth(token)
-            .json(&serde_json::json!({ "mode": mode }));
+            .json(&BreakdownRequest {
+                mode,
+                provider: None,
+                model: None,
+            });
         Ok(self.send(request).await?.json().await?)
     }
 
@@ -142,7 +116,11 @@ impl Api {
             .http
             .post(format!("{}/api/projects/{project}/breakdown", self.base))
             .bearer_auth(token)
-            .json(&serde_json::json!({ "mode": "llm", "provider": provider, "model": model }));
+            .json(&BreakdownRequest {
+                mode: BreakdownMode::Llm,
+                provider: Some(provider.to_owned()),
+                model: model.map(str::to_owned),
+            });
         Ok(self.send(request).await?.json().await?)
     }
 
@@ -160,7 +138,7 @@ impl Api {
                 self.base
             ))
             .bearer_auth(token)
-            .json(&serde_json::json!({ "key": key }));
+            .json(&SetCredential { key });
         self.send(request).await?;
         Ok(())
     }
@@ -177,16 +155,21 @@ impl Api {
             .http
             .post(format!("{}/api/projects/{project}/generate", self.base))
             .bearer_auth(token)
-            .json(&serde_json::json!({ "provider": provider, "kind": kind, "scope": if all { "all" } else { "missing" } }));
+            .json(&GenerateRequest {
+                provider: provider.to_owned(),
+                kind: kind.to_owned(),
+                scope: if all { Scope::all() } else { Scope::missing() },
+                idempotency_key: None,
+            });
         Ok(self.send(request).await?.json().await?)
     }
 
-    pub(crate) async fn jobs(&self, project: &str, token: &str) -> Result<Vec<Job>> {
+    pub(crate) async fn jobs(&self, project: &str, token: &str) -> Result<Vec<JobView>> {
         let request = self
             .http
             .get(format!("{}/api/projects/{project}/jobs", self.base))
             .bearer_auth(token);
-        Ok(self.send(request).await?.json::<Jobs>().await?.jobs)
+        Ok(self.send(request).await?.json::<JobList>().await?.jobs)
     }
 
     pub(crate) async fn export(&self, project: &str, token: &str, format: &str) -> Result<Vec<u8>> {

@@ -25,10 +25,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use api_types::{BreakdownMode, ErrorCode, JobId, JobStatus};
+use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::api::Api;
+use crate::api::{Api, ApiRefusal};
 use crate::saved::Saved;
 
 #[derive(Debug, Parser)]
@@ -73,8 +74,8 @@ enum Command {
     /// Break the project's script down (only while the board has no shots).
     Breakdown {
         /// `offline` (deterministic, no key) or `llm` (a chat model, with the project's key).
-        #[arg(long, default_value = "offline")]
-        mode: String,
+        #[arg(long, value_enum, default_value = "offline")]
+        mode: Mode,
         /// For `llm`: the chat provider; the studio's `--provider-url` decides where it is.
         #[arg(long, default_value = "openai-chat")]
         provider: String,
@@ -149,7 +150,7 @@ async fn main() -> Result<()> {
             let imported = api.import(name, title.as_deref(), &breakdown, bytes).await;
             spinner.finish_and_clear();
             let imported = imported?;
-            saved.remember(&imported.project_id, &imported.token)?;
+            saved.remember(imported.project_id.as_str(), &imported.token)?;
             println!(
                 "imported \"{}\": {} chapters, {} scenes, {} shots, {} characters",
                 imported.title,
@@ -176,10 +177,11 @@ async fn main() -> Result<()> {
             no_wait,
         } => {
             let (project, token) = saved.pick(cli.project, cli.token)?;
-            if mode == "llm" {
+            if mode == Mode::Llm {
                 let queued = api
                     .breakdown_llm(&project, &token, &provider, model.as_deref())
-                    .await?;
+                    .await
+                    .map_err(key_hint)?;
                 println!("breakdown job {} queued on {provider}", queued.job);
                 if !no_wait {
                     wait_for_breakdown(&api, &project, &token, &queued.job).await?;
@@ -189,7 +191,9 @@ async fn main() -> Result<()> {
                     );
                 }
             } else {
-                let result = api.breakdown(&project, &token, &mode).await?;
+                let result = api
+                    .breakdown(&project, &token, BreakdownMode::Offline)
+                    .await?;
                 println!(
                     "{} scenes, {} shots, {} characters",
                     result.scenes, result.shots, result.characters
@@ -221,7 +225,8 @@ async fn main() -> Result<()> {
             let (project, token) = saved.pick(cli.project, cli.token)?;
             let queued = api
                 .generate(&project, &token, &provider, &kind, all)
-                .await?;
+                .await
+                .map_err(key_hint)?;
             if queued.jobs.is_empty() {
                 println!("every shot already has a take (use --all to regenerate)");
                 return Ok(());
@@ -255,7 +260,10 @@ async fn main() -> Result<()> {
                 match api.export(&project, &token, name).await {
                     Ok(bytes) => std::fs::write(out.join(format!("storyboard.{ext}")), bytes)?,
                     // An animatic needs ffmpeg on the server: report it and go on with the rest.
-                    Err(e) if *name == "animatic" => {
+                    Err(e)
+                        if *name == "animatic"
+                            && ApiRefusal::code_of(&e) == Some(ErrorCode::Unavailable) =>
+                    {
                         bar.println(format!("animatic skipped: {e:#}"))
                     }
                     Err(e) => return Err(e),
@@ -285,6 +293,27 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// How the project's script is broken down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Offline,
+    Llm,
+}
+
+/// A refusal for a missing provider key, with the command that sets one; anything else as is.
+fn key_hint(e: anyhow::Error) -> anyhow::Error {
+    let provider = e
+        .downcast_ref::<ApiRefusal>()
+        .filter(|r| r.body.code == ErrorCode::MissingCredential)
+        .and_then(|r| r.body.provider.clone());
+    match provider {
+        Some(provider) => e.context(format!(
+            "the project has no {provider} key; an owner can store one with `shotweave key {provider}`"
+        )),
+        None => e,
+    }
+}
+
 fn bar_style() -> ProgressStyle {
     ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
         .expect("valid template")
@@ -300,7 +329,7 @@ fn spinner(message: &str) -> ProgressBar {
 
 /// Polls the project's jobs until the breakdown job has ended, showing its progress (the
 /// share of the script's chunks the model has answered); fails with the job's reason.
-async fn wait_for_breakdown(api: &Api, project: &str, token: &str, id: &str) -> Result<()> {
+async fn wait_for_breakdown(api: &Api, project: &str, token: &str, id: &JobId) -> Result<()> {
     let bar = ProgressBar::new(100).with_style(
         ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}% {elapsed}")
             .expect("valid template")
@@ -311,18 +340,18 @@ async fn wait_for_breakdown(api: &Api, project: &str, token: &str, id: &str) -> 
         let jobs = api.jobs(project, token).await?;
         let job = jobs
             .iter()
-            .find(|j| j.id == id)
+            .find(|j| &j.id == id)
             .with_context(|| format!("job {id} is not in the project's job list"))?;
         if let Some(progress) = job.progress {
             bar.set_position((progress.clamp(0.0, 1.0) * 100.0).round() as u64);
         }
-        match job.status.as_str() {
-            "succeeded" => {
+        match job.status {
+            JobStatus::Succeeded => {
                 bar.finish_and_clear();
                 println!("breakdown done");
                 return Ok(());
             }
-            "failed" | "cancelled" => {
+            JobStatus::Failed | JobStatus::Cancelled => {
                 bar.finish_and_clear();
                 bail!(
                     "the breakdown {}: {}",
@@ -330,27 +359,29 @@ async fn wait_for_breakdown(api: &Api, project: &str, token: &str, id: &str) -> 
                     job.error.as_deref().unwrap_or("no reason given")
                 );
             }
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            JobStatus::Queued | JobStatus::Running => {
+                tokio::time::sleep(Duration::from_millis(250)).await
+            }
         }
     }
 }
 
 /// Polls the project's jobs until every one of `ids` has ended, with a progress bar; fails if
 /// any job failed, naming the reasons.
-async fn wait_for(api: &Api, project: &str, token: &str, ids: &[String]) -> Result<()> {
+async fn wait_for(api: &Api, project: &str, token: &str, ids: &[JobId]) -> Result<()> {
     let bar = ProgressBar::new(ids.len() as u64).with_style(bar_style());
     bar.set_message("generate");
     loop {
         let jobs = api.jobs(project, token).await?;
         let mine: Vec<_> = jobs.iter().filter(|j| ids.contains(&j.id)).collect();
-        let ended = mine
-            .iter()
-            .filter(|j| matches!(j.status.as_str(), "succeeded" | "failed" | "cancelled"))
-            .count();
+        let ended = mine.iter().filter(|j| j.status.is_terminal()).count();
         bar.set_position(ended as u64);
         if ended == ids.len() {
             bar.finish_and_clear();
-            let failed: Vec<_> = mine.iter().filter(|j| j.status != "succeeded").collect();
+            let failed: Vec<_> = mine
+                .iter()
+                .filter(|j| j.status != JobStatus::Succeeded)
+                .collect();
             println!(
                 "{} succeeded, {} failed or cancelled",
                 ids.len() - failed.len(),
@@ -360,7 +391,7 @@ async fn wait_for(api: &Api, project: &str, token: &str, ids: &[String]) -> Resu
                 bail!(
                     "{} jobs did not succeed; first: {}",
                     failed.len(),
-                    first.error.as_deref().unwrap_or(&first.status)
+                    first.error.as_deref().unwrap_or(first.status.as_str())
                 );
             }
             return Ok(());

@@ -1,9 +1,14 @@
-//! The sync server's REST API (see `sync-server/src/http.rs` for the shapes).
+//! The sync server's REST API. The bodies are [`api_types`]'s, the same types the server
+//! answers with; an error is the server's [`ApiErrorBody`], whose `code` (never the English
+//! message) is what the studio decides on.
 
 mod studio;
 
+use api_types::{
+    ApiErrorBody, CreateProject, CreateToken, CreatedProject, CreatedToken, ErrorCode,
+    ProjectSummary, Role, UploadedAsset,
+};
 use gloo_net::http::{Request, Response};
-use serde::{Deserialize, Serialize};
 pub(crate) use studio::*;
 
 /// Why a request failed, in words a person can act on.
@@ -15,8 +20,15 @@ pub(crate) enum ApiError {
     /// 403: the token does not allow this.
     #[error("not allowed: {0}")]
     Forbidden(String),
+    /// Any other refusal, with the server's message and code.
     #[error("server error {status}: {message}")]
-    Server { status: u16, message: String },
+    Server {
+        status: u16,
+        message: String,
+        code: ErrorCode,
+        /// The provider whose key is missing, for [`ErrorCode::MissingCredential`].
+        provider: Option<String>,
+    },
     #[error("cannot reach the server")]
     Network,
 }
@@ -25,35 +37,18 @@ impl ApiError {
     pub(crate) fn is_auth(&self) -> bool {
         matches!(self, ApiError::Unauthorized(_) | ApiError::Forbidden(_))
     }
-}
 
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct CreatedProject {
-    pub(crate) project_id: String,
-    pub(crate) token: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct ProjectSummary {
-    pub(crate) title: String,
-    pub(crate) role: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct CreatedToken {
-    pub(crate) token: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct UploadedAsset {
-    pub sha256: String,
-    pub(crate) size: u64,
-    pub(crate) content_type: String,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
+    /// The provider whose key the project lacks, when that is why the server refused.
+    pub(crate) fn missing_credential(&self) -> Option<&str> {
+        match self {
+            ApiError::Server {
+                code: ErrorCode::MissingCredential,
+                provider,
+                ..
+            } => provider.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 async fn check(response: Response) -> Result<Response, ApiError> {
@@ -61,15 +56,20 @@ async fn check(response: Response) -> Result<Response, ApiError> {
         return Ok(response);
     }
     let status = response.status();
-    let message = response
-        .json::<ErrorBody>()
+    // A proxy in front of the server may answer in its own shape: keep its status text.
+    let body = response
+        .json::<ApiErrorBody>()
         .await
-        .map(|b| b.error)
-        .unwrap_or_else(|_| response.status_text());
+        .unwrap_or_else(|_| ApiErrorBody::new(ErrorCode::Other, response.status_text()));
     Err(match status {
-        401 => ApiError::Unauthorized(message),
-        403 => ApiError::Forbidden(message),
-        _ => ApiError::Server { status, message },
+        401 => ApiError::Unauthorized(body.error),
+        403 => ApiError::Forbidden(body.error),
+        _ => ApiError::Server {
+            status,
+            message: body.error,
+            code: body.code,
+            provider: body.provider,
+        },
     })
 }
 
@@ -78,12 +78,10 @@ fn bearer(token: &str) -> String {
 }
 
 pub(crate) async fn create_project(title: &str) -> Result<CreatedProject, ApiError> {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        title: &'a str,
-    }
     let response = Request::post("/api/projects")
-        .json(&Body { title })
+        .json(&CreateProject {
+            title: title.to_owned(),
+        })
         .map_err(|_| ApiError::Network)?
         .send()
         .await
@@ -110,22 +108,25 @@ pub(crate) async fn project_for_token(token: &str) -> Result<Option<ProjectSumma
     Ok(list.into_iter().next())
 }
 
-/// Mints a share token (owners only).
+/// Mints a share token (owners only) for `role`, a [`Role`] name.
 pub(crate) async fn create_token(
     project: &str,
     token: &str,
     role: &str,
 ) -> Result<String, ApiError> {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        role: &'a str,
-        expires_in_secs: u64,
-    }
+    let role: Role = role
+        .parse()
+        .map_err(|e: api_types::UnknownValue| ApiError::Server {
+            status: 400,
+            message: e.to_string(),
+            code: ErrorCode::BadRequest,
+            provider: None,
+        })?;
     let response = Request::post(&format!("/api/projects/{project}/tokens"))
         .header("Authorization", &bearer(token))
-        .json(&Body {
+        .json(&CreateToken {
             role,
-            expires_in_secs: 30 * 24 * 3600,
+            expires_in_secs: Some(30 * 24 * 3600),
         })
         .map_err(|_| ApiError::Network)?
         .send()

@@ -31,30 +31,9 @@ pub struct User {
     pub server: bool,
 }
 
-/// One running generation job, as the server's peer announces it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LiveJob {
-    #[serde(default)]
-    pub shot_id: Option<String>,
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub provider: String,
-    #[serde(default)]
-    pub status: String,
-    /// 0.0 to 1.0, when the provider reports it.
-    #[serde(default)]
-    pub progress: Option<f32>,
-}
-
-/// The server peer's job state: running jobs by id, queued ones as a count.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ServerJobs {
-    #[serde(default)]
-    pub running: BTreeMap<String, LiveJob>,
-    #[serde(default)]
-    pub queued: u64,
-}
+/// The server peer's job state (running jobs by id, queued ones as a count), in the shape
+/// the server writes it.
+pub use api_types::{LiveJob, ServerJobs};
 
 /// One participant's awareness state. Every field is optional on the wire, so states written by
 /// other Yjs applications still parse (they show up as unnamed guests).
@@ -344,7 +323,11 @@ mod tests {
         p.apply(update(8, 1, r#"{"user":{"name":"Bo"}}"#), 0.0);
         let jobs = p.server_jobs();
         assert_eq!(jobs.queued, 3);
-        assert_eq!(jobs.running["j1"].shot_id.as_deref(), Some("s1"));
+        assert_eq!(
+            jobs.running["j1"].shot_id.as_ref().map(|s| s.as_str()),
+            Some("s1")
+        );
+        assert_eq!(jobs.running["j1"].kind, api_types::JobKind::Frame);
         assert_eq!(jobs.running["j1"].progress, Some(0.5));
         let servers: Vec<u64> = p
             .peers()

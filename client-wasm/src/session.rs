@@ -490,7 +490,7 @@ impl Session {
             match api::project_for_token(&this.token).await {
                 Ok(Some(summary)) => {
                     this.token_checked.set(true);
-                    let role = Role::parse(&summary.role);
+                    let role = Role::parse(summary.role.as_str());
                     // Only a change is news: every view built from the role is rebuilt on a
                     // set, and open menus with it.
                     if this.signals.role.get_untracked() != role {

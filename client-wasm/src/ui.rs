@@ -7,6 +7,7 @@ mod characters;
 mod generate;
 mod i18n;
 mod projects;
+mod settings;
 mod status;
 mod transfer;
 mod workspace;

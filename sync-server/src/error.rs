@@ -33,8 +33,10 @@ pub enum Error {
     /// A request the server understood but cannot carry out as asked (answered with 400).
     #[error("{0}")]
     Invalid(String),
+    /// A provider needs a key the project does not have (answered with 400 and the code
+    /// `missing_credential` naming `provider`, so that clients need not read the message).
     #[error(
-        "no {provider} key is set for this project: an owner can set one with PUT /api/projects/{{id}}/credentials/{provider}"
+        "no {provider} key is set for this project: an owner can set one under Settings, with `shotweave key {provider}` or PUT /api/projects/{{id}}/credentials/{provider}"
     )]
     MissingCredential { provider: String },
     /// Work refused because it would exceed the project's budget (answered with 402).

@@ -16,17 +16,17 @@
 //! Tokens come in `Authorization: Bearer`, or in `?token=` where a browser cannot set
 //! headers (WebSocket, `<img src>`).
 
-use axum::Json;
+use api_types::{ApiErrorBody, ErrorCode};
 use axum::Router;
 use axum::body::Body;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{
-    DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Query, RawPathParams,
-    Request, State,
+    DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, RawPathParams, Request, State,
 };
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tower_http::services::ServeDir;
@@ -37,6 +37,9 @@ use crate::assets::{is_sha256_hex, sha256_hex, sniff_content_type};
 use crate::auth::{Claims, ProjectId, Role, TokenError};
 use crate::store::{AssetRow, unix_now};
 use crate::{Error, observability, ws};
+use api_types::{
+    CreateProject, CreateToken, CreatedProject, CreatedToken, ProjectSummary, UploadedAsset,
+};
 
 /// Share tokens without an explicit expiry live a week.
 const DEFAULT_SHARE_TOKEN_SECS: u64 = 7 * 24 * 3600;
@@ -59,24 +62,49 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/{doc}", get(ws::sync_handler))
         .merge(crate::studio::routes())
         .merge(crate::jobs::routes())
+        // An API path that names no endpoint is a client's mistake, answered in the API's
+        // shape; without this it would fall through to the studio's static files.
+        .route("/api", any(no_such_endpoint))
+        .route("/api/{*rest}", any(no_such_endpoint))
+        // Set on every route registered above, so it must stay after them.
+        .method_not_allowed_fallback(method_not_allowed)
         // Everything else is the browser studio's bundle (index.html at `/`).
         .fallback_service(ServeDir::new(&state.config().web_dir))
         .layer(TraceLayer::new_for_http().make_span_with(observability::http_span))
         .with_state(state)
 }
 
-/// Every error a handler returns. Internal errors are logged here, once, and answered with a
-/// generic message: their text may contain SQL, paths or URLs that clients must not see.
+async fn no_such_endpoint() -> ApiError {
+    ApiError::NotFound("no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Every error a handler returns, answered as [`ApiErrorBody`] `{"error", "code",
+/// "provider"?}`. Internal errors are logged here, once, and answered with a generic message:
+/// their text may contain SQL, paths or URLs that clients must not see.
 #[derive(Debug)]
 pub enum ApiError {
     Unauthorized(&'static str),
     Forbidden(&'static str),
     NotFound(&'static str),
     BadRequest(String),
-    PayloadTooLarge(String),
+    /// 400: the body is not JSON or not of the expected shape (serde's words, with the path
+    /// of the field, which names only what the client sent).
+    InvalidBody(String),
+    /// 400: the provider needs a key the project does not have.
+    MissingCredential {
+        provider: String,
+        message: String,
+    },
     /// 402: the work would exceed the project's budget; the message says by how much.
     PaymentRequired(String),
+    MethodNotAllowed,
     Conflict(String),
+    PayloadTooLarge(String),
+    UnsupportedMediaType(&'static str),
     Unavailable(&'static str),
     Internal(Error),
 }
@@ -87,7 +115,13 @@ impl From<Error> for ApiError {
         // internal and redacted.
         match e {
             Error::Invalid(m) => Self::BadRequest(m),
-            e @ Error::MissingCredential { .. } => Self::BadRequest(e.to_string()),
+            Error::MissingCredential { provider } => Self::MissingCredential {
+                message: Error::MissingCredential {
+                    provider: provider.clone(),
+                }
+                .to_string(),
+                provider,
+            },
             Error::BudgetExceeded(m) => Self::PaymentRequired(m),
             Error::Conflict(m) => Self::Conflict(m),
             Error::NotFound(m) => Self::NotFound(m),
@@ -106,31 +140,152 @@ impl From<TokenError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
+/// The innermost cause's text of a framework rejection: serde's or serde_json's description
+/// of what the client sent, without axum's "Failed to deserialize ..." preamble.
+fn cause(e: &dyn std::error::Error) -> String {
+    let mut inner = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    inner.to_string()
+}
+
+/// A body that could not be read: too large for the route's limit, or broken off.
+fn unreadable_body(status: StatusCode) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("the body is larger than this endpoint accepts".into())
+    } else {
+        ApiError::BadRequest("the request body could not be read".into())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => Self::InvalidBody(format!(
+                "the body is not of the expected shape: {}",
+                cause(&e)
+            )),
+            JsonRejection::JsonSyntaxError(e) => {
+                Self::InvalidBody(format!("the body is not valid JSON: {}", cause(&e)))
+            }
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(
+                "this endpoint takes a JSON body (content-type: application/json)",
+            ),
+            JsonRejection::BytesRejection(e) => unreadable_body(e.status()),
+            other => unreadable_body(other.status()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        match rejection {
+            QueryRejection::FailedToDeserializeQueryString(e) => {
+                Self::BadRequest(format!("invalid query string: {}", cause(&e)))
+            }
+            _ => Self::BadRequest("invalid query string".into()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        match rejection {
+            PathRejection::FailedToDeserializePathParams(e) => {
+                Self::BadRequest(format!("invalid path: {}", cause(&e)))
+            }
+            _ => Self::NotFound("no such endpoint"),
+        }
+    }
+}
+
+/// `axum::Json`, with its rejections (not JSON, wrong shape, wrong content type, too large)
+/// answered as [`ApiError`]s in the one error shape instead of axum's plain text.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub(crate) struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Path`, rejected as an [`ApiError`].
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub(crate) struct Path<T>(pub T);
+
+/// `axum::extract::Query`, rejected as an [`ApiError`].
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub(crate) struct Query<T>(pub T);
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, ErrorCode) {
+        match self {
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
+            ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidBody),
+            ApiError::MissingCredential { .. } => {
+                (StatusCode::BAD_REQUEST, ErrorCode::MissingCredential)
+            }
+            ApiError::PaymentRequired(_) => {
+                (StatusCode::PAYMENT_REQUIRED, ErrorCode::BudgetExceeded)
+            }
+            ApiError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
+            }
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            ApiError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+            }
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+            ),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+        }
+    }
+
+    /// The body a client sees; for an internal error, only that there was one.
+    fn body(self) -> ApiErrorBody {
+        let (_, code) = self.status_and_code();
+        let message = match self {
+            ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::UnsupportedMediaType(m)
+            | ApiError::Unavailable(m) => m.to_owned(),
+            ApiError::BadRequest(m)
+            | ApiError::InvalidBody(m)
+            | ApiError::PaymentRequired(m)
+            | ApiError::Conflict(m)
+            | ApiError::PayloadTooLarge(m) => m,
+            ApiError::MethodNotAllowed => "this endpoint does not take that method".to_owned(),
+            ApiError::MissingCredential { provider, message } => {
+                return ApiErrorBody {
+                    provider: Some(provider),
+                    ..ApiErrorBody::new(code, message)
+                };
+            }
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                "internal server error".to_owned()
+            }
+        };
+        ApiErrorBody::new(code, message)
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, message) = match &self {
-            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, (*m).to_owned()),
-            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, (*m).to_owned()),
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, (*m).to_owned()),
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
-            ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
-            ApiError::PaymentRequired(m) => (StatusCode::PAYMENT_REQUIRED, m.clone()),
-            ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
-            ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, (*m).to_owned()),
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal server error".to_owned(),
-                )
-            }
-        };
-        (status, Json(ErrorBody { error: &message })).into_response()
+        let (status, _) = self.status_and_code();
+        (status, axum::Json(self.body())).into_response()
     }
 }
 
@@ -210,8 +365,7 @@ impl FromRequestParts<AppState> for ProjectCaller {
             .find_map(|(name, value)| (name == "id").then_some(value))
             .ok_or(ApiError::NotFound("no such project"))?;
         let project = parse_project(id)?;
-        let query = Query::<TokenQuery>::try_from_uri(&parts.uri)
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let query = axum::extract::Query::<TokenQuery>::try_from_uri(&parts.uri)?;
         let claims = state.authorize(token_from(&parts.headers, &query), &project)?;
         Ok(Self {
             project,
@@ -240,17 +394,6 @@ async fn metrics() -> impl IntoResponse {
     )
 }
 
-#[derive(Debug, Deserialize)]
-struct CreateProject {
-    title: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CreatedProject {
-    pub project_id: String,
-    pub token: String,
-}
-
 async fn create_project(
     State(state): State<AppState>,
     Json(body): Json<CreateProject>,
@@ -272,23 +415,10 @@ async fn create_project(
     Ok((
         StatusCode::CREATED,
         Json(CreatedProject {
-            project_id: id.to_string(),
+            project_id: id,
             token,
         }),
     ))
-}
-
-#[derive(Debug, Deserialize)]
-struct CreateToken {
-    role: Role,
-    expires_in_secs: Option<u64>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CreatedToken {
-    pub token: String,
-    pub role: Role,
-    pub expires_at: i64,
 }
 
 async fn create_token(
@@ -306,7 +436,7 @@ async fn create_token(
     let expires_at = unix_now() + secs as i64;
     let token = state.signer().sign(&Claims {
         project,
-        role: body.role,
+        role: token_role(body.role),
         expires_at: Some(expires_at),
     });
     Ok((
@@ -319,12 +449,24 @@ async fn create_token(
     ))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ProjectSummary {
-    pub project_id: String,
-    pub title: String,
-    pub role: Role,
-    pub expires_at: Option<i64>,
+/// The token's role as the API names it. Tokens carry [`Role`]; the API's [`api_types::Role`]
+/// has the same names.
+fn wire_role(role: Role) -> api_types::Role {
+    match role {
+        Role::Owner => api_types::Role::Owner,
+        Role::Editor => api_types::Role::Editor,
+        Role::Commenter => api_types::Role::Commenter,
+        Role::Viewer => api_types::Role::Viewer,
+    }
+}
+
+fn token_role(role: api_types::Role) -> Role {
+    match role {
+        api_types::Role::Owner => Role::Owner,
+        api_types::Role::Editor => Role::Editor,
+        api_types::Role::Commenter => Role::Commenter,
+        api_types::Role::Viewer => Role::Viewer,
+    }
 }
 
 /// A token grants exactly one project, so this lists at most one; the shape leaves room for
@@ -340,21 +482,14 @@ async fn list_projects(
         .project(claims.project.as_str())
         .await?
         .map(|p| ProjectSummary {
-            project_id: p.id,
+            project_id: claims.project.clone(),
             title: p.title,
-            role: claims.role,
+            role: wire_role(claims.role),
             expires_at: claims.expires_at,
         })
         .into_iter()
         .collect();
     Ok(Json(projects))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct UploadedAsset {
-    pub sha256: String,
-    pub size: u64,
-    pub content_type: String,
 }
 
 async fn upload_asset(
@@ -388,7 +523,7 @@ async fn upload_asset(
             .await
             .map_err(|e| match e.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-                _ => ApiError::BadRequest(e.body_text()),
+                status => unreadable_body(status),
             })?
     };
     if bytes.len() > max {
@@ -468,4 +603,42 @@ async fn download_asset(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_their_code_and_only_user_text() {
+        let missing = ApiError::from(Error::MissingCredential {
+            provider: "kling".into(),
+        });
+        assert_eq!(missing.status_and_code().0, StatusCode::BAD_REQUEST);
+        let body = missing.body();
+        assert_eq!(body.code, ErrorCode::MissingCredential);
+        assert_eq!(body.provider.as_deref(), Some("kling"));
+
+        assert!(
+            body.error
+                .starts_with("no kling key is set for this project")
+        );
+        // A refusal that merely mentions a key is not mistaken for a missing one.
+        let unrelated = ApiError::from(Error::Invalid(
+            "no gemini key is set for this project: an owner can set one".into(),
+        ))
+        .body();
+        assert_eq!(unrelated.code, ErrorCode::BadRequest);
+        let other = ApiError::from(Error::Invalid("gemini cannot make a clip".into())).body();
+        assert_eq!((other.code, other.provider), (ErrorCode::BadRequest, None));
+
+        let internal = ApiError::from(Error::Config("postgres://db.internal:5432".into()));
+        assert_eq!(
+            internal.status_and_code().0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let body = internal.body();
+        assert_eq!(body.code, ErrorCode::Internal);
+        assert!(!body.error.contains("db.internal"), "{}", body.error);
+    }
 }

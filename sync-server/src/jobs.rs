@@ -61,29 +61,7 @@ pub struct RunnerConfig {
     pub providers: ProviderSettings,
 }
 
-/// Which targets a generate request covers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Scope {
-    /// `"missing"` (targets without a result yet) or `"all"`.
-    Named(String),
-    Scene {
-        scene: String,
-    },
-    Shots {
-        shots: Vec<String>,
-    },
-}
-
-/// `POST /api/projects/{id}/generate`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct GenerateRequest {
-    pub provider: String,
-    pub kind: String,
-    pub scope: Scope,
-    #[serde(default)]
-    pub idempotency_key: Option<String>,
-}
+pub use api_types::{GenerateRequest, Scope};
 
 /// The job row's `recipe_id` for LLM breakdowns.
 pub const BREAKDOWN_RECIPE: &str = "builtin/llm-breakdown";

@@ -11,20 +11,23 @@
 
 use std::path::PathBuf;
 
-use axum::Json;
+use api_types::{
+    BreakdownMode, BreakdownQueued, BreakdownRequest, BrokenDown, Imported, JobId, JobStatus,
+    MediaItem, MediaList,
+};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::TryStreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared_model::{MetaPatch, Project, ProjectOptions};
 
 use crate::AppState;
 use crate::auth::{Claims, ProjectId, Role};
-use crate::http::{ANYONE, ApiError, ApiResult, ProjectCaller, WRITERS};
+use crate::http::{ANYONE, ApiError, ApiResult, Json, Path, ProjectCaller, Query, WRITERS};
 use crate::{Error, store::StoredDoc};
 
 /// Novels are a few megabytes; the longest Chinese classics are under 5 MB.
@@ -44,18 +47,6 @@ struct ImportQuery {
     title: Option<String>,
     /// `offline` (default) or `none`: the script alone, to be broken down by a model next.
     breakdown: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Imported {
-    pub project_id: String,
-    pub token: String,
-    pub title: String,
-    pub language: String,
-    pub chapters: usize,
-    pub scenes: usize,
-    pub shots: usize,
-    pub characters: usize,
 }
 
 async fn import(
@@ -134,7 +125,7 @@ pub async fn import_novel(
     });
     tracing::info!(project = %id, shots = applied.shots.len(), encoding = %novel.encoding, "novel imported");
     Ok(Imported {
-        project_id: id.to_string(),
+        project_id: id,
         token,
         title,
         language: novel.language.tag().into(),
@@ -143,30 +134,6 @@ pub async fn import_novel(
         shots: applied.shots.len(),
         characters: applied.characters.len(),
     })
-}
-
-#[derive(Debug, Deserialize)]
-struct BreakdownRequest {
-    /// `offline` or `llm`.
-    mode: String,
-    /// For `llm`: the chat provider (default `openai-chat`); its base URL comes from the
-    /// server's `--provider-url`, its key from the project's credentials.
-    provider: Option<String>,
-    /// For `llm`: the model (default: the provider's first configured model).
-    model: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct BreakdownQueued {
-    job: String,
-    status: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct BrokenDown {
-    scenes: usize,
-    shots: usize,
-    characters: usize,
 }
 
 /// Breaks the project's current script down again, as the server's document peer so that the
@@ -183,9 +150,11 @@ async fn rebreakdown(
     Json(body): Json<BreakdownRequest>,
 ) -> ApiResult<Response> {
     let project = caller.require(WRITERS, "only owners and editors can break a script down")?;
-    match body.mode.as_str() {
-        "offline" => Ok(Json(offline_breakdown(&state, &project).await?).into_response()),
-        "llm" => {
+    match body.mode {
+        BreakdownMode::Offline => {
+            Ok(Json(offline_breakdown(&state, &project).await?).into_response())
+        }
+        BreakdownMode::Llm => {
             let provider = body
                 .provider
                 .as_deref()
@@ -197,15 +166,12 @@ async fn rebreakdown(
             Ok((
                 StatusCode::ACCEPTED,
                 Json(BreakdownQueued {
-                    job,
-                    status: "queued",
+                    job: JobId::from(job),
+                    status: JobStatus::Queued,
                 }),
             )
                 .into_response())
         }
-        other => Err(ApiError::BadRequest(format!(
-            "unknown breakdown mode {other}; the server offers offline and llm"
-        ))),
     }
 }
 
@@ -253,12 +219,6 @@ async fn load_project(state: &AppState, project: &ProjectId) -> ApiResult<Projec
 
 fn media_path(sha256: &str, mime: &str) -> String {
     format!("media/{sha256}.{}", exports::extension(mime))
-}
-
-#[derive(Debug, Serialize)]
-struct MediaItem {
-    sha256: String,
-    path: String,
 }
 
 async fn export(
@@ -321,7 +281,7 @@ async fn export(
                     path: m.url.clone(),
                 })
                 .collect();
-            Json(serde_json::json!({ "media": media })).into_response()
+            Json(MediaList { media }).into_response()
         }
         "animatic" => animatic(&state, &project, &timeline).await?,
         _ => {

@@ -12,12 +12,11 @@ fn every_workspace_member_has_a_code_map_entry() -> anyhow::Result<()> {
         .lines()
         .find(|l| l.trim_start().starts_with("members"))
         .ok_or_else(|| anyhow::anyhow!("no members line in Cargo.toml"))?;
-    let members: Vec<&str> = members_line
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .collect();
-    assert!(members.len() >= 9, "members line not understood: {members_line}");
+    let members: Vec<&str> = members_line.split('"').skip(1).step_by(2).collect();
+    assert!(
+        members.len() >= 9,
+        "members line not understood: {members_line}"
+    );
     let missing: Vec<&&str> = members
         .iter()
         .filter(|m| !architecture.contains(&format!("### `{m}`")))

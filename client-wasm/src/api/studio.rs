@@ -1,129 +1,28 @@
-//! The studio's generation and import/export endpoints (see `sync-server/src/jobs/api.rs` and
-//! `sync-server/src/studio.rs` for the shapes).
+//! The studio's generation and import/export endpoints (`sync-server/src/jobs/api.rs` and
+//! `sync-server/src/studio.rs`); the bodies are [`api_types`]'.
 
+use api_types::{
+    Budget, BudgetLimit, Credentials, GenerateRequest, Imported, JobId, JobKind, JobList, JobView,
+    ProviderInfo, ProviderList, Queued, SetCredential,
+};
 use gloo_net::http::{Request, RequestBuilder};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+
+pub(crate) use api_types::Scope;
 
 use super::{ApiError, bearer, check};
 
-/// A provider the job runner knows and what it can make: from `GET /api/providers`, else from
-/// [`builtin_providers`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Provider {
-    pub(crate) name: String,
-    pub(crate) frames: bool,
-    pub(crate) clips: bool,
-    /// The built-in renderer and a local ComfyUI work without a key.
-    pub(crate) needs_key: bool,
-}
-
-/// The providers of `sync-server/src/jobs/providers.rs` with their adapters' capabilities,
-/// for a server that does not list them; the built-in offline renderer first (the default).
-pub(crate) fn builtin_providers() -> Vec<Provider> {
-    [
-        ("offline", true, false, false),
-        ("comfyui", true, false, false),
-        ("openai-images", true, false, true),
-        ("gemini", true, false, true),
-        ("fal", true, false, true),
-        ("replicate", true, false, true),
-        ("dashscope", true, true, true),
-        ("openai-videos", false, true, true),
-        ("kling", false, true, true),
-        ("runway", false, true, true),
-    ]
-    .into_iter()
-    .map(|(name, frames, clips, needs_key)| Provider {
-        name: name.to_owned(),
-        frames,
-        clips,
-        needs_key,
-    })
-    .collect()
-}
-
-/// The providers this server offers, with what each can make under its configuration.
-pub(crate) async fn providers() -> Result<Vec<Provider>, ApiError> {
-    #[derive(Deserialize)]
-    struct Info {
-        name: String,
-        kinds: Vec<String>,
-        needs_key: bool,
-    }
-    #[derive(Deserialize)]
-    struct List {
-        providers: Vec<Info>,
-    }
-    let list: List = send(
+/// The providers this server offers, with what each can make under its configuration; the
+/// built-in offline renderer first.
+pub(crate) async fn providers() -> Result<Vec<ProviderInfo>, ApiError> {
+    let list: ProviderList = send(
         Request::get("/api/providers")
             .build()
             .map_err(|_| ApiError::Network),
     )
     .await?;
-    Ok(list
-        .providers
-        .into_iter()
-        .map(|p| Provider {
-            frames: p.kinds.iter().any(|k| k == "frame"),
-            clips: p.kinds.iter().any(|k| k == "clip"),
-            name: p.name,
-            needs_key: p.needs_key,
-        })
-        .filter(|p| p.frames || p.clips)
-        .collect())
-}
-
-/// Which shots a generate request covers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub(crate) enum Scope {
-    /// `"missing"`: shots without a result of this kind yet.
-    Named(&'static str),
-    Scene {
-        scene: String,
-    },
-    Shots {
-        shots: Vec<String>,
-    },
-}
-
-/// A job as `GET /api/projects/{id}/jobs` shows it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub(crate) struct JobView {
-    pub(crate) id: String,
-    pub(crate) status: String,
-    pub(crate) kind: String,
-    pub(crate) provider: String,
-    #[serde(default)]
-    pub(crate) shot_id: Option<String>,
-    #[serde(default)]
-    pub(crate) error: Option<String>,
-    #[serde(default)]
-    pub(crate) progress: Option<f32>,
-    #[serde(default)]
-    pub(crate) updated_at_ms: i64,
-}
-
-impl JobView {
-    pub(crate) fn is_active(&self) -> bool {
-        matches!(self.status.as_str(), "queued" | "running")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub(crate) struct Budget {
-    pub(crate) limit_usd: Option<f64>,
-    pub(crate) spent_usd: f64,
-    pub(crate) reserved_usd: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Imported {
-    pub(crate) project_id: String,
-    pub(crate) token: String,
-    pub(crate) title: String,
-    pub(crate) shots: usize,
+    Ok(list.providers)
 }
 
 async fn send<T: DeserializeOwned>(request: Result<Request, ApiError>) -> Result<T, ApiError> {
@@ -148,35 +47,26 @@ fn json<B: Serialize>(builder: RequestBuilder, body: &B) -> Result<Request, ApiE
     builder.json(body).map_err(|_| ApiError::Network)
 }
 
-/// Queues jobs; returns their ids. 402 means over budget, 400 a missing key or a provider that
-/// cannot make this kind; the server's message says which.
+/// Queues jobs; returns their ids. 402 means over budget, 400 a missing key (see
+/// [`ApiError::missing_credential`]) or a provider that cannot make this kind.
 pub(crate) async fn generate(
     project: &str,
     token: &str,
     provider: &str,
-    kind: &str,
+    kind: JobKind,
     scope: Scope,
-) -> Result<Vec<String>, ApiError> {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        provider: &'a str,
-        kind: &'a str,
-        scope: Scope,
-    }
-    #[derive(Deserialize)]
-    struct Queued {
-        jobs: Vec<String>,
-    }
+) -> Result<Vec<JobId>, ApiError> {
     let builder = authed(
         Request::post(&format!("/api/projects/{project}/generate")),
         token,
     );
     let queued: Queued = send(json(
         builder,
-        &Body {
-            provider,
-            kind,
+        &GenerateRequest {
+            provider: provider.to_owned(),
+            kind: kind.as_str().to_owned(),
             scope,
+            idempotency_key: None,
         },
     ))
     .await?;
@@ -184,15 +74,11 @@ pub(crate) async fn generate(
 }
 
 pub(crate) async fn jobs(project: &str, token: &str) -> Result<Vec<JobView>, ApiError> {
-    #[derive(Deserialize)]
-    struct List {
-        jobs: Vec<JobView>,
-    }
     let builder = authed(
         Request::get(&format!("/api/projects/{project}/jobs")),
         token,
     );
-    let list: List = send(builder.build().map_err(|_| ApiError::Network)).await?;
+    let list: JobList = send(builder.build().map_err(|_| ApiError::Network)).await?;
     Ok(list.jobs)
 }
 
@@ -201,25 +87,17 @@ pub(crate) async fn cancel_job(project: &str, token: &str, job: &str) -> Result<
         Request::post(&format!("/api/projects/{project}/jobs/{job}/cancel")),
         token,
     );
-    let _: serde_json::Value = send(builder.build().map_err(|_| ApiError::Network)).await?;
+    let _: JobView = send(builder.build().map_err(|_| ApiError::Network)).await?;
     Ok(())
 }
 
 /// The providers that have a key set (never the keys).
 pub(crate) async fn credentials(project: &str, token: &str) -> Result<Vec<String>, ApiError> {
-    #[derive(Deserialize)]
-    struct Info {
-        provider: String,
-    }
-    #[derive(Deserialize)]
-    struct List {
-        credentials: Vec<Info>,
-    }
     let builder = authed(
         Request::get(&format!("/api/projects/{project}/credentials")),
         token,
     );
-    let list: List = send(builder.build().map_err(|_| ApiError::Network)).await?;
+    let list: Credentials = send(builder.build().map_err(|_| ApiError::Network)).await?;
     Ok(list.credentials.into_iter().map(|c| c.provider).collect())
 }
 
@@ -230,15 +108,11 @@ pub(crate) async fn put_credential(
     provider: &str,
     key: &str,
 ) -> Result<(), ApiError> {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        key: &'a str,
-    }
     let builder = authed(
         Request::put(&format!("/api/projects/{project}/credentials/{provider}")),
         token,
     );
-    send_empty(json(builder, &Body { key })).await
+    send_empty(json(builder, &SetCredential { key })).await
 }
 
 pub(crate) async fn delete_credential(
@@ -267,15 +141,11 @@ pub(crate) async fn put_budget(
     token: &str,
     limit_usd: Option<f64>,
 ) -> Result<Budget, ApiError> {
-    #[derive(Serialize)]
-    struct Body {
-        limit_usd: Option<f64>,
-    }
     let builder = authed(
         Request::put(&format!("/api/projects/{project}/budget")),
         token,
     );
-    send(json(builder, &Body { limit_usd })).await
+    send(json(builder, &BudgetLimit { limit_usd })).await
 }
 
 /// A new project from a novel file: the server decodes it and breaks it down offline.

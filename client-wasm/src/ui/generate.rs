@@ -1,5 +1,6 @@
 //! Generation in the browser: the provider picker, "Generate" on shots, scenes and the whole
-//! board, per-shot progress, the jobs panel, and the owner's provider keys and budget.
+//! board, per-shot progress and the jobs panel. The owner's provider keys and budget are in
+//! [`super::settings`].
 //!
 //! Live progress comes from the sync server's own document peer, whose awareness state lists
 //! running jobs and a queued count (`Signals::live_jobs`); finished takes arrive through the
@@ -14,7 +15,9 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
 use super::{Lang, ctx};
-use crate::api::{self, ApiError, JobView, Provider, Scope, builtin_providers};
+use api_types::{JobId, JobKind, JobStatus, JobView, ProviderInfo};
+
+use crate::api::{self, ApiError, Scope};
 use crate::session::{self, Conn, Signals};
 
 const PROVIDER_KEY: &str = "shotweave.provider";
@@ -46,8 +49,8 @@ pub(crate) enum CardStatus {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Gen {
     sig: Signals,
-    /// The providers the server offers (the built-in list until it answers).
-    pub(crate) providers: RwSignal<Vec<Provider>>,
+    /// The providers the server offers that make frames or clips (empty until it answers).
+    pub(crate) providers: RwSignal<Vec<ProviderInfo>>,
     /// The chosen provider's name.
     pub(crate) provider: RwSignal<String>,
     /// The project's jobs as the server lists them, oldest first.
@@ -63,15 +66,23 @@ pub(crate) struct Gen {
 
 impl Gen {
     /// The chosen provider; an unknown name (a stored choice the server no longer offers)
-    /// falls back to the first, the built-in renderer.
-    pub(crate) fn provider(&self) -> Provider {
+    /// falls back to the first, the built-in renderer. Until the server's list arrives it is
+    /// the stored choice making nothing, so no generate button shows.
+    pub(crate) fn provider(&self) -> ProviderInfo {
         self.provider.with(|name| {
             self.providers.with(|all| {
                 all.iter()
                     .find(|p| &p.name == name)
                     .or(all.first())
                     .cloned()
-                    .unwrap_or_else(|| builtin_providers().remove(0))
+                    .unwrap_or_else(|| ProviderInfo {
+                        name: name.clone(),
+                        kinds: Vec::new(),
+                        needs_key: false,
+                        models: Vec::new(),
+                        max_references: 0,
+                        first_last_frame: false,
+                    })
             })
         })
     }
@@ -112,15 +123,17 @@ pub(crate) fn provide(sig: Signals) -> Gen {
         jobs.with(|all| {
             for j in all {
                 let Some(shot) = &j.shot_id else { continue };
-                let s = match j.status.as_str() {
-                    "queued" => Some(CardStatus::Queued),
-                    "running" => Some(CardStatus::Running(j.progress)),
-                    "failed" => Some(CardStatus::Failed(j.error.clone().unwrap_or_default())),
-                    _ => None,
+                let s = match j.status {
+                    JobStatus::Queued => Some(CardStatus::Queued),
+                    JobStatus::Running => Some(CardStatus::Running(j.progress)),
+                    JobStatus::Failed => {
+                        Some(CardStatus::Failed(j.error.clone().unwrap_or_default()))
+                    }
+                    JobStatus::Succeeded | JobStatus::Cancelled => None,
                 };
                 match s {
-                    Some(s) => by_shot.insert(shot.clone(), s),
-                    None => by_shot.remove(shot),
+                    Some(s) => by_shot.insert(shot.to_string(), s),
+                    None => by_shot.remove(shot.as_str()),
                 };
             }
         });
@@ -128,7 +141,7 @@ pub(crate) fn provide(sig: Signals) -> Gen {
         sig.live_jobs.with(|live| {
             for job in live.running.values() {
                 if let Some(shot) = &job.shot_id {
-                    by_shot.insert(shot.clone(), CardStatus::Running(job.progress));
+                    by_shot.insert(shot.to_string(), CardStatus::Running(job.progress));
                 }
             }
         });
@@ -136,7 +149,7 @@ pub(crate) fn provide(sig: Signals) -> Gen {
     });
     let gen_state = Gen {
         sig,
-        providers: RwSignal::new(builtin_providers()),
+        providers: RwSignal::new(Vec::new()),
         provider: RwSignal::new(stored_provider()),
         jobs,
         error: RwSignal::new(None),
@@ -145,8 +158,8 @@ pub(crate) fn provide(sig: Signals) -> Gen {
         fetching: StoredValue::new((false, false)),
     };
     provide_context(gen_state);
-    // The server's provider list, once connected (nothing is fetched while offline); an older
-    // server without the list keeps the built-in one.
+    // The server's provider list, once connected (nothing is fetched while offline). Only
+    // the providers that make frames or clips belong in the picker.
     let asked = StoredValue::new(false);
     Effect::new(move |_| {
         if sig.conn.get() != Conn::Online || asked.get_value() {
@@ -154,9 +167,11 @@ pub(crate) fn provide(sig: Signals) -> Gen {
         }
         asked.set_value(true);
         leptos::task::spawn_local(async move {
-            if let Ok(list) = api::providers().await
-                && !list.is_empty()
-            {
+            if let Ok(list) = api::providers().await {
+                let list: Vec<ProviderInfo> = list
+                    .into_iter()
+                    .filter(|p| p.makes(JobKind::Frame) || p.makes(JobKind::Clip))
+                    .collect();
                 let _ = gen_state.providers.try_set(list);
             }
         });
@@ -230,7 +245,7 @@ pub(crate) fn refresh(g: Gen) {
 }
 
 /// Asks the server to generate `kind` for `scope`; the outcome shows in the jobs panel.
-pub(crate) fn generate(g: Gen, kind: &'static str, scope: Scope) {
+pub(crate) fn generate(g: Gen, kind: JobKind, scope: Scope) {
     let ctx = ctx();
     let Some(s) = session::current() else {
         return;
@@ -259,16 +274,7 @@ pub(crate) fn generate(g: Gen, kind: &'static str, scope: Scope) {
                     g.jobs.update(|all| {
                         for job in &ids {
                             if !all.iter().any(|j| &j.id == job) {
-                                all.push(JobView {
-                                    id: job.clone(),
-                                    status: "queued".into(),
-                                    kind: kind.into(),
-                                    provider: provider.clone(),
-                                    shot_id: Some(shot.clone()),
-                                    error: None,
-                                    progress: None,
-                                    updated_at_ms: 0,
-                                });
+                                all.push(queued_view(job, kind, &provider, &shot));
                             }
                         }
                     });
@@ -284,22 +290,37 @@ pub(crate) fn generate(g: Gen, kind: &'static str, scope: Scope) {
     });
 }
 
+/// A just-queued job, shown before the server's list comes back.
+fn queued_view(id: &JobId, kind: JobKind, provider: &str, shot: &str) -> JobView {
+    JobView {
+        id: id.clone(),
+        status: JobStatus::Queued,
+        kind,
+        provider: provider.to_owned(),
+        shot_id: Some(shot.into()),
+        character_id: None,
+        error: None,
+        error_class: None,
+        attempts: 0,
+        cost: None,
+        progress: None,
+        created_at_ms: 0,
+        updated_at_ms: 0,
+    }
+}
+
 /// A refused generate request in words for the studio: the server's message, except that a
-/// missing key points to the settings panel rather than to the API.
+/// missing key (the server's `missing_credential` code) points to the settings panel rather
+/// than to the API.
 fn refusal_text(e: &ApiError, lang: Lang) -> String {
-    let text = error_text(e);
-    let provider = text
-        .strip_prefix("no ")
-        .and_then(|rest| rest.split_once(" key is set for this project"))
-        .map(|(provider, _)| provider.to_owned());
-    match (provider, lang) {
+    match (e.missing_credential(), lang) {
         (Some(p), Lang::Zh) => {
             format!("此项目还没有 {p} 的密钥（no {p} key is set）。项目所有者可以在“设置”中添加。")
         }
         (Some(p), Lang::En) => {
             format!("no {p} key is set for this project: an owner can add one in Settings")
         }
-        (None, _) => text,
+        (None, _) => error_text(e),
     }
 }
 
@@ -317,8 +338,12 @@ fn cancel(g: Gen, job: String) {
 }
 
 /// The kind a scene's or the board's "Generate" makes with the chosen provider.
-pub(crate) fn bulk_kind(p: Provider) -> &'static str {
-    if p.frames { "frame" } else { "clip" }
+pub(crate) fn bulk_kind(p: ProviderInfo) -> JobKind {
+    if p.makes(JobKind::Frame) {
+        JobKind::Frame
+    } else {
+        JobKind::Clip
+    }
 }
 
 /// Provider picker and "Generate all", in the board's toolbar (owners and editors).
@@ -341,11 +366,16 @@ pub(crate) fn GenerateBar() -> impl IntoView {
                 >
                     {move || {
                         let chosen = g.provider().name;
-                        g.providers
-                            .get()
-                            .into_iter()
+                        let mut list = g.providers.get();
+                        // Until the server's list arrives, the stored choice stands alone.
+                        if list.is_empty() {
+                            list.push(g.provider());
+                        }
+                        list.into_iter()
                             .map(|p| {
-                                let label = match (p.name.as_str(), p.frames, p.clips) {
+                                let (frames, clips) =
+                                    (p.makes(JobKind::Frame), p.makes(JobKind::Clip));
+                                let label = match (p.name.as_str(), frames, clips) {
                                     ("offline", _, _) => format!("offline ({})", ctx.t("built-in")),
                                     (n, false, true) => format!("{n} ({})", ctx.t("video")),
                                     (n, true, true) => {
@@ -367,7 +397,8 @@ pub(crate) fn GenerateBar() -> impl IntoView {
             <button
                 class="generate-all primary"
                 title=move || ctx.t("Generate a take for every shot that has none")
-                on:click=move |_| generate(g, bulk_kind(g.provider()), Scope::Named("missing"))
+                disabled=move || g.providers.with(Vec::is_empty)
+                on:click=move |_| generate(g, bulk_kind(g.provider()), Scope::missing())
             >
                 {move || ctx.t("Generate all")}
             </button>
@@ -430,7 +461,7 @@ pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
     };
     view! {
         <div class="gen-actions" on:focusin=on_focusin on:focusout=on_focusout>
-            <Show when=move || g.provider().frames>
+            <Show when=move || g.provider().makes(JobKind::Frame)>
                 <button
                     class="gen-frame"
                     aria-disabled={
@@ -446,14 +477,14 @@ pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
                             if busy() {
                                 return;
                             }
-                            generate(g, "frame", Scope::Shots { shots: vec![shot.clone()] });
+                            generate(g, JobKind::Frame, Scope::Shots { shots: vec![shot.clone()] });
                         }
                     }
                 >
                     {move || ctx.t("Generate frame")}
                 </button>
             </Show>
-            <Show when=move || g.provider().clips>
+            <Show when=move || g.provider().makes(JobKind::Clip)>
                 <button
                     class="gen-clip"
                     aria-disabled={
@@ -469,7 +500,7 @@ pub(crate) fn CardActions(shot: String, number: usize) -> impl IntoView {
                             if busy() {
                                 return;
                             }
-                            generate(g, "clip", Scope::Shots { shots: vec![shot.clone()] });
+                            generate(g, JobKind::Clip, Scope::Shots { shots: vec![shot.clone()] });
                         }
                     }
                 >
@@ -533,19 +564,19 @@ pub(crate) fn JobsPanel() -> impl IntoView {
     let g = expect_context::<Gen>();
     let sig = g.sig;
     let editable = move || sig.role.get().can_edit();
-    let shot_number = move |id: &Option<String>| {
+    let shot_number = move |id: &Option<api_types::ShotId>| {
         id.as_ref().and_then(|id| {
             sig.shots
                 .with(|all| all.iter().position(|s| s.id.as_str() == id.as_str()))
                 .map(|i| i + 1)
         })
     };
-    let of_status = move |status: &'static str| {
+    let of_status = move |status: JobStatus| {
         move || {
             g.jobs.with(|all| {
                 let mut list: Vec<JobView> =
                     all.iter().filter(|j| j.status == status).cloned().collect();
-                if status == "failed" {
+                if status == JobStatus::Failed {
                     // The most recent failures matter; old ones stay in the list's count.
                     list.reverse();
                 }
@@ -555,15 +586,18 @@ pub(crate) fn JobsPanel() -> impl IntoView {
     };
     let running_count = move || {
         let live = sig.live_jobs.with(|l| l.running.len());
-        live.max(of_status("running")().len())
+        live.max(of_status(JobStatus::Running)().len())
     };
     let queued_count = move || {
         let live = sig.live_jobs.with(|l| l.queued as usize);
-        live.max(of_status("queued")().len())
+        live.max(of_status(JobStatus::Queued)().len())
     };
     let done_count = move || {
-        g.jobs
-            .with(|all| all.iter().filter(|j| j.status == "succeeded").count())
+        g.jobs.with(|all| {
+            all.iter()
+                .filter(|j| j.status == JobStatus::Succeeded)
+                .count()
+        })
     };
     let live_progress = move |job: &str| {
         sig.live_jobs
@@ -583,19 +617,18 @@ pub(crate) fn JobsPanel() -> impl IntoView {
             j.kind,
             j.provider
         );
-        let progress = live_progress(&j.id).or(j.progress);
-        let status = j.status.clone();
-        let label_status = status.clone();
-        let cancellable = status != "failed";
-        let running = status == "running";
-        let id = j.id.clone();
+        let progress = live_progress(j.id.as_str()).or(j.progress);
+        let status = j.status;
+        let cancellable = status != JobStatus::Failed;
+        let running = status == JobStatus::Running;
+        let id = j.id.to_string();
         view! {
-            <li class="job" data-job-id=j.id.clone() data-status=status>
+            <li class="job" data-job-id=j.id.to_string() data-status=status.as_str()>
                 <span class="job-what">{what}</span>
                 <span class="job-status">
-                    {move || ctx.t(match label_status.as_str() {
-                        "running" => "Running",
-                        "queued" => "Queued",
+                    {move || ctx.t(match status {
+                        JobStatus::Running => "Running",
+                        JobStatus::Queued => "Queued",
                         _ => "Failed",
                     })}
                 </span>
@@ -627,15 +660,15 @@ pub(crate) fn JobsPanel() -> impl IntoView {
             </li>
         }
     };
-    let section = move |status: &'static str, title: &'static str| {
+    let section = move |status: JobStatus, title: &'static str| {
         let list = of_status(status);
         view! {
             <Show when=move || !list().is_empty()>
                 <h4>{move || ctx.t(title)}</h4>
-                <ul class="job-list" data-list=status>
+                <ul class="job-list" data-list=status.as_str()>
                     {move || {
                         let all = list();
-                        let listed = if status == "failed" { LISTED_FAILED } else { LISTED };
+                        let listed = if status == JobStatus::Failed { LISTED_FAILED } else { LISTED };
                         let more = all.len().saturating_sub(listed);
                         let rows = all.into_iter().take(listed).map(row).collect_view();
                         view! {
@@ -666,7 +699,7 @@ pub(crate) fn JobsPanel() -> impl IntoView {
                         {move || ctx.t("Running")} ": " {running_count} " · "
                         {move || ctx.t("Queued")} ": " {queued_count} " · "
                         {move || ctx.t("Done")} ": " {done_count} " · "
-                        {move || ctx.t("Failed")} ": " {move || of_status("failed")().len()}
+                        {move || ctx.t("Failed")} ": " {move || of_status(JobStatus::Failed)().len()}
                     </span>
                 </header>
                 {move || {
@@ -691,287 +724,10 @@ pub(crate) fn JobsPanel() -> impl IntoView {
                 {move || {
                     g.notice.get().map(|n| view! { <p class="gen-notice" role="status">{n}</p> })
                 }}
-                {section("running", "Running")}
-                {section("queued", "Queued")}
-                {section("failed", "Failed")}
+                {section(JobStatus::Running, "Running")}
+                {section(JobStatus::Queued, "Queued")}
+                {section(JobStatus::Failed, "Failed")}
             </section>
         </Show>
-    }
-}
-
-/// The owner's provider keys (write-only) and budget, behind a header button.
-#[component]
-pub(crate) fn SettingsMenu() -> impl IntoView {
-    let ctx = ctx();
-    let open = RwSignal::new(false);
-    let keys_set = RwSignal::new(Vec::<String>::new());
-    let catalog = RwSignal::new(builtin_providers());
-    let budget = RwSignal::new(None::<api::Budget>);
-    let limit = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let saved = RwSignal::new(None::<String>);
-    let button = NodeRef::<leptos::html::Button>::new();
-
-    let load = move || {
-        let Some(s) = session::current() else {
-            return;
-        };
-        let (id, token) = (s.id.clone(), s.token.clone());
-        leptos::task::spawn_local(async move {
-            if let Ok(list) = api::providers().await
-                && !list.is_empty()
-                && catalog.with_untracked(|c| c != &list)
-            {
-                catalog.set(list);
-            }
-            match api::credentials(&id, &token).await {
-                Ok(set) => keys_set.set(set),
-                Err(e) => error.set(Some(error_text(&e))),
-            }
-            match api::budget(&id, &token).await {
-                Ok(b) => {
-                    limit.set(b.limit_usd.map(|l| format!("{l}")).unwrap_or_default());
-                    budget.set(Some(b));
-                }
-                Err(e) => error.set(Some(error_text(&e))),
-            }
-        });
-    };
-    let toggle = move |_| {
-        let now = !open.get_untracked();
-        open.set(now);
-        if now {
-            error.set(None);
-            saved.set(None);
-            load();
-        }
-    };
-    let close = move || {
-        open.set(false);
-        if let Some(b) = button.get_untracked() {
-            let _ = b.focus();
-        }
-    };
-    let save_budget = move || {
-        let text = limit.get_untracked().trim().to_owned();
-        let value = if text.is_empty() {
-            None
-        } else {
-            match text.parse::<f64>() {
-                Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
-                _ => {
-                    error.set(Some(
-                        ctx.t("The budget must be a number of dollars, 0 or more")
-                            .into(),
-                    ));
-                    return;
-                }
-            }
-        };
-        let Some(s) = session::current() else {
-            return;
-        };
-        let (id, token) = (s.id.clone(), s.token.clone());
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api::put_budget(&id, &token, value).await {
-                Ok(b) => {
-                    budget.set(Some(b));
-                    saved.set(Some(ctx.t("Budget saved").into()));
-                }
-                Err(e) => error.set(Some(error_text(&e))),
-            }
-        });
-    };
-    let money = |v: f64| format!("${v:.2}");
-
-    view! {
-        <div class="settings">
-            <button
-                class="settings-button"
-                node_ref=button
-                aria-expanded=move || open.get().to_string()
-                on:click=toggle
-            >
-                {move || ctx.t("Settings")}
-            </button>
-            <Show when=move || open.get()>
-                <div
-                    class="settings-menu"
-                    role="dialog"
-                    aria-label="Generation settings"
-                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                        if ev.key() == "Escape" {
-                            close();
-                        }
-                    }
-                >
-                    {move || {
-                        error.get().map(|e| view! { <p class="settings-error" role="alert">{e}</p> })
-                    }}
-                    {move || {
-                        saved.get().map(|m| view! { <p class="settings-saved" role="status">{m}</p> })
-                    }}
-                    <h3>{move || ctx.t("Budget")}</h3>
-                    <p class="budget-now muted">
-                        {move || {
-                            budget
-                                .get()
-                                .map(|b| {
-                                    format!(
-                                        "{} {} · {} {} · {} {}",
-                                        ctx.t("Spent"),
-                                        money(b.spent_usd),
-                                        ctx.t("reserved"),
-                                        money(b.reserved_usd),
-                                        ctx.t("limit"),
-                                        b.limit_usd.map_or_else(|| ctx.t("none").to_owned(), money),
-                                    )
-                                })
-                                .unwrap_or_default()
-                        }}
-                    </p>
-                    <form
-                        class="budget-form"
-                        on:submit=move |ev| {
-                            ev.prevent_default();
-                            save_budget();
-                        }
-                    >
-                        <label>
-                            {move || ctx.t("Budget limit (USD, empty for none)")}
-                            <input
-                                id="budget-limit"
-                                type="number"
-                                min="0"
-                                step="0.01"
-                                prop:value=move || limit.get()
-                                on:input=move |ev| limit.set(event_target_value(&ev))
-                            />
-                        </label>
-                        <button type="submit" class="save-budget">
-                            {move || ctx.t("Save budget")}
-                        </button>
-                    </form>
-                    <h3>{move || ctx.t("Provider keys")}</h3>
-                    <p class="muted small">
-                        {move || ctx.t("Keys are stored encrypted on the server and never shown again.")}
-                    </p>
-                    <ul class="key-list">
-                        {move || {
-                            catalog
-                                .get()
-                                .into_iter()
-                                .filter(|p| p.needs_key)
-                                .map(|p| {
-                                    view! {
-                                        <KeyRow
-                                            provider=p.name
-                                            keys_set=keys_set
-                                            error=error
-                                            saved=saved
-                                        />
-                                    }
-                                })
-                                .collect_view()
-                        }}
-                    </ul>
-                    <button class="quiet close-settings" on:click=move |_| close()>
-                        {move || ctx.t("Close")}
-                    </button>
-                </div>
-            </Show>
-        </div>
-    }
-}
-
-#[component]
-fn KeyRow(
-    provider: String,
-    keys_set: RwSignal<Vec<String>>,
-    error: RwSignal<Option<String>>,
-    saved: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let ctx = ctx();
-    let input = NodeRef::<leptos::html::Input>::new();
-    let field_id = format!("key-{provider}");
-    let is_kling = provider == "kling";
-    let label = provider.clone();
-    let row_name = provider.clone();
-    let provider = StoredValue::new(provider);
-    let is_set = move || keys_set.with(|k| provider.with_value(|name| k.contains(name)));
-    let save = move || {
-        let Some(el) = input.get_untracked() else {
-            return;
-        };
-        let key = el.value();
-        if key.trim().is_empty() {
-            return;
-        }
-        // The key leaves the page once, and the field is emptied at once.
-        el.set_value("");
-        let Some(s) = session::current() else {
-            return;
-        };
-        let (id, token) = (s.id.clone(), s.token.clone());
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let provider = provider.get_value();
-            match api::put_credential(&id, &token, &provider, key.trim()).await {
-                Ok(()) => {
-                    keys_set.update(|k| {
-                        if !k.contains(&provider) {
-                            k.push(provider.clone());
-                        }
-                    });
-                    saved.set(Some(format!("{provider}: {}", ctx.t("key set"))));
-                }
-                Err(e) => error.set(Some(error_text(&e))),
-            }
-        });
-    };
-    let remove = move |_| {
-        let Some(s) = session::current() else {
-            return;
-        };
-        let (id, token) = (s.id.clone(), s.token.clone());
-        leptos::task::spawn_local(async move {
-            let provider = provider.get_value();
-            match api::delete_credential(&id, &token, &provider).await {
-                Ok(()) => keys_set.update(|k| k.retain(|p| p != &provider)),
-                Err(e) => error.set(Some(error_text(&e))),
-            }
-        });
-    };
-    view! {
-        <li class="key-row" data-provider=row_name>
-            <form on:submit=move |ev| {
-                ev.prevent_default();
-                save();
-            }>
-                <label for=field_id.clone()>{label}</label>
-                <span class="key-state" data-set=move || is_set().to_string()>
-                    {move || if is_set() { ctx.t("key set") } else { ctx.t("not set") }}
-                </span>
-                <input
-                    id=field_id
-                    class="key-input"
-                    type="password"
-                    autocomplete="off"
-                    spellcheck="false"
-                    // Kling signs requests with two keys, stored together.
-                    placeholder=is_kling.then_some("ACCESS_KEY:SECRET_KEY")
-                    node_ref=input
-                />
-                <button type="submit" class="save-key">
-                    {move || ctx.t("Save key")}
-                </button>
-                <Show when=is_set>
-                    <button type="button" class="quiet remove-key" on:click=remove>
-                        {move || ctx.t("Remove")}
-                    </button>
-                </Show>
-            </form>
-        </li>
     }
 }

@@ -43,14 +43,14 @@ pub(crate) fn ProjectList() -> impl IntoView {
             match api::create_project(&name).await {
                 Ok(created) => {
                     storage::remember_project(&storage::StoredProject {
-                        id: created.project_id.clone(),
+                        id: created.project_id.to_string(),
                         title: name.clone(),
                         token: created.token,
                         role: Role::Owner,
                     });
                     CREATED.with(|c| {
                         *c.borrow_mut() = Some((
-                            created.project_id.clone(),
+                            created.project_id.to_string(),
                             MetaPatch {
                                 title: Some(name),
                                 language: Some(language.get_untracked()),
@@ -59,7 +59,7 @@ pub(crate) fn ProjectList() -> impl IntoView {
                         ))
                     });
                     navigate(&Route::Project {
-                        id: created.project_id,
+                        id: created.project_id.to_string(),
                         tab: Tab::Board,
                     });
                 }

@@ -105,7 +105,7 @@ pub(crate) fn ImportNovel() -> impl IntoView {
             match api::import_novel(&file).await {
                 Ok(imported) => {
                     storage::remember_project(&storage::StoredProject {
-                        id: imported.project_id.clone(),
+                        id: imported.project_id.to_string(),
                         title: imported.title.clone(),
                         token: imported.token,
                         role: Role::Owner,
@@ -115,7 +115,7 @@ pub(crate) fn ImportNovel() -> impl IntoView {
                         web_sys::console::warn_1(&"the imported novel gave no shots".into());
                     }
                     navigate(&Route::Project {
-                        id: imported.project_id,
+                        id: imported.project_id.to_string(),
                         tab: Tab::Board,
                     });
                 }

@@ -84,7 +84,7 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
             </nav>
             <span class="spacer"></span>
             {move || is_owner.get().then(|| view! { <ShareMenu /> })}
-            {move || is_owner.get().then(|| view! { <super::generate::SettingsMenu /> })}
+            {move || is_owner.get().then(|| view! { <super::settings::SettingsMenu /> })}
             {move || signals.get().map(|_| view! { <super::transfer::ExportMenu /> })}
             <LangSwitch />
         </header>

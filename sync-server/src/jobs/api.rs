@@ -9,19 +9,23 @@
 //! | `DELETE /api/projects/{id}/credentials/{provider}` | owner | 204 |
 //! | `GET /api/projects/{id}/credentials` | owner, editor | `{"credentials": [{provider, updated_at}]}`: which providers have a key |
 //! | `GET /api/projects/{id}/budget`, `PUT` `{limit_usd: number|null}` | any role / owner | `{limit_usd, spent_usd, reserved_usd, price_table}` |
-//! | `GET /api/providers` | anyone | `{"providers": [{name, kinds, needs_key}]}`: what each provider can make here |
+//! | `GET /api/providers` | anyone | `{"providers": [{name, kinds, needs_key, models, max_references, first_last_frame}]}`: what each provider can make here |
+//!
+//! The bodies are [`api_types`]'s, shared with the browser and the CLI.
 
-use axum::Json;
+use api_types::{
+    Budget, BudgetLimit, CredentialInfo, Credentials, JobId, JobKind, JobList, ProviderInfo,
+    ProviderList, Queued, SetCredential,
+};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use provider_adapters::Secret;
-use serde::{Deserialize, Serialize};
 
-use super::{GenerateRequest, JobView};
+use super::JobView;
 use crate::AppState;
-use crate::http::{ANYONE, ApiError, ApiResult, OWNERS, ProjectCaller, WRITERS};
+use crate::http::{ANYONE, ApiError, ApiResult, Json, OWNERS, Path, ProjectCaller, WRITERS};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -37,24 +41,19 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/providers", get(providers))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Queued {
-    pub jobs: Vec<String>,
-}
-
 async fn generate(
     State(state): State<AppState>,
     caller: ProjectCaller,
-    Json(body): Json<GenerateRequest>,
+    Json(body): Json<api_types::GenerateRequest>,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
     let project = caller.require(WRITERS, "only owners and editors can generate")?;
     let jobs = state.jobs().generate(&project, &body).await?;
-    Ok((StatusCode::ACCEPTED, Json(Queued { jobs })))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct JobList {
-    pub jobs: Vec<JobView>,
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Queued {
+            jobs: jobs.into_iter().map(JobId::from).collect(),
+        }),
+    ))
 }
 
 async fn list(State(state): State<AppState>, caller: ProjectCaller) -> ApiResult<Json<JobList>> {
@@ -73,25 +72,12 @@ async fn cancel(
     Ok(Json(state.jobs().cancel(&project, &job).await?))
 }
 
-/// The body of a credential upload. Its `Debug` never shows the key.
-#[derive(Deserialize)]
-struct CredentialBody {
-    key: Secret,
-}
-
-impl std::fmt::Debug for CredentialBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CredentialBody")
-            .field("key", &self.key)
-            .finish()
-    }
-}
-
 async fn put_credential(
     State(state): State<AppState>,
     caller: ProjectCaller,
     Path((_, provider)): Path<(String, String)>,
-    Json(body): Json<CredentialBody>,
+    // Read straight into a `Secret`, so the key is never a plain string on the server.
+    Json(body): Json<SetCredential<Secret>>,
 ) -> ApiResult<StatusCode> {
     let project = caller.require(OWNERS, "only owners can set provider keys")?;
     state
@@ -112,18 +98,6 @@ async fn delete_credential(
     } else {
         Err(ApiError::NotFound("no key is set for that provider"))
     }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CredentialInfo {
-    pub provider: String,
-    /// Unix seconds.
-    pub updated_at: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Credentials {
-    pub credentials: Vec<CredentialInfo>,
 }
 
 async fn credentials(
@@ -147,20 +121,6 @@ async fn credentials(
     Ok(Json(Credentials { credentials }))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Budget {
-    pub limit_usd: Option<f64>,
-    pub spent_usd: f64,
-    pub reserved_usd: f64,
-    /// The version of the price table estimates come from.
-    pub price_table: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct BudgetBody {
-    limit_usd: Option<f64>,
-}
-
 fn budget_view(state: &AppState, s: crate::store::Spending) -> Budget {
     Budget {
         limit_usd: s.limit_usd,
@@ -179,25 +139,11 @@ async fn budget(State(state): State<AppState>, caller: ProjectCaller) -> ApiResu
 async fn put_budget(
     State(state): State<AppState>,
     caller: ProjectCaller,
-    Json(body): Json<BudgetBody>,
+    Json(body): Json<BudgetLimit>,
 ) -> ApiResult<Json<Budget>> {
     let project = caller.require(OWNERS, "only owners can set the budget")?;
     let spending = state.jobs().set_budget(&project, body.limit_usd).await?;
     Ok(Json(budget_view(&state, spending)))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ProviderInfo {
-    pub name: String,
-    /// `frame`, `clip`, `character-sheet`: what [`super::JobRunner::generate`] accepts.
-    pub kinds: Vec<String>,
-    /// False for the built-in renderer and a local ComfyUI.
-    pub needs_key: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ProviderList {
-    pub providers: Vec<ProviderInfo>,
 }
 
 /// The providers a job may name, with what each can make under this server's configuration,
@@ -215,18 +161,23 @@ fn catalog(settings: &super::providers::ProviderSettings) -> ProviderList {
             let can = |a, b| ops.contains(&a) || ops.contains(&b);
             // The same rules as `JobRunner::generate`.
             let kinds = [
-                ("frame", can(TextToImage, ImageEdit)),
-                ("clip", can(TextToVideo, ImageToVideo)),
-                ("character-sheet", can(TextToImage, TextToImage)),
+                (JobKind::Frame, can(TextToImage, ImageEdit)),
+                (JobKind::Clip, can(TextToVideo, ImageToVideo)),
+                (JobKind::CharacterSheet, can(TextToImage, TextToImage)),
             ];
             ProviderInfo {
                 name: name.to_owned(),
                 kinds: kinds
                     .into_iter()
                     .filter(|(_, able)| *able)
-                    .map(|(kind, _)| kind.to_owned())
+                    .map(|(kind, _)| kind)
                     .collect(),
                 needs_key: super::providers::needs_key(name),
+                // The adapters' own capability data arrives with the provider factory
+                // (`jobs::providers::catalog`), which replaces this function.
+                models: Vec::new(),
+                max_references: 0,
+                first_last_frame: false,
             }
         })
         .collect();
@@ -250,13 +201,19 @@ mod tests {
         let kinds = |name: &str| {
             list.iter()
                 .find(|p| p.name == name)
-                .map(|p| p.kinds.join(","))
+                .map(|p| {
+                    p.kinds
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
                 .unwrap_or_default()
         };
-        assert_eq!(kinds("offline"), "frame,character-sheet");
+        assert_eq!(kinds("offline"), "frame,character_sheet");
         assert_eq!(kinds("kling"), "clip");
         assert_eq!(kinds("runway"), "clip");
-        assert_eq!(kinds("dashscope"), "frame,clip,character-sheet");
+        assert_eq!(kinds("dashscope"), "frame,clip,character_sheet");
         assert!(list.iter().all(|p| !p.kinds.is_empty()));
         assert!(!list[0].needs_key && list.iter().any(|p| p.needs_key));
     }
