@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -14,6 +15,18 @@ use crate::{
 pub const PROVIDER: &str = "fal";
 pub const DEFAULT_BASE_URL: &str = "https://queue.fal.run";
 pub const DEFAULT_MODELS: &[&str] = &["fal-ai/flux/dev", "fal-ai/flux-pro/kontext"];
+
+/// One reference as `image_url`, several as `image_urls` (multi-reference apps such as
+/// Kontext multi take a handful (?)).
+pub const SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    operations: &[Operation::TextToImage, Operation::ImageEdit],
+    max_references: 4,
+    first_last_frame: false,
+    models: DEFAULT_MODELS,
+    needs_key: true,
+    default_base_url: Some(DEFAULT_BASE_URL),
+};
 
 const IMAGE_SIZES: &[(&str, Size)] = &[
     (
@@ -77,25 +90,18 @@ impl FalConfig {
 #[derive(Debug)]
 pub struct Fal {
     config: FalConfig,
-    base: url::Url,
     http: Http,
 }
 
 impl Fal {
     pub fn new(config: FalConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(Fal { config, base, http })
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .client
-            .request(method, join(&self.base, path))
-            .header(
-                "authorization",
-                format!("Key {}", self.config.api_key.expose()),
-            )
+        let auth = Auth::Header {
+            name: "authorization",
+            prefix: "Key ",
+            key: config.api_key.clone(),
+        };
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(Fal { config, http })
     }
 
     /// fal's errors: `{"detail": "..."}` or `{"detail": [{"msg", "type", "loc"}]}`.
@@ -125,14 +131,13 @@ impl Fal {
             403 if message.to_lowercase().contains("balance") => {
                 Error::Balance { provider, message }
             }
-            404 if lookup => Error::Expired { provider, message },
-            _ => self.http.status_error(reply, &message),
+            _ => self.http.status_error(reply, &message, lookup),
         }
     }
 
     /// The task id is the request's path under the queue base: `owner/app/requests/ID`.
     fn task_id(&self, created: &Value, model: &str) -> Result<TaskId> {
-        let base = self.base.as_str().trim_end_matches('/');
+        let base = self.http.base().as_str().trim_end_matches('/');
         if let Some(path) = created["status_url"]
             .as_str()
             .and_then(|u| u.strip_prefix(base))
@@ -198,7 +203,7 @@ impl GenerationProvider for Fal {
     }
 
     fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage, Operation::ImageEdit]
+        SPEC.operations
     }
 
     fn models(&self) -> &[String] {
@@ -221,12 +226,11 @@ impl GenerationProvider for Fal {
         }
         merge_extra(&mut input, &request.extra);
         let params = input.clone();
-        match request.references.as_slice() {
+        match SPEC.references(&request.references) {
             [] if request.operation == Operation::ImageEdit => {
-                return Err(Error::InvalidInput {
-                    provider: PROVIDER.into(),
-                    message: "an image edit needs at least one reference image".into(),
-                });
+                return Err(self
+                    .http
+                    .invalid_input("an image edit needs at least one reference image"));
             }
             [] => {}
             [one] => input["image_url"] = json!(one.data_uri()),
@@ -236,10 +240,7 @@ impl GenerationProvider for Fal {
         }
         let reply = self
             .http
-            .send(
-                "submit",
-                self.request(reqwest::Method::POST, &model).json(&input),
-            )
+            .send("submit", self.http.post(&model).json(&input))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply, false));
@@ -255,10 +256,7 @@ impl GenerationProvider for Fal {
     async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
         let reply = self
             .http
-            .send(
-                "poll",
-                self.request(reqwest::Method::GET, &format!("{task}/status")),
-            )
+            .send("poll", self.http.get(&format!("{task}/status")))
             .await?;
         if !(reply.status.is_success()) {
             return Err(self.error(&reply, true));
@@ -275,10 +273,7 @@ impl GenerationProvider for Fal {
             }
         }
         // Completed: the result (or the job's error) is at the response URL.
-        let reply = self
-            .http
-            .send("poll", self.request(reqwest::Method::GET, task.as_str()))
-            .await?;
+        let reply = self.http.send("poll", self.http.get(task.as_str())).await?;
         if reply.status.is_server_error() {
             return Err(self.error(&reply, true));
         }
@@ -319,7 +314,8 @@ impl GenerationProvider for Fal {
             .http
             .send(
                 "cancel",
-                self.request(reqwest::Method::PUT, &format!("{task}/cancel")),
+                self.http
+                    .request(reqwest::Method::PUT, &format!("{task}/cancel")),
             )
             .await?;
         match reply.status.as_u16() {
@@ -330,6 +326,6 @@ impl GenerationProvider for Fal {
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }

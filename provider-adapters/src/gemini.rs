@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, local_task_id, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, local_task_id, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskStatus, Timeouts, Usage,
@@ -21,6 +21,17 @@ pub const DEFAULT_MODELS: &[&str] = &[
     "gemini-3-pro-image",
     "gemini-2.5-flash-image",
 ];
+
+/// Up to 14 inline reference images (Gemini 3 Pro Image; the 2.5 model does best with 3).
+pub const SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    operations: &[Operation::TextToImage, Operation::ImageEdit],
+    max_references: 14,
+    first_last_frame: false,
+    models: DEFAULT_MODELS,
+    needs_key: true,
+    default_base_url: Some(DEFAULT_BASE_URL),
+};
 
 const ASPECT_RATIOS: &[(&str, Size)] = &[
     (
@@ -103,15 +114,18 @@ impl GeminiConfig {
 #[derive(Debug)]
 pub struct Gemini {
     config: GeminiConfig,
-    base: url::Url,
     http: Http,
 }
 
 impl Gemini {
     pub fn new(config: GeminiConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(Gemini { config, base, http })
+        let auth = Auth::Header {
+            name: "x-goog-api-key",
+            prefix: "",
+            key: config.api_key.clone(),
+        };
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(Gemini { config, http })
     }
 }
 
@@ -246,7 +260,7 @@ impl GenerationProvider for Gemini {
     }
 
     fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage, Operation::ImageEdit]
+        SPEC.operations
     }
 
     fn models(&self) -> &[String] {
@@ -260,7 +274,7 @@ impl GenerationProvider for Gemini {
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
         let aspect = request.size.unwrap_or(Size::HD).closest(ASPECT_RATIOS);
         let mut parts = vec![json!({"text": request.prompt})];
-        for r in &request.references {
+        for r in SPEC.references(&request.references) {
             parts.push(json!({"inline_data": {"mime_type": r.mime, "data": r.base64()}}));
         }
         let mut generation_config = json!({
@@ -268,25 +282,15 @@ impl GenerationProvider for Gemini {
             "imageConfig": {"aspectRatio": aspect},
         });
         // Recipe settings belong with the generation parameters (e.g. imageConfig.imageSize).
-        crate::http::merge_extra(&mut generation_config, &request.extra);
+        merge_extra(&mut generation_config, &request.extra);
         let body = json!({
             "contents": [{"role": "user", "parts": parts}],
             "generationConfig": generation_config,
         });
-        let url = join(
-            &self.base,
-            &format!("v1beta/models/{model}:generateContent"),
-        );
+        let url = format!("v1beta/models/{model}:generateContent");
         let reply = self
             .http
-            .send(
-                "submit",
-                self.http
-                    .client
-                    .post(url)
-                    .header("x-goog-api-key", self.config.api_key.expose())
-                    .json(&body),
-            )
+            .send("submit", self.http.post(&url).json(&body))
             .await?;
         if !reply.status.is_success() {
             return Err(WireError::parse(&reply).into_error(&self.http, &reply));
@@ -305,14 +309,8 @@ impl GenerationProvider for Gemini {
             .unwrap_or_default()
         {
             if let Some(data) = part.inline_data {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(data.data.trim())
-                    .map_err(|e| {
-                        self.http
-                            .provider_error(Some(200), &format!("bad base64 image: {e}"))
-                    })?;
-                let mut output =
-                    OutputRef::new(OutputKind::Image, OutputSource::Inline(bytes.into()));
+                let bytes = self.http.decode_image(&data.data)?;
+                let mut output = OutputRef::new(OutputKind::Image, OutputSource::Inline(bytes));
                 output.mime = Some(data.mime_type);
                 outputs.push(output);
             } else if let Some(text) = part.text {
@@ -361,7 +359,7 @@ impl GenerationProvider for Gemini {
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }
 

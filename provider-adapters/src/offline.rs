@@ -17,6 +17,7 @@ use tiny_skia::{
 };
 
 use crate::http::describe;
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, ShotSketch, Size, TaskHandle, TaskId, TaskStatus,
@@ -24,6 +25,16 @@ use crate::{
 
 pub const PROVIDER: &str = "offline";
 pub const DEFAULT_MODELS: &[&str] = &["storyboard-sketch-v1"];
+
+pub const SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    operations: &[Operation::TextToImage],
+    max_references: 0,
+    first_last_frame: false,
+    models: DEFAULT_MODELS,
+    needs_key: false,
+    default_base_url: None,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OfflineConfig {
@@ -65,7 +76,7 @@ impl GenerationProvider for OfflineRenderer {
     }
 
     fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage]
+        SPEC.operations
     }
 
     fn models(&self) -> &[String] {

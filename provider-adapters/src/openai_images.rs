@@ -3,12 +3,12 @@
 //! carries the image as base64.
 
 use async_trait::async_trait;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Http, field_text, join, local_task_id, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, field_text, local_task_id, merge_extra, pick_model};
 use crate::openai_wire::WireError;
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskStatus, Timeouts, Usage,
@@ -17,6 +17,17 @@ use crate::{
 pub const PROVIDER: &str = "openai-images";
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODELS: &[&str] = &["gpt-image-1", "gpt-image-1-mini"];
+
+/// `/images/edits` takes up to 16 `image[]` references.
+pub const SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    operations: &[Operation::TextToImage, Operation::ImageEdit],
+    max_references: 16,
+    first_last_frame: false,
+    models: DEFAULT_MODELS,
+    needs_key: true,
+    default_base_url: Some(DEFAULT_BASE_URL),
+};
 
 /// The sizes gpt-image accepts; requests map to the closest aspect ratio.
 const SIZES: &[(&str, Size)] = &[
@@ -66,15 +77,14 @@ impl OpenAiImagesConfig {
 #[derive(Debug)]
 pub struct OpenAiImages {
     config: OpenAiImagesConfig,
-    base: url::Url,
     http: Http,
 }
 
 impl OpenAiImages {
     pub fn new(config: OpenAiImagesConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(OpenAiImages { config, base, http })
+        let auth = Auth::bearer(&config.api_key);
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(OpenAiImages { config, http })
     }
 }
 
@@ -99,7 +109,7 @@ impl GenerationProvider for OpenAiImages {
     }
 
     fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage, Operation::ImageEdit]
+        SPEC.operations
     }
 
     fn models(&self) -> &[String] {
@@ -111,41 +121,23 @@ impl GenerationProvider for OpenAiImages {
         let size = request.size.unwrap_or(Size::HD).closest(SIZES);
         let mut params = json!({"model": model, "prompt": request.prompt, "n": 1, "size": size});
         merge_extra(&mut params, &request.extra);
-        let key = format!("Bearer {}", self.config.api_key.expose());
         let http_request = match request.operation {
-            Operation::TextToImage => self
-                .http
-                .client
-                .post(join(&self.base, "images/generations"))
-                .header("authorization", key)
-                .json(&params),
+            Operation::TextToImage => self.http.post("images/generations").json(&params),
             Operation::ImageEdit => {
                 if request.references.is_empty() {
-                    return Err(Error::InvalidInput {
-                        provider: PROVIDER.into(),
-                        message: "an image edit needs at least one reference image".into(),
-                    });
+                    return Err(self
+                        .http
+                        .invalid_input("an image edit needs at least one reference image"));
                 }
                 let mut form = reqwest::multipart::Form::new();
                 for (k, v) in params.as_object().into_iter().flatten() {
                     form = form.text(k.clone(), field_text(v));
                 }
                 // Up to 16 references, each its own `image[]` part.
-                for r in request.references.iter().take(16) {
-                    let part = reqwest::multipart::Part::bytes(r.bytes.to_vec())
-                        .file_name(r.name.clone())
-                        .mime_str(&r.mime)
-                        .map_err(|e| Error::InvalidInput {
-                            provider: PROVIDER.into(),
-                            message: format!("reference {:?}: {e}", r.name),
-                        })?;
-                    form = form.part("image[]", part);
+                for r in SPEC.references(&request.references) {
+                    form = form.part("image[]", self.http.file_part(r)?);
                 }
-                self.http
-                    .client
-                    .post(join(&self.base, "images/edits"))
-                    .header("authorization", key)
-                    .multipart(form)
+                self.http.post("images/edits").multipart(form)
             }
             other => return Err(Error::not_supported(PROVIDER, other.as_str())),
         };
@@ -158,15 +150,10 @@ impl GenerationProvider for OpenAiImages {
         let mut revised = None;
         for image in answer.data {
             let Some(b64) = image.b64_json else { continue };
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .map_err(|e| {
-                    self.http
-                        .provider_error(Some(200), &format!("bad base64 image: {e}"))
-                })?;
+            let bytes = self.http.decode_image(&b64)?;
             outputs.push(OutputRef::new(
                 OutputKind::Image,
-                OutputSource::Inline(bytes.into()),
+                OutputSource::Inline(bytes),
             ));
             revised = revised.or(image.revised_prompt);
         }
@@ -196,7 +183,7 @@ impl GenerationProvider for OpenAiImages {
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }
 

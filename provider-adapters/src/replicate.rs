@@ -6,7 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -20,6 +21,17 @@ pub const DEFAULT_MODELS: &[&str] = &[
     "black-forest-labs/flux-dev",
     "black-forest-labs/flux-kontext-pro",
 ];
+
+/// Kontext edits take one `input_image`.
+pub const SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    operations: &[Operation::TextToImage, Operation::ImageEdit],
+    max_references: 1,
+    first_last_frame: false,
+    models: DEFAULT_MODELS,
+    needs_key: true,
+    default_base_url: Some(DEFAULT_BASE_URL),
+};
 
 const ASPECT_RATIOS: &[(&str, Size)] = &[
     (
@@ -89,7 +101,6 @@ impl ReplicateConfig {
 #[derive(Debug)]
 pub struct Replicate {
     config: ReplicateConfig,
-    base: url::Url,
     http: Http,
 }
 
@@ -107,19 +118,9 @@ fn throttle_hint(detail: &str) -> Option<Duration> {
 
 impl Replicate {
     pub fn new(config: ReplicateConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_token])?;
-        Ok(Replicate { config, base, http })
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .client
-            .request(method, join(&self.base, path))
-            .header(
-                "authorization",
-                format!("Bearer {}", self.config.api_token.expose()),
-            )
+        let auth = Auth::bearer(&config.api_token);
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(Replicate { config, http })
     }
 
     /// Replicate's errors are problem documents: `{"title", "detail", "status"}`.
@@ -137,8 +138,7 @@ impl Replicate {
                 retry_after: reply.retry_after().or_else(|| throttle_hint(&detail)),
                 message,
             },
-            404 if lookup => Error::Expired { provider, message },
-            _ => self.http.status_error(reply, &message),
+            _ => self.http.status_error(reply, &message, lookup),
         }
     }
 
@@ -221,7 +221,7 @@ impl GenerationProvider for Replicate {
     }
 
     fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage, Operation::ImageEdit]
+        SPEC.operations
     }
 
     fn models(&self) -> &[String] {
@@ -254,10 +254,9 @@ impl GenerationProvider for Replicate {
         let params = input.clone();
         if request.operation == Operation::ImageEdit {
             let Some(first) = request.references.first() else {
-                return Err(Error::InvalidInput {
-                    provider: PROVIDER.into(),
-                    message: "an image edit needs a reference image".into(),
-                });
+                return Err(self
+                    .http
+                    .invalid_input("an image edit needs a reference image"));
             };
             input["input_image"] = json!(first.data_uri());
         }
@@ -265,11 +264,9 @@ impl GenerationProvider for Replicate {
             .http
             .send(
                 "submit",
-                self.request(
-                    reqwest::Method::POST,
-                    &format!("v1/models/{model}/predictions"),
-                )
-                .json(&json!({"input": input})),
+                self.http
+                    .post(&format!("v1/models/{model}/predictions"))
+                    .json(&json!({"input": input})),
             )
             .await?;
         if !reply.status.is_success() {
@@ -291,10 +288,7 @@ impl GenerationProvider for Replicate {
     async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
         let reply = self
             .http
-            .send(
-                "poll",
-                self.request(reqwest::Method::GET, &format!("v1/predictions/{task}")),
-            )
+            .send("poll", self.http.get(&format!("v1/predictions/{task}")))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply, true));
@@ -307,10 +301,7 @@ impl GenerationProvider for Replicate {
             .http
             .send(
                 "cancel",
-                self.request(
-                    reqwest::Method::POST,
-                    &format!("v1/predictions/{task}/cancel"),
-                ),
+                self.http.post(&format!("v1/predictions/{task}/cancel")),
             )
             .await?;
         if reply.status.is_success() {
@@ -322,7 +313,7 @@ impl GenerationProvider for Replicate {
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
         // replicate.delivery URLs need no token.
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }
 

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -14,6 +15,17 @@ use crate::{
 pub const PROVIDER: &str = "runway";
 pub const DEFAULT_BASE_URL: &str = "https://api.dev.runwayml.com";
 pub const DEFAULT_MODELS: &[&str] = &["gen4_turbo", "gen3a_turbo"];
+
+/// `promptImage` is the first frame, or a first and a last.
+pub const SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    operations: &[Operation::ImageToVideo],
+    max_references: 2,
+    first_last_frame: true,
+    models: DEFAULT_MODELS,
+    needs_key: true,
+    default_base_url: Some(DEFAULT_BASE_URL),
+};
 /// The API version this adapter speaks; Runway requires it on every request.
 pub const API_VERSION: &str = "2024-11-06";
 
@@ -84,7 +96,6 @@ impl RunwayConfig {
 #[derive(Debug)]
 pub struct Runway {
     config: RunwayConfig,
-    base: url::Url,
     http: Http,
 }
 
@@ -104,20 +115,10 @@ struct Task {
 
 impl Runway {
     pub fn new(config: RunwayConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(Runway { config, base, http })
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .client
-            .request(method, join(&self.base, path))
-            .header(
-                "authorization",
-                format!("Bearer {}", self.config.api_key.expose()),
-            )
-            .header("x-runway-version", API_VERSION)
+        let auth = Auth::bearer(&config.api_key);
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?
+            .with_header("x-runway-version", API_VERSION);
+        Ok(Runway { config, http })
     }
 
     /// Runway's errors are `{"error": "..."}` (plus `issues` for validation).
@@ -133,8 +134,7 @@ impl Runway {
             400 if message.to_lowercase().contains("credits") => {
                 Error::Balance { provider, message }
             }
-            404 if lookup => Error::Expired { provider, message },
-            _ => self.http.status_error(reply, &message),
+            _ => self.http.status_error(reply, &message, lookup),
         }
     }
 
@@ -200,7 +200,7 @@ impl GenerationProvider for Runway {
     }
 
     fn operations(&self) -> &[Operation] {
-        &[Operation::ImageToVideo]
+        SPEC.operations
     }
 
     fn models(&self) -> &[String] {
@@ -211,12 +211,7 @@ impl GenerationProvider for Runway {
         if request.operation != Operation::ImageToVideo {
             return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
         }
-        let Some(first) = request.references.first() else {
-            return Err(Error::InvalidInput {
-                provider: PROVIDER.into(),
-                message: "image-to-video needs a first-frame reference image".into(),
-            });
-        };
+        let first = self.http.first_frame(request)?;
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
         let mut body = json!({
             "model": model,
@@ -238,11 +233,7 @@ impl GenerationProvider for Runway {
         };
         let reply = self
             .http
-            .send(
-                "submit",
-                self.request(reqwest::Method::POST, "v1/image_to_video")
-                    .json(&body),
-            )
+            .send("submit", self.http.post("v1/image_to_video").json(&body))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply, false));
@@ -263,10 +254,7 @@ impl GenerationProvider for Runway {
     async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
         let reply = self
             .http
-            .send(
-                "poll",
-                self.request(reqwest::Method::GET, &format!("v1/tasks/{task}")),
-            )
+            .send("poll", self.http.get(&format!("v1/tasks/{task}")))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply, true));
@@ -279,7 +267,8 @@ impl GenerationProvider for Runway {
             .http
             .send(
                 "cancel",
-                self.request(reqwest::Method::DELETE, &format!("v1/tasks/{task}")),
+                self.http
+                    .request(reqwest::Method::DELETE, &format!("v1/tasks/{task}")),
             )
             .await?;
         match reply.status.as_u16() {
@@ -289,6 +278,6 @@ impl GenerationProvider for Runway {
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }
