@@ -28,15 +28,10 @@ pub const DEFAULT_MODELS: &[&str] = &["v1-5-pruned-emaonly.safetensors"];
 
 /// No key. References go where the workflow binds `reference.N` (the default text-to-image
 /// workflow binds none; a recipe's workflow may bind up to eight).
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[Operation::TextToImage, Operation::ImageEdit],
-    max_references: 8,
-    first_last_frame: false,
-    models: DEFAULT_MODELS,
-    needs_key: false,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(8)
+    .without_key();
 
 /// An API-format graph ("Save (API)" in ComfyUI) and where the request's values go in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -406,12 +401,8 @@ fn record_progress(progress: &ProgressMap, event: &Value) {
 
 #[async_trait]
 impl GenerationProvider for ComfyUi {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -419,9 +410,7 @@ impl GenerationProvider for ComfyUi {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let workflow = match request.extra.get("workflow") {
             Some(w) => {
                 serde_json::from_value::<Workflow>(w.clone()).map_err(|e| Error::InvalidInput {

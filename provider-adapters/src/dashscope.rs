@@ -31,80 +31,22 @@ pub const DEFAULT_TEXT_TO_VIDEO_MODELS: &[&str] = DEFAULT_MODELS.split_at(2).1.s
 pub const DEFAULT_IMAGE_TO_VIDEO_MODELS: &[&str] = DEFAULT_MODELS.split_at(3).1;
 
 /// Image-to-video takes the first frame as `img_url`.
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[
         Operation::TextToImage,
         Operation::TextToVideo,
         Operation::ImageToVideo,
-    ],
-    max_references: 1,
-    first_last_frame: false,
-    models: DEFAULT_MODELS,
-    needs_key: true,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+    ])
+    .with_references(1);
 
-const IMAGE_SIZES: &[(&str, Size)] = &[
-    (
-        "1664*928",
-        Size {
-            width: 1664,
-            height: 928,
-        },
-    ),
-    (
-        "1472*1140",
-        Size {
-            width: 1472,
-            height: 1140,
-        },
-    ),
-    (
-        "1328*1328",
-        Size {
-            width: 1328,
-            height: 1328,
-        },
-    ),
-    (
-        "1140*1472",
-        Size {
-            width: 1140,
-            height: 1472,
-        },
-    ),
-    (
-        "928*1664",
-        Size {
-            width: 928,
-            height: 1664,
-        },
-    ),
+const IMAGE_SIZES: &[&str] = &[
+    "1664*928",
+    "1472*1140",
+    "1328*1328",
+    "1140*1472",
+    "928*1664",
 ];
-const VIDEO_SIZES: &[(&str, Size)] = &[
-    (
-        "1280*720",
-        Size {
-            width: 1280,
-            height: 720,
-        },
-    ),
-    (
-        "720*1280",
-        Size {
-            width: 720,
-            height: 1280,
-        },
-    ),
-    (
-        "960*960",
-        Size {
-            width: 960,
-            height: 960,
-        },
-    ),
-];
+const VIDEO_SIZES: &[&str] = &["1280*720", "720*1280", "960*960"];
 
 #[derive(Debug, Clone)]
 pub struct DashScopeConfig {
@@ -299,12 +241,8 @@ impl DashScope {
 
 #[async_trait]
 impl GenerationProvider for DashScope {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -335,10 +273,10 @@ impl GenerationProvider for DashScope {
         }
         let mut parameters = match request.operation {
             Operation::TextToImage => {
-                json!({"size": size.closest(IMAGE_SIZES), "n": 1, "watermark": false})
+                json!({"size": size.closest_label(IMAGE_SIZES), "n": 1, "watermark": false})
             }
             Operation::TextToVideo => {
-                json!({"size": size.closest(VIDEO_SIZES), "duration": request.duration_s.unwrap_or(5)})
+                json!({"size": size.closest_label(VIDEO_SIZES), "duration": request.duration_s.unwrap_or(5)})
             }
             _ => json!({"resolution": "720P", "duration": request.duration_s.unwrap_or(5)}),
         };

@@ -18,52 +18,16 @@ pub const DEFAULT_MODELS: &[&str] = &["fal-ai/flux/dev", "fal-ai/flux-pro/kontex
 
 /// One reference as `image_url`, several as `image_urls` (multi-reference apps such as
 /// Kontext multi take a handful (?)).
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[Operation::TextToImage, Operation::ImageEdit],
-    max_references: 4,
-    first_last_frame: false,
-    models: DEFAULT_MODELS,
-    needs_key: true,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(4);
 
 const IMAGE_SIZES: &[(&str, Size)] = &[
-    (
-        "landscape_16_9",
-        Size {
-            width: 16,
-            height: 9,
-        },
-    ),
-    (
-        "landscape_4_3",
-        Size {
-            width: 4,
-            height: 3,
-        },
-    ),
-    (
-        "square_hd",
-        Size {
-            width: 1,
-            height: 1,
-        },
-    ),
-    (
-        "portrait_4_3",
-        Size {
-            width: 3,
-            height: 4,
-        },
-    ),
-    (
-        "portrait_16_9",
-        Size {
-            width: 9,
-            height: 16,
-        },
-    ),
+    ("landscape_16_9", Size::new(16, 9)),
+    ("landscape_4_3", Size::new(4, 3)),
+    ("square_hd", Size::new(1, 1)),
+    ("portrait_4_3", Size::new(3, 4)),
+    ("portrait_16_9", Size::new(9, 16)),
 ];
 
 #[derive(Debug, Clone)]
@@ -198,12 +162,8 @@ fn model_for(config: &FalConfig, request: &GenerationRequest) -> Result<String> 
 
 #[async_trait]
 impl GenerationProvider for Fal {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -211,9 +171,7 @@ impl GenerationProvider for Fal {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let model = model_for(&self.config, request)?;
         let mut input = json!({
             "prompt": request.prompt,

@@ -23,74 +23,11 @@ pub const DEFAULT_MODELS: &[&str] = &[
 ];
 
 /// Up to 14 inline reference images (Gemini 3 Pro Image; the 2.5 model does best with 3).
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[Operation::TextToImage, Operation::ImageEdit],
-    max_references: 14,
-    first_last_frame: false,
-    models: DEFAULT_MODELS,
-    needs_key: true,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(14);
 
-const ASPECT_RATIOS: &[(&str, Size)] = &[
-    (
-        "1:1",
-        Size {
-            width: 1,
-            height: 1,
-        },
-    ),
-    (
-        "2:3",
-        Size {
-            width: 2,
-            height: 3,
-        },
-    ),
-    (
-        "3:2",
-        Size {
-            width: 3,
-            height: 2,
-        },
-    ),
-    (
-        "3:4",
-        Size {
-            width: 3,
-            height: 4,
-        },
-    ),
-    (
-        "4:3",
-        Size {
-            width: 4,
-            height: 3,
-        },
-    ),
-    (
-        "9:16",
-        Size {
-            width: 9,
-            height: 16,
-        },
-    ),
-    (
-        "16:9",
-        Size {
-            width: 16,
-            height: 9,
-        },
-    ),
-    (
-        "21:9",
-        Size {
-            width: 21,
-            height: 9,
-        },
-    ),
-];
+const ASPECT_RATIOS: &[&str] = &["1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "21:9"];
 
 #[derive(Debug, Clone)]
 pub struct GeminiConfig {
@@ -255,12 +192,8 @@ struct PromptFeedback {
 
 #[async_trait]
 impl GenerationProvider for Gemini {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -268,11 +201,12 @@ impl GenerationProvider for Gemini {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
-        let aspect = request.size.unwrap_or(Size::HD).closest(ASPECT_RATIOS);
+        let aspect = request
+            .size
+            .unwrap_or(Size::HD)
+            .closest_label(ASPECT_RATIOS);
         let mut parts = vec![json!({"text": request.prompt})];
         for r in SPEC.references(&request.references) {
             parts.push(json!({"inline_data": {"mime_type": r.mime, "data": r.base64()}}));

@@ -17,39 +17,12 @@ pub const DEFAULT_BASE_URL: &str = "https://api.klingai.com";
 pub const DEFAULT_MODELS: &[&str] = &["kling-v2-1", "kling-v2-master", "kling-v1-6"];
 
 /// Image-to-video takes the first frame (`image`) and optionally the last (`image_tail`).
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[Operation::TextToVideo, Operation::ImageToVideo],
-    max_references: 2,
-    first_last_frame: true,
-    models: DEFAULT_MODELS,
-    needs_key: true,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToVideo, Operation::ImageToVideo])
+    .with_references(2)
+    .with_first_last_frame();
 
-const ASPECT_RATIOS: &[(&str, Size)] = &[
-    (
-        "16:9",
-        Size {
-            width: 16,
-            height: 9,
-        },
-    ),
-    (
-        "9:16",
-        Size {
-            width: 9,
-            height: 16,
-        },
-    ),
-    (
-        "1:1",
-        Size {
-            width: 1,
-            height: 1,
-        },
-    ),
-];
+const ASPECT_RATIOS: &[&str] = &["16:9", "9:16", "1:1"];
 
 #[derive(Debug, Clone)]
 pub struct KlingConfig {
@@ -262,12 +235,8 @@ impl Kling {
 
 #[async_trait]
 impl GenerationProvider for Kling {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -296,7 +265,12 @@ impl GenerationProvider for Kling {
             body["negative_prompt"] = json!(negative);
         }
         if kind == "text2video" {
-            body["aspect_ratio"] = json!(request.size.unwrap_or(Size::HD).closest(ASPECT_RATIOS));
+            body["aspect_ratio"] = json!(
+                request
+                    .size
+                    .unwrap_or(Size::HD)
+                    .closest_label(ASPECT_RATIOS)
+            );
         }
         merge_extra(&mut body, &request.extra);
         let provenance_params = body.clone();

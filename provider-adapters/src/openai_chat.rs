@@ -20,15 +20,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.deepseek.com";
 pub const DEFAULT_MODELS: &[&str] = &["deepseek-chat"];
 
 /// A key is required by the server (DeepSeek, Qwen); a local Ollama takes any.
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[Operation::ChatJson],
-    max_references: 0,
-    first_last_frame: false,
-    models: DEFAULT_MODELS,
-    needs_key: true,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::ChatJson]);
 
 #[derive(Debug, Clone)]
 pub struct OpenAiChatConfig {
@@ -96,12 +89,8 @@ impl OpenAiChat {
 
 #[async_trait]
 impl GenerationProvider for OpenAiChat {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {

@@ -19,40 +19,12 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODELS: &[&str] = &["gpt-image-1", "gpt-image-1-mini"];
 
 /// `/images/edits` takes up to 16 `image[]` references.
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[Operation::TextToImage, Operation::ImageEdit],
-    max_references: 16,
-    first_last_frame: false,
-    models: DEFAULT_MODELS,
-    needs_key: true,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(16);
 
 /// The sizes gpt-image accepts; requests map to the closest aspect ratio.
-const SIZES: &[(&str, Size)] = &[
-    (
-        "1024x1024",
-        Size {
-            width: 1024,
-            height: 1024,
-        },
-    ),
-    (
-        "1536x1024",
-        Size {
-            width: 1536,
-            height: 1024,
-        },
-    ),
-    (
-        "1024x1536",
-        Size {
-            width: 1024,
-            height: 1536,
-        },
-    ),
-];
+const SIZES: &[&str] = &["1024x1024", "1536x1024", "1024x1536"];
 
 #[derive(Debug, Clone)]
 pub struct OpenAiImagesConfig {
@@ -104,12 +76,8 @@ struct ImageData {
 
 #[async_trait]
 impl GenerationProvider for OpenAiImages {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -118,7 +86,7 @@ impl GenerationProvider for OpenAiImages {
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
-        let size = request.size.unwrap_or(Size::HD).closest(SIZES);
+        let size = request.size.unwrap_or(Size::HD).closest_label(SIZES);
         let mut params = json!({"model": model, "prompt": request.prompt, "n": 1, "size": size});
         merge_extra(&mut params, &request.extra);
         let http_request = match request.operation {

@@ -19,46 +19,11 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODELS: &[&str] = &["sora-2", "sora-2-pro"];
 
 /// One `input_reference`: the first frame.
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[Operation::TextToVideo, Operation::ImageToVideo],
-    max_references: 1,
-    first_last_frame: false,
-    models: DEFAULT_MODELS,
-    needs_key: true,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToVideo, Operation::ImageToVideo])
+    .with_references(1);
 
-const SIZES: &[(&str, Size)] = &[
-    (
-        "1280x720",
-        Size {
-            width: 1280,
-            height: 720,
-        },
-    ),
-    (
-        "720x1280",
-        Size {
-            width: 720,
-            height: 1280,
-        },
-    ),
-    (
-        "1792x1024",
-        Size {
-            width: 1792,
-            height: 1024,
-        },
-    ),
-    (
-        "1024x1792",
-        Size {
-            width: 1024,
-            height: 1792,
-        },
-    ),
-];
+const SIZES: &[&str] = &["1280x720", "720x1280", "1792x1024", "1024x1792"];
 const SECONDS: &[u32] = &[4, 8, 12];
 
 #[derive(Debug, Clone)]
@@ -166,12 +131,8 @@ struct Video {
 
 #[async_trait]
 impl GenerationProvider for OpenAiVideos {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -179,9 +140,7 @@ impl GenerationProvider for OpenAiVideos {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
         let want = request.duration_s.unwrap_or(4);
         let seconds = SECONDS
@@ -189,7 +148,7 @@ impl GenerationProvider for OpenAiVideos {
             .min_by_key(|s| s.abs_diff(want))
             .copied()
             .unwrap_or(4);
-        let size = request.size.unwrap_or(Size::HD).closest(SIZES);
+        let size = request.size.unwrap_or(Size::HD).closest_label(SIZES);
         let mut params = json!({
             "model": model,
             "prompt": request.prompt,

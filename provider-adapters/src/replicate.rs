@@ -23,60 +23,11 @@ pub const DEFAULT_MODELS: &[&str] = &[
 ];
 
 /// Kontext edits take one `input_image`.
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[Operation::TextToImage, Operation::ImageEdit],
-    max_references: 1,
-    first_last_frame: false,
-    models: DEFAULT_MODELS,
-    needs_key: true,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(1);
 
-const ASPECT_RATIOS: &[(&str, Size)] = &[
-    (
-        "16:9",
-        Size {
-            width: 16,
-            height: 9,
-        },
-    ),
-    (
-        "4:3",
-        Size {
-            width: 4,
-            height: 3,
-        },
-    ),
-    (
-        "1:1",
-        Size {
-            width: 1,
-            height: 1,
-        },
-    ),
-    (
-        "3:4",
-        Size {
-            width: 3,
-            height: 4,
-        },
-    ),
-    (
-        "9:16",
-        Size {
-            width: 9,
-            height: 16,
-        },
-    ),
-    (
-        "21:9",
-        Size {
-            width: 21,
-            height: 9,
-        },
-    ),
-];
+const ASPECT_RATIOS: &[&str] = &["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"];
 
 #[derive(Debug, Clone)]
 pub struct ReplicateConfig {
@@ -216,12 +167,8 @@ impl Replicate {
 
 #[async_trait]
 impl GenerationProvider for Replicate {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -229,9 +176,7 @@ impl GenerationProvider for Replicate {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let model = match (&request.model, request.operation) {
             (None, Operation::ImageEdit) => self
                 .config
@@ -244,7 +189,7 @@ impl GenerationProvider for Replicate {
         };
         let mut input = json!({
             "prompt": request.prompt,
-            "aspect_ratio": request.size.unwrap_or(Size::HD).closest(ASPECT_RATIOS),
+            "aspect_ratio": request.size.unwrap_or(Size::HD).closest_label(ASPECT_RATIOS),
             "output_format": "png",
         });
         if let Some(seed) = request.seed {

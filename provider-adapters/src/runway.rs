@@ -17,61 +17,15 @@ pub const DEFAULT_BASE_URL: &str = "https://api.dev.runwayml.com";
 pub const DEFAULT_MODELS: &[&str] = &["gen4_turbo", "gen3a_turbo"];
 
 /// `promptImage` is the first frame, or a first and a last.
-pub const SPEC: ProviderSpec = ProviderSpec {
-    name: PROVIDER,
-    operations: &[Operation::ImageToVideo],
-    max_references: 2,
-    first_last_frame: true,
-    models: DEFAULT_MODELS,
-    needs_key: true,
-    default_base_url: Some(DEFAULT_BASE_URL),
-};
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::ImageToVideo])
+    .with_references(2)
+    .with_first_last_frame();
 /// The API version this adapter speaks; Runway requires it on every request.
 pub const API_VERSION: &str = "2024-11-06";
 
-const RATIOS: &[(&str, Size)] = &[
-    (
-        "1280:720",
-        Size {
-            width: 1280,
-            height: 720,
-        },
-    ),
-    (
-        "720:1280",
-        Size {
-            width: 720,
-            height: 1280,
-        },
-    ),
-    (
-        "1104:832",
-        Size {
-            width: 1104,
-            height: 832,
-        },
-    ),
-    (
-        "832:1104",
-        Size {
-            width: 832,
-            height: 1104,
-        },
-    ),
-    (
-        "960:960",
-        Size {
-            width: 960,
-            height: 960,
-        },
-    ),
-    (
-        "1584:672",
-        Size {
-            width: 1584,
-            height: 672,
-        },
-    ),
+const RATIOS: &[&str] = &[
+    "1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672",
 ];
 
 #[derive(Debug, Clone)]
@@ -195,12 +149,8 @@ impl Runway {
 
 #[async_trait]
 impl GenerationProvider for Runway {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        SPEC.operations
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -208,15 +158,13 @@ impl GenerationProvider for Runway {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if request.operation != Operation::ImageToVideo {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let first = self.http.first_frame(request)?;
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
         let mut body = json!({
             "model": model,
             "promptText": request.prompt,
-            "ratio": request.size.unwrap_or(Size::HD).closest(RATIOS),
+            "ratio": request.size.unwrap_or(Size::HD).closest_label(RATIOS),
             "duration": if request.duration_s.unwrap_or(5) > 7 { 10 } else { 5 },
         });
         if let Some(seed) = request.seed {

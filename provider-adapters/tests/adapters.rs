@@ -11,7 +11,7 @@ use provider_adapters::comfyui::ComfyUi;
 use provider_adapters::fake::{self, Fault};
 use provider_adapters::{
     ConcurrencyLimit, Error, GenerationProvider, GenerationRequest, Operation, Output, OutputRef,
-    ReferenceImage, Retry, RetryConfig, TaskHandle, TaskId, TaskStatus, generate,
+    ProviderSpec, ReferenceImage, Retry, RetryConfig, TaskHandle, TaskId, TaskStatus, generate,
 };
 use serde_json::json;
 
@@ -290,11 +290,10 @@ struct Slow {
 
 #[async_trait]
 impl GenerationProvider for Slow {
-    fn name(&self) -> &str {
-        "slow"
-    }
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage]
+    fn spec(&self) -> &ProviderSpec {
+        const SLOW: ProviderSpec =
+            ProviderSpec::builtin("slow", &[]).with_operations(&[Operation::TextToImage]);
+        &SLOW
     }
     fn models(&self) -> &[String] {
         &[]
