@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Auth, Http, Reply, local_task_id, merge_extra, pick_model};
+use crate::http::{Auth, Http, Reply, merge_extra, pick_model};
 use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
-    OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskStatus, Timeouts, Usage,
+    OutputSource, Provenance, Result, Secret, Size, TaskHandle, Timeouts, Usage,
 };
 
 pub const PROVIDER: &str = "gemini";
@@ -208,7 +208,8 @@ impl GenerationProvider for Gemini {
             .unwrap_or(Size::HD)
             .closest_label(ASPECT_RATIOS);
         let mut parts = vec![json!({"text": request.prompt})];
-        for r in SPEC.references(&request.references) {
+        let references = SPEC.references(&request.references);
+        for r in references {
             parts.push(json!({"inline_data": {"mime_type": r.mime, "data": r.base64()}}));
         }
         let mut generation_config = json!({
@@ -269,27 +270,25 @@ impl GenerationProvider for Gemini {
                 reason: self.http.redact(&reason.join("; ")),
             });
         }
-        let usage = answer.usage_metadata.map(|raw| Usage {
-            input_tokens: raw["promptTokenCount"].as_u64(),
-            output_tokens: raw["candidatesTokenCount"].as_u64(),
-            total_tokens: raw["totalTokenCount"].as_u64(),
-            cost: None,
-            raw,
+        let usage = answer.usage_metadata.map(|raw| {
+            Usage::tokens(
+                raw,
+                "promptTokenCount",
+                "candidatesTokenCount",
+                "totalTokenCount",
+            )
         });
-        Ok(TaskHandle {
-            task_id: local_task_id(PROVIDER),
-            status: TaskStatus::Succeeded { outputs, usage },
-            provenance: Provenance {
-                provider: PROVIDER.into(),
-                model,
-                prompt: request.prompt.clone(),
-                seed: None,
-                parameters: json!({
-                    "generationConfig": body["generationConfig"],
-                    "references": request.references.len(),
-                }),
-            },
-        })
+        let provenance = Provenance {
+            provider: PROVIDER.into(),
+            model,
+            prompt: request.prompt.clone(),
+            seed: None,
+            parameters: json!({
+                "generationConfig": body["generationConfig"],
+                "references": references.len(),
+            }),
+        };
+        Ok(TaskHandle::finished(provenance, outputs, usage))
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {

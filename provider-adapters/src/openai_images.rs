@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Auth, Http, field_text, local_task_id, merge_extra, pick_model};
+use crate::http::{Auth, Http, field_text, merge_extra, pick_model};
 use crate::openai_wire::WireError;
 use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
-    OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskStatus, Timeouts, Usage,
+    OutputSource, Provenance, Result, Secret, Size, TaskHandle, Timeouts, Usage,
 };
 
 pub const PROVIDER: &str = "openai-images";
@@ -130,24 +130,17 @@ impl GenerationProvider for OpenAiImages {
                 .http
                 .provider_error(Some(200), "the answer held no image"));
         }
-        let usage = answer.usage.map(|raw| Usage {
-            input_tokens: raw["input_tokens"].as_u64(),
-            output_tokens: raw["output_tokens"].as_u64(),
-            total_tokens: raw["total_tokens"].as_u64(),
-            cost: None,
-            raw,
-        });
-        Ok(TaskHandle {
-            task_id: local_task_id(PROVIDER),
-            status: TaskStatus::Succeeded { outputs, usage },
-            provenance: Provenance {
-                provider: PROVIDER.into(),
-                model: params["model"].as_str().unwrap_or_default().to_owned(),
-                prompt: revised.unwrap_or_else(|| request.prompt.clone()),
-                seed: None,
-                parameters: with_reference_count(params, request.references.len()),
-            },
-        })
+        let usage = answer
+            .usage
+            .map(|raw| Usage::tokens(raw, "input_tokens", "output_tokens", "total_tokens"));
+        let provenance = Provenance {
+            provider: PROVIDER.into(),
+            model: params["model"].as_str().unwrap_or_default().to_owned(),
+            prompt: revised.unwrap_or_else(|| request.prompt.clone()),
+            seed: None,
+            parameters: with_reference_count(params, request.references.len()),
+        };
+        Ok(TaskHandle::finished(provenance, outputs, usage))
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {

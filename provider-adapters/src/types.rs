@@ -250,6 +250,22 @@ pub struct TaskHandle {
     pub provenance: Provenance,
 }
 
+impl TaskHandle {
+    /// A synchronous provider's finished job, under a task id made up here (the provider
+    /// names none).
+    pub(crate) fn finished(
+        provenance: Provenance,
+        outputs: Vec<OutputRef>,
+        usage: Option<Usage>,
+    ) -> TaskHandle {
+        TaskHandle {
+            task_id: crate::http::local_task_id(&provenance.provider),
+            status: TaskStatus::Succeeded { outputs, usage },
+            provenance,
+        }
+    }
+}
+
 /// The final prompt, seed and parameters an adapter sent (model names and sizes as the
 /// provider understood them, not as the recipe asked).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -394,6 +410,20 @@ pub struct Usage {
     pub cost: Option<Cost>,
     /// The provider's usage object as received.
     pub raw: Value,
+}
+
+impl Usage {
+    /// Token counts read from the provider's usage object by its own field names; the object
+    /// is kept whole.
+    pub(crate) fn tokens(raw: Value, input: &str, output: &str, total: &str) -> Usage {
+        Usage {
+            input_tokens: raw[input].as_u64(),
+            output_tokens: raw[output].as_u64(),
+            total_tokens: raw[total].as_u64(),
+            cost: None,
+            raw,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
