@@ -153,6 +153,8 @@ impl FakeComfyUi {
         let recordings = Recordings::load();
         let spec = FakeSpec {
             error_body,
+            // A local ComfyUI takes no key.
+            authorize: |_| None,
             expired_status: StatusCode::NOT_FOUND,
             polls_to_finish: 0,
         };
