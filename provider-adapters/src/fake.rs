@@ -100,6 +100,8 @@ pub struct Counters {
     pub submissions: AtomicU64,
     pub polls: AtomicU64,
     pub downloads: AtomicU64,
+    /// Reference images uploaded (ComfyUI's `/upload/image`).
+    pub uploads: AtomicU64,
     pub cancels: AtomicU64,
     /// API requests answered with an injected 429.
     pub rate_limited: AtomicU64,

@@ -629,6 +629,26 @@ mod tests {
     }
 
     #[test]
+    fn not_found_is_expired_only_for_lookups() -> Result<()> {
+        let http = Http::new("p", "http://h", Timeouts::default(), Auth::None)?;
+        let reply = Reply {
+            status: StatusCode::NOT_FOUND,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        };
+        // Polling a task the provider forgot, versus submitting to a model path it lacks.
+        assert!(matches!(
+            http.status_error(&reply, "gone", true),
+            Error::Expired { .. }
+        ));
+        assert!(matches!(
+            http.status_error(&reply, "no such model", false),
+            Error::InvalidInput { .. }
+        ));
+        Ok(())
+    }
+
+    #[test]
     fn a_bad_base_url_is_a_config_error() {
         let err = Http::new("p", "not a url", Timeouts::default(), Auth::None);
         assert!(matches!(err, Err(Error::Config(m)) if m.starts_with("p: bad base url")));

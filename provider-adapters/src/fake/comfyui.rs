@@ -468,6 +468,10 @@ async fn upload(State(state): State<Arc<FakeState>>, multipart: Multipart) -> Re
                 .as_str()
                 .unwrap_or("image.png")
                 .to_owned();
+            state
+                .counters
+                .uploads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             state.record(json!({"upload": fields}));
             Json(json!({"name": name, "subfolder": "", "type": "input"})).into_response()
         }
