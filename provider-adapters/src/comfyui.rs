@@ -14,7 +14,8 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, join, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -25,18 +26,30 @@ pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8188";
 /// Checkpoints the default workflow can load (bound to `4.ckpt_name` as `model`).
 pub const DEFAULT_MODELS: &[&str] = &["v1-5-pruned-emaonly.safetensors"];
 
+/// No key. References go where the workflow binds `reference.N` (the default text-to-image
+/// workflow binds none; a recipe's workflow may bind up to eight).
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(8)
+    .without_key();
+
 /// An API-format graph ("Save (API)" in ComfyUI) and where the request's values go in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workflow {
     /// `{node_id: {class_type, inputs}}`.
     pub graph: Value,
     /// `"node_id.input" -> parameter`. Parameters: `prompt`, `negative_prompt`, `seed`,
-    /// `width`, `height`, `duration_s`, `model`, `reference.N` (the uploaded name of the Nth
-    /// reference image), and any key of the request's `extra`.
+    /// `width`, `height`, `model`, `reference.N` (the uploaded name of the Nth reference image;
+    /// only bound references are uploaded), and any key of the request's `extra`.
     pub bindings: BTreeMap<String, String>,
 }
 
 impl Workflow {
+    /// Whether some input takes `parameter`.
+    pub fn binds(&self, parameter: &str) -> bool {
+        self.bindings.values().any(|p| p == parameter)
+    }
+
     /// The classic Stable Diffusion text-to-image graph, for a stock ComfyUI install.
     pub fn default_text_to_image() -> Workflow {
         let graph = json!({
@@ -124,7 +137,6 @@ type ProgressMap = Arc<Mutex<HashMap<String, Progress>>>;
 #[derive(Debug)]
 pub struct ComfyUi {
     config: ComfyUiConfig,
-    base: url::Url,
     http: Http,
     client_id: String,
     progress: ProgressMap,
@@ -148,11 +160,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl ComfyUi {
     pub fn new(config: ComfyUiConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[])?;
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, Auth::None)?;
         Ok(ComfyUi {
             config,
-            base,
             http,
             client_id: format!("shotweave-{:016x}", rand::random::<u64>()),
             progress: Arc::default(),
@@ -167,8 +177,8 @@ impl ComfyUi {
         if listener.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
-        let mut ws_url = self.base.clone();
-        let scheme = if self.base.scheme() == "https" {
+        let mut ws_url = self.http.base().clone();
+        let scheme = if ws_url.scheme() == "https" {
             "wss"
         } else {
             "ws"
@@ -206,7 +216,7 @@ impl ComfyUi {
     fn error(&self, reply: &Reply) -> Error {
         let body: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
         let Some(error) = body.get("error").filter(|e| e.is_object()) else {
-            return self.http.status_error(reply, &reply.text());
+            return self.http.status_error(reply, &reply.text(), false);
         };
         // Validation failures name the node and input; keep them so the recipe can be fixed.
         let mut message = format!(
@@ -231,31 +241,18 @@ impl ComfyUi {
                 provider: PROVIDER.into(),
                 message,
             },
-            _ => self.http.status_error(reply, &message),
+            _ => self.http.status_error(reply, &message, false),
         }
     }
 
     async fn upload(&self, reference: &crate::ReferenceImage) -> Result<String> {
-        let part = reqwest::multipart::Part::bytes(reference.bytes.to_vec())
-            .file_name(reference.name.clone())
-            .mime_str(&reference.mime)
-            .map_err(|e| Error::InvalidInput {
-                provider: PROVIDER.into(),
-                message: format!("reference {:?}: {e}", reference.name),
-            })?;
         let form = reqwest::multipart::Form::new()
-            .part("image", part)
+            .part("image", self.http.file_part(reference)?)
             .text("overwrite", "true")
             .text("type", "input");
         let reply = self
             .http
-            .send(
-                "upload",
-                self.http
-                    .client
-                    .post(join(&self.base, "upload/image"))
-                    .multipart(form),
-            )
+            .send("upload", self.http.post("upload/image").multipart(form))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply));
@@ -269,10 +266,7 @@ impl ComfyUi {
     }
 
     async fn get_json(&self, operation: &'static str, path: &str) -> Result<Value> {
-        let reply = self
-            .http
-            .send(operation, self.http.client.get(join(&self.base, path)))
-            .await?;
+        let reply = self.http.send(operation, self.http.get(path)).await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply));
         }
@@ -339,7 +333,7 @@ impl ComfyUi {
                     if file["type"].as_str() == Some("temp") {
                         continue;
                     }
-                    let mut url = url::Url::parse(&join(&self.base, "view"))
+                    let mut url = url::Url::parse(&self.http.url("view"))
                         .map_err(|e| self.http.provider_error(None, &e.to_string()))?;
                     url.query_pairs_mut()
                         .append_pair("filename", file["filename"].as_str().unwrap_or_default())
@@ -407,12 +401,8 @@ fn record_progress(progress: &ProgressMap, event: &Value) {
 
 #[async_trait]
 impl GenerationProvider for ComfyUi {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage, Operation::ImageEdit]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -420,9 +410,7 @@ impl GenerationProvider for ComfyUi {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let workflow = match request.extra.get("workflow") {
             Some(w) => {
                 serde_json::from_value::<Workflow>(w.clone()).map_err(|e| Error::InvalidInput {
@@ -450,9 +438,6 @@ impl GenerationProvider for ComfyUi {
         parameters.insert("seed".into(), json!(seed));
         parameters.insert("width".into(), json!(size.width));
         parameters.insert("height".into(), json!(size.height));
-        if let Some(d) = request.duration_s {
-            parameters.insert("duration_s".into(), json!(d));
-        }
         parameters.insert(
             "model".into(),
             json!(pick_model(
@@ -464,22 +449,20 @@ impl GenerationProvider for ComfyUi {
         let provenance_params = Value::Object(parameters.clone());
 
         self.ensure_listener().await;
-        for (i, reference) in request.references.iter().enumerate() {
-            let name = self.upload(reference).await?;
-            parameters.insert(format!("reference.{i}"), json!(name));
+        // Only references the graph takes go up: an unbound upload would be work for nothing.
+        for (i, reference) in SPEC.references(&request.references).iter().enumerate() {
+            let parameter = format!("reference.{i}");
+            if workflow.binds(&parameter) {
+                let name = self.upload(reference).await?;
+                parameters.insert(parameter, json!(name));
+            }
         }
         let graph = workflow.bind(&parameters)?;
         let total_nodes = graph.as_object().map_or(0, serde_json::Map::len);
         let body = json!({"prompt": graph, "client_id": self.client_id});
         let reply = self
             .http
-            .send(
-                "submit",
-                self.http
-                    .client
-                    .post(join(&self.base, "prompt"))
-                    .json(&body),
-            )
+            .send("submit", self.http.post("prompt").json(&body))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply));
@@ -540,13 +523,11 @@ impl GenerationProvider for ComfyUi {
             // `/interrupt` stops whatever runs now, so only send it when that is our prompt.
             Some(true) => self
                 .http
-                .client
-                .post(join(&self.base, "interrupt"))
+                .post("interrupt")
                 .json(&json!({"prompt_id": task.as_str()})),
             Some(false) => self
                 .http
-                .client
-                .post(join(&self.base, "queue"))
+                .post("queue")
                 .json(&json!({"delete": [task.as_str()]})),
             None => return Ok(()),
         };
@@ -559,7 +540,7 @@ impl GenerationProvider for ComfyUi {
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }
 

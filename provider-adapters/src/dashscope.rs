@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -17,70 +18,35 @@ pub const PROVIDER: &str = "dashscope";
 /// Mainland China; keys are per region, so international accounts use
 /// `https://dashscope-intl.aliyuncs.com`.
 pub const DEFAULT_BASE_URL: &str = "https://dashscope.aliyuncs.com";
-pub const DEFAULT_TEXT_TO_IMAGE_MODELS: &[&str] = &["qwen-image", "wan2.2-t2i-flash"];
-pub const DEFAULT_TEXT_TO_VIDEO_MODELS: &[&str] = &["wan2.2-t2v-plus"];
-pub const DEFAULT_IMAGE_TO_VIDEO_MODELS: &[&str] = &["wan2.2-i2v-plus"];
+/// Every default model: text-to-image first (the first is the provider's default), then
+/// text-to-video, then image-to-video. DashScope names a different model for each operation.
+const DEFAULT_MODELS: &[&str] = &[
+    "qwen-image",
+    "wan2.2-t2i-flash",
+    "wan2.2-t2v-plus",
+    "wan2.2-i2v-plus",
+];
+pub const DEFAULT_TEXT_TO_IMAGE_MODELS: &[&str] = DEFAULT_MODELS.split_at(2).0;
+pub const DEFAULT_TEXT_TO_VIDEO_MODELS: &[&str] = DEFAULT_MODELS.split_at(2).1.split_at(1).0;
+pub const DEFAULT_IMAGE_TO_VIDEO_MODELS: &[&str] = DEFAULT_MODELS.split_at(3).1;
 
-const IMAGE_SIZES: &[(&str, Size)] = &[
-    (
-        "1664*928",
-        Size {
-            width: 1664,
-            height: 928,
-        },
-    ),
-    (
-        "1472*1140",
-        Size {
-            width: 1472,
-            height: 1140,
-        },
-    ),
-    (
-        "1328*1328",
-        Size {
-            width: 1328,
-            height: 1328,
-        },
-    ),
-    (
-        "1140*1472",
-        Size {
-            width: 1140,
-            height: 1472,
-        },
-    ),
-    (
-        "928*1664",
-        Size {
-            width: 928,
-            height: 1664,
-        },
-    ),
+/// Image-to-video takes the first frame as `img_url`.
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[
+        Operation::TextToImage,
+        Operation::TextToVideo,
+        Operation::ImageToVideo,
+    ])
+    .with_references(1);
+
+const IMAGE_SIZES: &[&str] = &[
+    "1664*928",
+    "1472*1140",
+    "1328*1328",
+    "1140*1472",
+    "928*1664",
 ];
-const VIDEO_SIZES: &[(&str, Size)] = &[
-    (
-        "1280*720",
-        Size {
-            width: 1280,
-            height: 720,
-        },
-    ),
-    (
-        "720*1280",
-        Size {
-            width: 720,
-            height: 1280,
-        },
-    ),
-    (
-        "960*960",
-        Size {
-            width: 960,
-            height: 960,
-        },
-    ),
-];
+const VIDEO_SIZES: &[&str] = &["1280*720", "720*1280", "960*960"];
 
 #[derive(Debug, Clone)]
 pub struct DashScopeConfig {
@@ -114,7 +80,6 @@ impl DashScopeConfig {
 pub struct DashScope {
     config: DashScopeConfig,
     all_models: Vec<String>,
-    base: url::Url,
     http: Http,
 }
 
@@ -149,8 +114,8 @@ struct TaskOutput {
 
 impl DashScope {
     pub fn new(config: DashScopeConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
+        let auth = Auth::bearer(&config.api_key);
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
         let all_models = [
             &config.text_to_image_models,
             &config.text_to_video_models,
@@ -163,19 +128,8 @@ impl DashScope {
         Ok(DashScope {
             config,
             all_models,
-            base,
             http,
         })
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .client
-            .request(method, join(&self.base, path))
-            .header(
-                "authorization",
-                format!("Bearer {}", self.config.api_key.expose()),
-            )
     }
 
     fn code_error(&self, code: &str, message: &str, reply: Option<&Reply>) -> Error {
@@ -204,7 +158,8 @@ impl DashScope {
         }
     }
 
-    fn read(&self, reply: &Reply) -> Result<Envelope> {
+    /// The answer's envelope, or its error; `lookup` as in [`Http::status_error`].
+    fn read(&self, reply: &Reply, lookup: bool) -> Result<Envelope> {
         let envelope: Envelope = serde_json::from_slice(&reply.body).unwrap_or_default();
         if reply.status.is_success() && envelope.output.is_some() {
             return Ok(envelope);
@@ -219,7 +174,7 @@ impl DashScope {
                 Some(reply),
             ),
             (Some(code), _) => self.code_error(code, message, Some(reply)),
-            (None, _) => self.http.status_error(reply, &reply.text()),
+            (None, _) => self.http.status_error(reply, &reply.text(), lookup),
         })
     }
 
@@ -286,16 +241,8 @@ impl DashScope {
 
 #[async_trait]
 impl GenerationProvider for DashScope {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[
-            Operation::TextToImage,
-            Operation::TextToVideo,
-            Operation::ImageToVideo,
-        ]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -326,10 +273,10 @@ impl GenerationProvider for DashScope {
         }
         let mut parameters = match request.operation {
             Operation::TextToImage => {
-                json!({"size": size.closest(IMAGE_SIZES), "n": 1, "watermark": false})
+                json!({"size": size.closest_label(IMAGE_SIZES), "n": 1, "watermark": false})
             }
             Operation::TextToVideo => {
-                json!({"size": size.closest(VIDEO_SIZES), "duration": request.duration_s.unwrap_or(5)})
+                json!({"size": size.closest_label(VIDEO_SIZES), "duration": request.duration_s.unwrap_or(5)})
             }
             _ => json!({"resolution": "720P", "duration": request.duration_s.unwrap_or(5)}),
         };
@@ -339,12 +286,7 @@ impl GenerationProvider for DashScope {
         merge_extra(&mut parameters, &request.extra);
         let provenance_params = json!({"input": input, "parameters": parameters});
         if request.operation == Operation::ImageToVideo {
-            let Some(first) = request.references.first() else {
-                return Err(Error::InvalidInput {
-                    provider: PROVIDER.into(),
-                    message: "image-to-video needs a first-frame reference image".into(),
-                });
-            };
+            let first = self.http.first_frame(request)?;
             input["img_url"] = json!(first.data_uri());
         }
         let body = json!({"model": model, "input": input, "parameters": parameters});
@@ -352,12 +294,13 @@ impl GenerationProvider for DashScope {
             .http
             .send(
                 "submit",
-                self.request(reqwest::Method::POST, path)
+                self.http
+                    .post(path)
                     .header("x-dashscope-async", "enable")
                     .json(&body),
             )
             .await?;
-        let envelope = self.read(&reply)?;
+        let envelope = self.read(&reply, false)?;
         let Some(task_id) = envelope.output.as_ref().and_then(|o| o.task_id.clone()) else {
             return Err(self
                 .http
@@ -373,12 +316,9 @@ impl GenerationProvider for DashScope {
     async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
         let reply = self
             .http
-            .send(
-                "poll",
-                self.request(reqwest::Method::GET, &format!("api/v1/tasks/{task}")),
-            )
+            .send("poll", self.http.get(&format!("api/v1/tasks/{task}")))
             .await?;
-        Ok(self.status(self.read(&reply)?))
+        Ok(self.status(self.read(&reply, true)?))
     }
 
     async fn cancel(&self, task: &TaskId) -> Result<()> {
@@ -386,10 +326,7 @@ impl GenerationProvider for DashScope {
             .http
             .send(
                 "cancel",
-                self.request(
-                    reqwest::Method::POST,
-                    &format!("api/v1/tasks/{task}/cancel"),
-                ),
+                self.http.post(&format!("api/v1/tasks/{task}/cancel")),
             )
             .await?;
         if reply.status.is_success() {
@@ -404,12 +341,12 @@ impl GenerationProvider for DashScope {
                 envelope.message.as_deref().unwrap_or_default(),
                 Some(&reply),
             )),
-            None => Err(self.http.status_error(&reply, &reply.text())),
+            None => Err(self.http.status_error(&reply, &reply.text(), true)),
         }
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
         // Results are signed OSS URLs: no credentials, and a 403 once expired.
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }

@@ -100,6 +100,8 @@ pub struct Counters {
     pub submissions: AtomicU64,
     pub polls: AtomicU64,
     pub downloads: AtomicU64,
+    /// Reference images uploaded (ComfyUI's `/upload/image`).
+    pub uploads: AtomicU64,
     pub cancels: AtomicU64,
     /// API requests answered with an injected 429.
     pub rate_limited: AtomicU64,
@@ -129,6 +131,10 @@ pub(crate) enum Phase {
 /// How a fake renders the faults the shared middleware injects, in its provider's shape.
 pub(crate) type ErrorBody = fn(StatusCode, &str) -> Response;
 
+/// A fake's key check: the provider's authentication error, or `None` to let the request
+/// through.
+pub(crate) type Authorize = fn(&HeaderMap) -> Option<Response>;
+
 pub(crate) struct FakeState {
     faults: Mutex<Faults>,
     pub(crate) counters: Counters,
@@ -146,6 +152,7 @@ pub(crate) struct FakeState {
     pub(crate) answer_delay: Mutex<Duration>,
     pub(crate) base_url: String,
     error_body: ErrorBody,
+    authorize: Authorize,
     expired_status: StatusCode,
 }
 
@@ -263,6 +270,7 @@ impl Drop for FakeServer {
 
 pub(crate) struct FakeSpec {
     pub error_body: ErrorBody,
+    pub authorize: Authorize,
     pub expired_status: StatusCode,
     pub polls_to_finish: u32,
 }
@@ -289,12 +297,19 @@ impl FakeServer {
             answer_delay: Mutex::default(),
             base_url: format!("http://{addr}"),
             error_body: spec.error_body,
+            authorize: spec.authorize,
             expired_status: spec.expired_status,
         });
-        let api = api(Router::new()).layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            inject_faults,
-        ));
+        // Faults come first, as a provider's front door answers 429s before it looks at keys.
+        let api = api(Router::new())
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                authorize,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                inject_faults,
+            ));
         let app = api
             .route("/files/{name}", axum::routing::get(files))
             .with_state(state.clone());
@@ -368,6 +383,14 @@ impl FakeServer {
 
 async fn files(State(state): State<Arc<FakeState>>, Path(name): Path<String>) -> Response {
     state.serve_file(&name)
+}
+
+/// The shared key check for every fake's API routes (result downloads need none).
+async fn authorize(State(state): State<Arc<FakeState>>, request: Request, next: Next) -> Response {
+    match (state.authorize)(request.headers()) {
+        Some(denied) => denied,
+        None => next.run(request).await,
+    }
 }
 
 /// The shared fault middleware for every fake's API routes.

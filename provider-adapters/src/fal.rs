@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -15,42 +16,18 @@ pub const PROVIDER: &str = "fal";
 pub const DEFAULT_BASE_URL: &str = "https://queue.fal.run";
 pub const DEFAULT_MODELS: &[&str] = &["fal-ai/flux/dev", "fal-ai/flux-pro/kontext"];
 
+/// One reference as `image_url`, several as `image_urls` (multi-reference apps such as
+/// Kontext multi take a handful (?)).
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(4);
+
 const IMAGE_SIZES: &[(&str, Size)] = &[
-    (
-        "landscape_16_9",
-        Size {
-            width: 16,
-            height: 9,
-        },
-    ),
-    (
-        "landscape_4_3",
-        Size {
-            width: 4,
-            height: 3,
-        },
-    ),
-    (
-        "square_hd",
-        Size {
-            width: 1,
-            height: 1,
-        },
-    ),
-    (
-        "portrait_4_3",
-        Size {
-            width: 3,
-            height: 4,
-        },
-    ),
-    (
-        "portrait_16_9",
-        Size {
-            width: 9,
-            height: 16,
-        },
-    ),
+    ("landscape_16_9", Size::new(16, 9)),
+    ("landscape_4_3", Size::new(4, 3)),
+    ("square_hd", Size::new(1, 1)),
+    ("portrait_4_3", Size::new(3, 4)),
+    ("portrait_16_9", Size::new(9, 16)),
 ];
 
 #[derive(Debug, Clone)]
@@ -77,25 +54,18 @@ impl FalConfig {
 #[derive(Debug)]
 pub struct Fal {
     config: FalConfig,
-    base: url::Url,
     http: Http,
 }
 
 impl Fal {
     pub fn new(config: FalConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(Fal { config, base, http })
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .client
-            .request(method, join(&self.base, path))
-            .header(
-                "authorization",
-                format!("Key {}", self.config.api_key.expose()),
-            )
+        let auth = Auth::Header {
+            name: "authorization",
+            prefix: "Key ",
+            key: config.api_key.clone(),
+        };
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(Fal { config, http })
     }
 
     /// fal's errors: `{"detail": "..."}` or `{"detail": [{"msg", "type", "loc"}]}`.
@@ -125,14 +95,13 @@ impl Fal {
             403 if message.to_lowercase().contains("balance") => {
                 Error::Balance { provider, message }
             }
-            404 if lookup => Error::Expired { provider, message },
-            _ => self.http.status_error(reply, &message),
+            _ => self.http.status_error(reply, &message, lookup),
         }
     }
 
     /// The task id is the request's path under the queue base: `owner/app/requests/ID`.
     fn task_id(&self, created: &Value, model: &str) -> Result<TaskId> {
-        let base = self.base.as_str().trim_end_matches('/');
+        let base = self.http.base().as_str().trim_end_matches('/');
         if let Some(path) = created["status_url"]
             .as_str()
             .and_then(|u| u.strip_prefix(base))
@@ -193,12 +162,8 @@ fn model_for(config: &FalConfig, request: &GenerationRequest) -> Result<String> 
 
 #[async_trait]
 impl GenerationProvider for Fal {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage, Operation::ImageEdit]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -206,9 +171,7 @@ impl GenerationProvider for Fal {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let model = model_for(&self.config, request)?;
         let mut input = json!({
             "prompt": request.prompt,
@@ -221,12 +184,11 @@ impl GenerationProvider for Fal {
         }
         merge_extra(&mut input, &request.extra);
         let params = input.clone();
-        match request.references.as_slice() {
+        match SPEC.references(&request.references) {
             [] if request.operation == Operation::ImageEdit => {
-                return Err(Error::InvalidInput {
-                    provider: PROVIDER.into(),
-                    message: "an image edit needs at least one reference image".into(),
-                });
+                return Err(self
+                    .http
+                    .invalid_input("an image edit needs at least one reference image"));
             }
             [] => {}
             [one] => input["image_url"] = json!(one.data_uri()),
@@ -236,10 +198,7 @@ impl GenerationProvider for Fal {
         }
         let reply = self
             .http
-            .send(
-                "submit",
-                self.request(reqwest::Method::POST, &model).json(&input),
-            )
+            .send("submit", self.http.post(&model).json(&input))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply, false));
@@ -255,10 +214,7 @@ impl GenerationProvider for Fal {
     async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
         let reply = self
             .http
-            .send(
-                "poll",
-                self.request(reqwest::Method::GET, &format!("{task}/status")),
-            )
+            .send("poll", self.http.get(&format!("{task}/status")))
             .await?;
         if !(reply.status.is_success()) {
             return Err(self.error(&reply, true));
@@ -275,10 +231,7 @@ impl GenerationProvider for Fal {
             }
         }
         // Completed: the result (or the job's error) is at the response URL.
-        let reply = self
-            .http
-            .send("poll", self.request(reqwest::Method::GET, task.as_str()))
-            .await?;
+        let reply = self.http.send("poll", self.http.get(task.as_str())).await?;
         if reply.status.is_server_error() {
             return Err(self.error(&reply, true));
         }
@@ -319,7 +272,8 @@ impl GenerationProvider for Fal {
             .http
             .send(
                 "cancel",
-                self.request(reqwest::Method::PUT, &format!("{task}/cancel")),
+                self.http
+                    .request(reqwest::Method::PUT, &format!("{task}/cancel")),
             )
             .await?;
         match reply.status.as_u16() {
@@ -330,6 +284,6 @@ impl GenerationProvider for Fal {
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }

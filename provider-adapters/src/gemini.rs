@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, local_task_id, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
-    OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskStatus, Timeouts, Usage,
+    OutputSource, Provenance, Result, Secret, Size, TaskHandle, Timeouts, Usage,
 };
 
 pub const PROVIDER: &str = "gemini";
@@ -22,64 +22,12 @@ pub const DEFAULT_MODELS: &[&str] = &[
     "gemini-2.5-flash-image",
 ];
 
-const ASPECT_RATIOS: &[(&str, Size)] = &[
-    (
-        "1:1",
-        Size {
-            width: 1,
-            height: 1,
-        },
-    ),
-    (
-        "2:3",
-        Size {
-            width: 2,
-            height: 3,
-        },
-    ),
-    (
-        "3:2",
-        Size {
-            width: 3,
-            height: 2,
-        },
-    ),
-    (
-        "3:4",
-        Size {
-            width: 3,
-            height: 4,
-        },
-    ),
-    (
-        "4:3",
-        Size {
-            width: 4,
-            height: 3,
-        },
-    ),
-    (
-        "9:16",
-        Size {
-            width: 9,
-            height: 16,
-        },
-    ),
-    (
-        "16:9",
-        Size {
-            width: 16,
-            height: 9,
-        },
-    ),
-    (
-        "21:9",
-        Size {
-            width: 21,
-            height: 9,
-        },
-    ),
-];
+/// Up to 14 inline reference images (Gemini 3 Pro Image; the 2.5 model does best with 3).
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(14);
+
+const ASPECT_RATIOS: &[&str] = &["1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "21:9"];
 
 #[derive(Debug, Clone)]
 pub struct GeminiConfig {
@@ -103,15 +51,18 @@ impl GeminiConfig {
 #[derive(Debug)]
 pub struct Gemini {
     config: GeminiConfig,
-    base: url::Url,
     http: Http,
 }
 
 impl Gemini {
     pub fn new(config: GeminiConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(Gemini { config, base, http })
+        let auth = Auth::Header {
+            name: "x-goog-api-key",
+            prefix: "",
+            key: config.api_key.clone(),
+        };
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(Gemini { config, http })
     }
 }
 
@@ -241,12 +192,8 @@ struct PromptFeedback {
 
 #[async_trait]
 impl GenerationProvider for Gemini {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage, Operation::ImageEdit]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -254,13 +201,15 @@ impl GenerationProvider for Gemini {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
-        let aspect = request.size.unwrap_or(Size::HD).closest(ASPECT_RATIOS);
+        let aspect = request
+            .size
+            .unwrap_or(Size::HD)
+            .closest_label(ASPECT_RATIOS);
         let mut parts = vec![json!({"text": request.prompt})];
-        for r in &request.references {
+        let references = SPEC.references(&request.references);
+        for r in references {
             parts.push(json!({"inline_data": {"mime_type": r.mime, "data": r.base64()}}));
         }
         let mut generation_config = json!({
@@ -268,25 +217,15 @@ impl GenerationProvider for Gemini {
             "imageConfig": {"aspectRatio": aspect},
         });
         // Recipe settings belong with the generation parameters (e.g. imageConfig.imageSize).
-        crate::http::merge_extra(&mut generation_config, &request.extra);
+        merge_extra(&mut generation_config, &request.extra);
         let body = json!({
             "contents": [{"role": "user", "parts": parts}],
             "generationConfig": generation_config,
         });
-        let url = join(
-            &self.base,
-            &format!("v1beta/models/{model}:generateContent"),
-        );
+        let url = format!("v1beta/models/{model}:generateContent");
         let reply = self
             .http
-            .send(
-                "submit",
-                self.http
-                    .client
-                    .post(url)
-                    .header("x-goog-api-key", self.config.api_key.expose())
-                    .json(&body),
-            )
+            .send("submit", self.http.post(&url).json(&body))
             .await?;
         if !reply.status.is_success() {
             return Err(WireError::parse(&reply).into_error(&self.http, &reply));
@@ -305,14 +244,8 @@ impl GenerationProvider for Gemini {
             .unwrap_or_default()
         {
             if let Some(data) = part.inline_data {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(data.data.trim())
-                    .map_err(|e| {
-                        self.http
-                            .provider_error(Some(200), &format!("bad base64 image: {e}"))
-                    })?;
-                let mut output =
-                    OutputRef::new(OutputKind::Image, OutputSource::Inline(bytes.into()));
+                let bytes = self.http.decode_image(&data.data)?;
+                let mut output = OutputRef::new(OutputKind::Image, OutputSource::Inline(bytes));
                 output.mime = Some(data.mime_type);
                 outputs.push(output);
             } else if let Some(text) = part.text {
@@ -337,31 +270,29 @@ impl GenerationProvider for Gemini {
                 reason: self.http.redact(&reason.join("; ")),
             });
         }
-        let usage = answer.usage_metadata.map(|raw| Usage {
-            input_tokens: raw["promptTokenCount"].as_u64(),
-            output_tokens: raw["candidatesTokenCount"].as_u64(),
-            total_tokens: raw["totalTokenCount"].as_u64(),
-            cost: None,
-            raw,
+        let usage = answer.usage_metadata.map(|raw| {
+            Usage::tokens(
+                raw,
+                "promptTokenCount",
+                "candidatesTokenCount",
+                "totalTokenCount",
+            )
         });
-        Ok(TaskHandle {
-            task_id: local_task_id(PROVIDER),
-            status: TaskStatus::Succeeded { outputs, usage },
-            provenance: Provenance {
-                provider: PROVIDER.into(),
-                model,
-                prompt: request.prompt.clone(),
-                seed: None,
-                parameters: json!({
-                    "generationConfig": body["generationConfig"],
-                    "references": request.references.len(),
-                }),
-            },
-        })
+        let provenance = Provenance {
+            provider: PROVIDER.into(),
+            model,
+            prompt: request.prompt.clone(),
+            seed: None,
+            parameters: json!({
+                "generationConfig": body["generationConfig"],
+                "references": references.len(),
+            }),
+        };
+        Ok(TaskHandle::finished(provenance, outputs, usage))
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }
 

@@ -1,15 +1,20 @@
-//! HTTP plumbing shared by the adapters: credentials that never print, whole-request
-//! timeouts, transport-error mapping and output downloads.
+//! HTTP plumbing shared by the adapters: credentials that never print, one client per
+//! provider that applies its auth scheme and whole-request timeouts, transport-error mapping,
+//! and output downloads with the media type sniffed from the bytes.
 
 use std::fmt;
 use std::time::Duration;
 
+use base64::Engine;
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
+use reqwest::multipart::Part;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Output, OutputKind, OutputRef, OutputSource, Result};
+use crate::{
+    Error, GenerationRequest, Output, OutputKind, OutputRef, OutputSource, ReferenceImage, Result,
+};
 
 /// A credential. Its `Debug` shows only whether it is set and it has no `Display`, so it
 /// cannot reach a log line or an error message by accident; [`Secret::expose`] is the one
@@ -128,12 +133,86 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
-/// One provider's HTTP client: its name for errors, its timeouts and the secrets to scrub
-/// from anything it reports.
+/// How a provider authenticates its API requests. Applied by [`Http`] to every API request
+/// (and to output downloads only when the adapter asks and the URL is on the API's origin).
+#[derive(Clone)]
+pub(crate) enum Auth {
+    /// A local server without keys (ComfyUI).
+    None,
+    /// `name: {prefix}{key}`: `Authorization: Bearer KEY` for most providers,
+    /// `x-goog-api-key: KEY` for Gemini, `Authorization: Key KEY` for fal. An empty key sends
+    /// no header, for OpenAI-compatible servers that take none (a local Ollama).
+    Header {
+        name: &'static str,
+        prefix: &'static str,
+        key: Secret,
+    },
+    /// Kling: `Authorization: Bearer JWT`, a short-lived token signed with the secret key,
+    /// made fresh for each request so that it never expires mid-job.
+    KlingJwt {
+        access_key: Secret,
+        secret_key: Secret,
+    },
+}
+
+impl Auth {
+    pub(crate) fn bearer(key: &Secret) -> Auth {
+        Auth::Header {
+            name: "authorization",
+            prefix: "Bearer ",
+            key: key.clone(),
+        }
+    }
+
+    fn secrets(&self) -> Vec<&Secret> {
+        match self {
+            Auth::None => Vec::new(),
+            Auth::Header { key, .. } => vec![key],
+            Auth::KlingJwt {
+                access_key,
+                secret_key,
+            } => vec![access_key, secret_key],
+        }
+    }
+
+    /// The header to send, if any.
+    fn header(&self, provider: &str) -> Result<Option<(&'static str, String)>> {
+        Ok(match self {
+            Auth::None => None,
+            Auth::Header { key, .. } if key.is_empty() => None,
+            Auth::Header { name, prefix, key } => {
+                Some((*name, format!("{prefix}{}", key.expose())))
+            }
+            Auth::KlingJwt {
+                access_key,
+                secret_key,
+            } => {
+                let token = crate::kling::jwt(access_key, secret_key, unix_now())
+                    .map_err(|e| Error::Config(format!("{provider}: cannot sign a token: {e}")))?;
+                Some(("authorization", format!("Bearer {token}")))
+            }
+        })
+    }
+}
+
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// One provider's HTTP client: its name for errors, its API base URL, how it authenticates,
+/// headers every API request carries, its timeouts, and the secrets to scrub from anything it
+/// reports. Every adapter builds one and sends everything through it.
 #[derive(Clone)]
 pub(crate) struct Http {
-    pub(crate) client: reqwest::Client,
+    client: reqwest::Client,
     pub(crate) provider: String,
+    base: url::Url,
+    auth: Auth,
+    /// Headers on every API request (Runway's API version), never on downloads.
+    headers: HeaderMap,
     pub(crate) timeouts: Timeouts,
     secrets: Vec<String>,
 }
@@ -142,28 +221,71 @@ impl fmt::Debug for Http {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Http")
             .field("provider", &self.provider)
+            .field("base", &self.base.as_str())
             .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
 }
 
 impl Http {
-    pub(crate) fn new(provider: &str, timeouts: Timeouts, secrets: &[&Secret]) -> Result<Self> {
+    pub(crate) fn new(
+        provider: &str,
+        base_url: &str,
+        timeouts: Timeouts,
+        auth: Auth,
+    ) -> Result<Self> {
+        let base = url::Url::parse(base_url)
+            .map_err(|e| Error::Config(format!("{provider}: bad base url {base_url:?}: {e}")))?;
         let client = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .user_agent(concat!("shotweave/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("cannot build an http client: {e}")))?;
+        let secrets = auth
+            .secrets()
+            .into_iter()
+            .filter(|s| s.expose().len() >= 4)
+            .map(|s| s.expose().to_owned())
+            .collect();
         Ok(Http {
             client,
             provider: provider.to_owned(),
+            base,
+            auth,
+            headers: HeaderMap::new(),
             timeouts,
-            secrets: secrets
-                .iter()
-                .filter(|s| s.expose().len() >= 4)
-                .map(|s| s.expose().to_owned())
-                .collect(),
+            secrets,
         })
+    }
+
+    /// Adds a header that every API request carries.
+    pub(crate) fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers
+            .insert(name, reqwest::header::HeaderValue::from_static(value));
+        self
+    }
+
+    pub(crate) fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// `path` under the base URL.
+    pub(crate) fn url(&self, path: &str) -> String {
+        join(&self.base, path)
+    }
+
+    /// A request to the provider's API, `path` under the base URL; [`Http::send`]
+    /// authenticates it.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub(crate) fn get(&self, path: &str) -> RequestBuilder {
+        self.request(reqwest::Method::GET, path)
+    }
+
+    pub(crate) fn post(&self, path: &str) -> RequestBuilder {
+        self.request(reqwest::Method::POST, path)
     }
 
     /// Removes every configured secret from text that is about to leave the adapter.
@@ -177,17 +299,26 @@ impl Http {
         text
     }
 
-    /// Sends a request and reads the whole answer within the request deadline.
+    fn authenticate(&self, request: RequestBuilder) -> Result<RequestBuilder> {
+        Ok(match self.auth.header(&self.provider)? {
+            Some((name, value)) => request.header(name, value),
+            None => request,
+        })
+    }
+
+    /// Authenticates an API request, sends it and reads the whole answer within the request
+    /// deadline.
     pub(crate) async fn send(
         &self,
         operation: &'static str,
         request: RequestBuilder,
     ) -> Result<Reply> {
-        self.send_within(operation, request, self.timeouts.request)
+        let request = self.authenticate(request.headers(self.headers.clone()))?;
+        self.exchange(operation, request, self.timeouts.request)
             .await
     }
 
-    pub(crate) async fn send_within(
+    async fn exchange(
         &self,
         operation: &'static str,
         request: RequestBuilder,
@@ -245,7 +376,10 @@ impl Http {
     }
 
     /// The error for an answer the adapter's own mapping did not recognise, by status class.
-    pub(crate) fn status_error(&self, reply: &Reply, message: &str) -> Error {
+    /// `lookup` is set for requests about something we created (a task, a prediction): there
+    /// a 404 or 410 means the provider has forgotten it; on a submission it is bad input (an
+    /// unknown model path).
+    pub(crate) fn status_error(&self, reply: &Reply, message: &str, lookup: bool) -> Error {
         let provider = self.provider.clone();
         let message = self.redact(message);
         match reply.status.as_u16() {
@@ -256,7 +390,7 @@ impl Http {
                 retry_after: reply.retry_after(),
                 message,
             },
-            404 | 410 => Error::Expired { provider, message },
+            404 | 410 if lookup => Error::Expired { provider, message },
             400..=499 => Error::InvalidInput { provider, message },
             status => Error::Provider {
                 provider,
@@ -274,28 +408,57 @@ impl Http {
         }
     }
 
-    /// Downloads an output. `auth` is attached only when the URL is on `api_base`'s origin, so
-    /// a provider's credentials never travel to a CDN or to a host named in a response.
-    pub(crate) async fn download(
+    pub(crate) fn invalid_input(&self, message: &str) -> Error {
+        Error::InvalidInput {
+            provider: self.provider.clone(),
+            message: self.redact(message),
+        }
+    }
+
+    /// The first reference image, which image-to-video needs as its first frame.
+    pub(crate) fn first_frame<'r>(
         &self,
-        output: &OutputRef,
-        api_base: &url::Url,
-        auth: Option<(&str, &str)>,
-    ) -> Result<Output> {
+        request: &'r GenerationRequest,
+    ) -> Result<&'r ReferenceImage> {
+        request
+            .references
+            .first()
+            .ok_or_else(|| self.invalid_input("image-to-video needs a first-frame reference image"))
+    }
+
+    /// A reference image as a multipart file part.
+    pub(crate) fn file_part(&self, reference: &ReferenceImage) -> Result<Part> {
+        Part::bytes(reference.bytes.to_vec())
+            .file_name(reference.name.clone())
+            .mime_str(&reference.mime)
+            .map_err(|e| self.invalid_input(&format!("reference {:?}: {e}", reference.name)))
+    }
+
+    /// A base64 image from a synchronous answer.
+    pub(crate) fn decode_image(&self, b64: &str) -> Result<Bytes> {
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map(Bytes::from)
+            .map_err(|e| self.provider_error(Some(200), &format!("bad base64 image: {e}")))
+    }
+
+    /// Downloads an output. With `authenticated`, the provider's credentials go along, but
+    /// only when the URL is on the API's origin, so that they never travel to a CDN or to a
+    /// host named in a response.
+    pub(crate) async fn download(&self, output: &OutputRef, authenticated: bool) -> Result<Output> {
         let bytes = match &output.source {
             OutputSource::Inline(bytes) => bytes.clone(),
             OutputSource::Url(url) => {
                 let parsed = url::Url::parse(url).map_err(|e| {
                     self.provider_error(None, &format!("bad output url {url:?}: {e}"))
                 })?;
-                let mut request = self.client.get(parsed.clone());
-                if let Some((name, value)) = auth
-                    && parsed.origin() == api_base.origin()
-                {
-                    request = request.header(name, value);
+                let same_origin = parsed.origin() == self.base.origin();
+                let mut request = self.client.get(parsed);
+                if authenticated && same_origin {
+                    request = self.authenticate(request)?;
                 }
                 let reply = self
-                    .send_within("download", request, self.timeouts.download)
+                    .exchange("download", request, self.timeouts.download)
                     .await?;
                 match reply.status.as_u16() {
                     200..=299 => reply.body,
@@ -310,6 +473,7 @@ impl Http {
                         return Err(self.status_error(
                             &reply,
                             &format!("output download failed: {}", reply.text()),
+                            true,
                         ));
                     }
                 }
@@ -359,20 +523,9 @@ pub(crate) fn describe(output: &OutputRef, bytes: Bytes) -> Output {
     }
 }
 
+/// The media type the bytes themselves announce (PNG, JPEG, WebP, GIF, MP4, WebM, ...).
 fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        Some("image/jpeg")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if bytes.len() >= 8 && &bytes[4..8] == b"ftyp" {
-        Some("video/mp4")
-    } else if bytes.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
-        Some("video/webm")
-    } else {
-        None
-    }
+    infer::get(bytes).map(|t| t.mime_type())
 }
 
 /// Joins a base URL and a path without doubling or dropping slashes.
@@ -421,11 +574,6 @@ pub(crate) fn local_task_id(provider: &str) -> crate::TaskId {
     crate::TaskId(format!("{provider}-{:016x}", rand::random::<u64>()))
 }
 
-pub(crate) fn parse_base(provider: &str, base_url: &str) -> Result<url::Url> {
-    url::Url::parse(base_url)
-        .map_err(|e| Error::Config(format!("{provider}: bad base url {base_url:?}: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,9 +587,11 @@ mod tests {
 
     #[test]
     fn redact_scrubs_every_secret() -> Result<()> {
-        let a = Secret::new("sk-aaaa1111");
-        let b = Secret::new("bbbb2222");
-        let http = Http::new("p", Timeouts::default(), &[&a, &b])?;
+        let auth = Auth::KlingJwt {
+            access_key: Secret::new("sk-aaaa1111"),
+            secret_key: Secret::new("bbbb2222"),
+        };
+        let http = Http::new("p", "http://h", Timeouts::default(), auth)?;
         assert_eq!(
             http.redact("key sk-aaaa1111 and bbbb2222"),
             "key <redacted> and <redacted>"
@@ -450,9 +600,84 @@ mod tests {
     }
 
     #[test]
-    fn join_handles_slashes() -> Result<()> {
-        let base = parse_base("p", "http://h/v1/")?;
-        assert_eq!(join(&base, "/videos"), "http://h/v1/videos");
+    fn auth_schemes_make_their_headers() -> Result<()> {
+        let key = Secret::new("k-123");
+        let header = |auth: Auth| auth.header("p");
+        assert_eq!(
+            header(Auth::bearer(&key))?,
+            Some(("authorization", "Bearer k-123".to_owned()))
+        );
+        let fal = Auth::Header {
+            name: "authorization",
+            prefix: "Key ",
+            key: key.clone(),
+        };
+        assert_eq!(
+            header(fal)?,
+            Some(("authorization", "Key k-123".to_owned()))
+        );
+        // No key, no header: a local OpenAI-compatible server takes none.
+        assert_eq!(header(Auth::bearer(&Secret::default()))?, None);
+        assert_eq!(header(Auth::None)?, None);
+        let kling = Auth::KlingJwt {
+            access_key: Secret::new("ak"),
+            secret_key: Secret::new("sk"),
+        };
+        let value = header(kling)?.map(|(_, v)| v).unwrap_or_default();
+        assert!(value.starts_with("Bearer ey"), "{value}");
         Ok(())
+    }
+
+    #[test]
+    fn not_found_is_expired_only_for_lookups() -> Result<()> {
+        let http = Http::new("p", "http://h", Timeouts::default(), Auth::None)?;
+        let reply = Reply {
+            status: StatusCode::NOT_FOUND,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        };
+        // Polling a task the provider forgot, versus submitting to a model path it lacks.
+        assert!(matches!(
+            http.status_error(&reply, "gone", true),
+            Error::Expired { .. }
+        ));
+        assert!(matches!(
+            http.status_error(&reply, "no such model", false),
+            Error::InvalidInput { .. }
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_base_url_is_a_config_error() {
+        let err = Http::new("p", "not a url", Timeouts::default(), Auth::None);
+        assert!(matches!(err, Err(Error::Config(m)) if m.starts_with("p: bad base url")));
+    }
+
+    #[test]
+    fn join_handles_slashes() -> Result<()> {
+        let http = Http::new("p", "http://h/v1/", Timeouts::default(), Auth::None)?;
+        assert_eq!(http.url("/videos"), "http://h/v1/videos");
+        Ok(())
+    }
+
+    #[test]
+    fn media_types_come_from_the_bytes_before_the_providers_word() {
+        let mut jpeg = OutputRef::new(OutputKind::Image, OutputSource::Inline(Bytes::new()));
+        jpeg.mime = Some("image/png".into());
+        let out = describe(
+            &jpeg,
+            Bytes::from_static(&[0xff, 0xd8, 0xff, 0xe0, 0, 0x10]),
+        );
+        assert_eq!(out.mime, "image/jpeg");
+        let mp4 = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom";
+        let video = OutputRef::new(OutputKind::Video, OutputSource::Inline(Bytes::new()));
+        assert_eq!(describe(&video, Bytes::from_static(mp4)).mime, "video/mp4");
+        // Unknown bytes keep what the provider said, else the kind's default.
+        assert_eq!(describe(&jpeg, Bytes::from_static(b"??")).mime, "image/png");
+        assert_eq!(
+            describe(&video, Bytes::from_static(b"??")).mime,
+            "video/mp4"
+        );
     }
 }

@@ -1,15 +1,12 @@
 //! Kling video (text-to-video, image-to-video): async tasks, authenticated by a short-lived
 //! HS256 JWT signed with the secret key. Errors are numeric `code`s in the body.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use async_trait::async_trait;
-use base64::Engine;
-use hmac::{KeyInit, Mac};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, field_text, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -19,29 +16,13 @@ pub const PROVIDER: &str = "kling";
 pub const DEFAULT_BASE_URL: &str = "https://api.klingai.com";
 pub const DEFAULT_MODELS: &[&str] = &["kling-v2-1", "kling-v2-master", "kling-v1-6"];
 
-const ASPECT_RATIOS: &[(&str, Size)] = &[
-    (
-        "16:9",
-        Size {
-            width: 16,
-            height: 9,
-        },
-    ),
-    (
-        "9:16",
-        Size {
-            width: 9,
-            height: 16,
-        },
-    ),
-    (
-        "1:1",
-        Size {
-            width: 1,
-            height: 1,
-        },
-    ),
-];
+/// Image-to-video takes the first frame (`image`) and optionally the last (`image_tail`).
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToVideo, Operation::ImageToVideo])
+    .with_references(2)
+    .with_first_last_frame();
+
+const ASPECT_RATIOS: &[&str] = &["16:9", "9:16", "1:1"];
 
 #[derive(Debug, Clone)]
 pub struct KlingConfig {
@@ -67,30 +48,34 @@ impl KlingConfig {
 #[derive(Debug)]
 pub struct Kling {
     config: KlingConfig,
-    base: url::Url,
     http: Http,
 }
 
-/// The bearer token: `{iss: access key, exp: now + 30 min, nbf: now - 5 s}`, HS256-signed with
-/// the secret key. Made fresh per request, so it never expires mid-job.
-pub(crate) fn jwt(access_key: &str, secret_key: &str, now: u64) -> String {
-    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let header = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let claims = json!({"iss": access_key, "exp": now + 1800, "nbf": now.saturating_sub(5)});
-    let payload = b64(claims.to_string().as_bytes());
-    let signing_input = format!("{header}.{payload}");
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret_key.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(signing_input.as_bytes());
-    let signature = b64(&mac.finalize().into_bytes());
-    format!("{signing_input}.{signature}")
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    exp: u64,
+    nbf: u64,
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+/// The bearer token: `{iss: access key, exp: now + 30 min, nbf: now - 5 s}`, HS256-signed with
+/// the secret key. [`Http`] makes one fresh per request, so it never expires mid-job.
+pub(crate) fn jwt(
+    access_key: &Secret,
+    secret_key: &Secret,
+    now: u64,
+) -> std::result::Result<String, jsonwebtoken::errors::Error> {
+    let claims = Claims {
+        iss: access_key.expose(),
+        exp: now + 1800,
+        nbf: now.saturating_sub(5),
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(secret_key.expose().as_bytes())?;
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &key,
+    )
 }
 
 /// Kling's answer envelope; `code` 0 is success.
@@ -144,31 +129,23 @@ fn sounds_like_policy(message: &str) -> bool {
 
 impl Kling {
     pub fn new(config: KlingConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(
-            PROVIDER,
-            config.timeouts,
-            &[&config.access_key, &config.secret_key],
-        )?;
-        Ok(Kling { config, base, http })
-    }
-
-    fn auth(&self) -> String {
-        let token = jwt(
-            self.config.access_key.expose(),
-            self.config.secret_key.expose(),
-            unix_now(),
-        );
-        format!("Bearer {token}")
+        let auth = Auth::KlingJwt {
+            access_key: config.access_key.clone(),
+            secret_key: config.secret_key.clone(),
+        };
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(Kling { config, http })
     }
 
     /// Maps Kling's numeric codes (documented in ranges) into the crate taxonomy.
     fn error(&self, reply: &Reply, envelope: Option<&Envelope>, lookup: bool) -> Error {
         let provider = PROVIDER.to_owned();
         let Some(e) = envelope.filter(|e| e.code != 0) else {
-            return self
-                .http
-                .status_error(reply, &format!("http {}: {}", reply.status, reply.text()));
+            return self.http.status_error(
+                reply,
+                &format!("http {}: {}", reply.status, reply.text()),
+                lookup,
+            );
         };
         let message = self
             .http
@@ -223,7 +200,7 @@ impl Kling {
                         o.duration_ms = v
                             .duration
                             .as_ref()
-                            .and_then(|d| crate::http::field_text(d).parse::<f64>().ok())
+                            .and_then(|d| field_text(d).parse::<f64>().ok())
                             .map(|s| (s * 1000.0) as u32);
                         o
                     })
@@ -258,12 +235,8 @@ impl Kling {
 
 #[async_trait]
 impl GenerationProvider for Kling {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToVideo, Operation::ImageToVideo]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -292,17 +265,17 @@ impl GenerationProvider for Kling {
             body["negative_prompt"] = json!(negative);
         }
         if kind == "text2video" {
-            body["aspect_ratio"] = json!(request.size.unwrap_or(Size::HD).closest(ASPECT_RATIOS));
+            body["aspect_ratio"] = json!(
+                request
+                    .size
+                    .unwrap_or(Size::HD)
+                    .closest_label(ASPECT_RATIOS)
+            );
         }
         merge_extra(&mut body, &request.extra);
         let provenance_params = body.clone();
         if kind == "image2video" {
-            let Some(first) = request.references.first() else {
-                return Err(Error::InvalidInput {
-                    provider: PROVIDER.into(),
-                    message: "image-to-video needs a first-frame reference image".into(),
-                });
-            };
+            let first = self.http.first_frame(request)?;
             // Kling takes raw base64 (no data: prefix); a second reference is the last frame.
             body["image"] = json!(first.base64());
             if let Some(tail) = request.references.get(1) {
@@ -313,11 +286,7 @@ impl GenerationProvider for Kling {
             .http
             .send(
                 "submit",
-                self.http
-                    .client
-                    .post(join(&self.base, &format!("v1/videos/{kind}")))
-                    .header("authorization", self.auth())
-                    .json(&body),
+                self.http.post(&format!("v1/videos/{kind}")).json(&body),
             )
             .await?;
         let data = self.read(&reply, false)?;
@@ -344,23 +313,16 @@ impl GenerationProvider for Kling {
                 message: format!("not a kling task id: {task}"),
             });
         };
-        let url = join(&self.base, &format!("v1/videos/{kind}/{id}"));
         let reply = self
             .http
-            .send(
-                "poll",
-                self.http
-                    .client
-                    .get(url)
-                    .header("authorization", self.auth()),
-            )
+            .send("poll", self.http.get(&format!("v1/videos/{kind}/{id}")))
             .await?;
         Ok(self.status(self.read(&reply, true)?))
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
         // Results live on a CDN that needs no credentials.
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }
 
@@ -370,21 +332,30 @@ mod tests {
 
     #[test]
     fn jwt_is_hs256_over_the_documented_claims()
-    -> std::result::Result<(), Box<dyn std::error::Error>> {
-        let token = jwt("ak", "sk", 1_000_000);
-        let parts: Vec<&str> = token.split('.').collect();
-        assert_eq!(parts.len(), 3);
-        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let header: Value = serde_json::from_slice(&engine.decode(parts[0])?)?;
-        assert_eq!(header, json!({"alg": "HS256", "typ": "JWT"}));
-        let claims: Value = serde_json::from_slice(&engine.decode(parts[1])?)?;
+    -> std::result::Result<(), jsonwebtoken::errors::Error> {
+        let token = jwt(&Secret::new("ak"), &Secret::new("sk"), 1_000_000)?;
+        let header = jsonwebtoken::decode_header(&token)?;
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::HS256);
+        // The claims are checked against a fixed clock, not against now.
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.set_issuer(&["ak"]);
+        let claims = jsonwebtoken::decode::<Value>(
+            &token,
+            &jsonwebtoken::DecodingKey::from_secret(b"sk")?,
+            &validation,
+        )?
+        .claims;
         assert_eq!(
             claims,
             json!({"iss": "ak", "exp": 1_001_800, "nbf": 999_995})
         );
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"sk")?;
-        mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
-        mac.verify_slice(&engine.decode(parts[2])?)?;
+        let wrong = jsonwebtoken::decode::<Value>(
+            &token,
+            &jsonwebtoken::DecodingKey::from_secret(b"other")?,
+            &validation,
+        );
+        assert!(wrong.is_err(), "signed with the secret key");
         Ok(())
     }
 }

@@ -12,6 +12,9 @@
 //!   [`dashscope`], [`fal`], [`replicate`]: image and video providers.
 //! - [`openai_chat`]: OpenAI-compatible chat (DeepSeek, Qwen, Ollama, vLLM) in JSON mode, with
 //!   validation, repair and re-asking.
+//! - [`registry`]: every provider's [`ProviderSpec`] (operations, references, first/last frame,
+//!   models, key, base URL) as data, and `registry::build`, the one factory from a name, a key
+//!   and a base URL.
 //! - [`Retry`] and [`ConcurrencyLimit`] are decorators implementing the same trait.
 //! - [`fake`] (feature `test-support`): a wire-compatible fake server per adapter, with fault
 //!   injection, for this crate's conformance suite and for the job runner's tests.
@@ -36,6 +39,7 @@ pub mod offline;
 pub mod openai_chat;
 pub mod openai_images;
 pub mod openai_videos;
+pub mod registry;
 pub mod replicate;
 pub mod runway;
 
@@ -46,6 +50,7 @@ pub use error::{Error, ErrorClass, Result};
 pub use http::{Secret, Timeouts};
 pub use limit::ConcurrencyLimit;
 pub use provider::{Generation, GenerationProvider, generate};
+pub use registry::ProviderSpec;
 pub use retry::{Retry, RetryConfig};
 pub use types::{
     ChatRequest, ChatResponse, Cost, GenerationRequest, JsonCheck, Operation, Output, OutputKind,

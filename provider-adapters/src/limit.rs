@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::{
-    ChatRequest, ChatResponse, Error, GenerationProvider, GenerationRequest, JsonCheck, Operation,
-    Output, OutputRef, Result, TaskHandle, TaskId, TaskStatus,
+    ChatRequest, ChatResponse, Error, GenerationProvider, GenerationRequest, JsonCheck, Output,
+    OutputRef, ProviderSpec, Result, TaskHandle, TaskId, TaskStatus,
 };
 
 /// Bounds the calls in flight to the wrapped provider, so that a "generate all" of a thousand
@@ -50,11 +50,8 @@ impl<P: GenerationProvider> ConcurrencyLimit<P> {
 
 #[async_trait]
 impl<P: GenerationProvider> GenerationProvider for ConcurrencyLimit<P> {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn operations(&self) -> &[Operation] {
-        self.inner.operations()
+    fn spec(&self) -> &ProviderSpec {
+        self.inner.spec()
     }
     fn models(&self) -> &[String] {
         self.inner.models()

@@ -17,6 +17,7 @@ use tiny_skia::{
 };
 
 use crate::http::describe;
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, ShotSketch, Size, TaskHandle, TaskId, TaskStatus,
@@ -24,6 +25,9 @@ use crate::{
 
 pub const PROVIDER: &str = "offline";
 pub const DEFAULT_MODELS: &[&str] = &["storyboard-sketch-v1"];
+
+pub const SPEC: ProviderSpec =
+    ProviderSpec::builtin(PROVIDER, DEFAULT_MODELS).with_operations(&[Operation::TextToImage]);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OfflineConfig {
@@ -60,12 +64,8 @@ fn frame_size(width: u32) -> Size {
 
 #[async_trait]
 impl GenerationProvider for OfflineRenderer {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -73,9 +73,7 @@ impl GenerationProvider for OfflineRenderer {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if request.operation != Operation::TextToImage {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let sketch = request.sketch.clone().unwrap_or_else(|| ShotSketch {
             description: request.prompt.clone(),
             ..ShotSketch::default()

@@ -7,8 +7,9 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::http::{Http, join, parse_base, pick_model};
+use crate::http::{Auth, Http, pick_model};
 use crate::openai_wire::WireError;
+use crate::registry::ProviderSpec;
 use crate::{
     ChatRequest, ChatResponse, Error, GenerationProvider, JsonCheck, Operation, Output, OutputRef,
     Result, Secret, Timeouts, Usage,
@@ -17,6 +18,10 @@ use crate::{
 pub const PROVIDER: &str = "openai-chat";
 pub const DEFAULT_BASE_URL: &str = "https://api.deepseek.com";
 pub const DEFAULT_MODELS: &[&str] = &["deepseek-chat"];
+
+/// A key is required by the server (DeepSeek, Qwen); a local Ollama takes any.
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::ChatJson]);
 
 #[derive(Debug, Clone)]
 pub struct OpenAiChatConfig {
@@ -48,30 +53,20 @@ impl OpenAiChatConfig {
 #[derive(Debug)]
 pub struct OpenAiChat {
     config: OpenAiChatConfig,
-    base: url::Url,
     http: Http,
 }
 
 impl OpenAiChat {
     pub fn new(config: OpenAiChatConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(OpenAiChat { config, base, http })
+        let auth = Auth::bearer(&config.api_key);
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(OpenAiChat { config, http })
     }
 
     /// One completion: the answer's text (possibly empty), its finish reason and usage.
     async fn complete(&self, body: &Value) -> Result<(String, String, Option<Value>)> {
-        let mut request = self
-            .http
-            .client
-            .post(join(&self.base, "chat/completions"))
-            .json(body);
-        if !self.config.api_key.is_empty() {
-            request = request.header(
-                "authorization",
-                format!("Bearer {}", self.config.api_key.expose()),
-            );
-        }
+        // Without a key no header goes (a local Ollama takes none).
+        let request = self.http.post("chat/completions").json(body);
         let reply = self.http.send("chat", request).await?;
         if !reply.status.is_success() {
             return Err(WireError::parse(&reply).into_error(&self.http, &reply, false));
@@ -94,12 +89,8 @@ impl OpenAiChat {
 
 #[async_trait]
 impl GenerationProvider for OpenAiChat {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::ChatJson]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {

@@ -3,45 +3,28 @@
 //! carries the image as base64.
 
 use async_trait::async_trait;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Http, field_text, join, local_task_id, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, field_text, merge_extra, pick_model};
 use crate::openai_wire::WireError;
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
-    OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskStatus, Timeouts, Usage,
+    OutputSource, Provenance, Result, Secret, Size, TaskHandle, Timeouts, Usage,
 };
 
 pub const PROVIDER: &str = "openai-images";
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODELS: &[&str] = &["gpt-image-1", "gpt-image-1-mini"];
 
+/// `/images/edits` takes up to 16 `image[]` references.
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(16);
+
 /// The sizes gpt-image accepts; requests map to the closest aspect ratio.
-const SIZES: &[(&str, Size)] = &[
-    (
-        "1024x1024",
-        Size {
-            width: 1024,
-            height: 1024,
-        },
-    ),
-    (
-        "1536x1024",
-        Size {
-            width: 1536,
-            height: 1024,
-        },
-    ),
-    (
-        "1024x1536",
-        Size {
-            width: 1024,
-            height: 1536,
-        },
-    ),
-];
+const SIZES: &[&str] = &["1024x1024", "1536x1024", "1024x1536"];
 
 #[derive(Debug, Clone)]
 pub struct OpenAiImagesConfig {
@@ -66,15 +49,14 @@ impl OpenAiImagesConfig {
 #[derive(Debug)]
 pub struct OpenAiImages {
     config: OpenAiImagesConfig,
-    base: url::Url,
     http: Http,
 }
 
 impl OpenAiImages {
     pub fn new(config: OpenAiImagesConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(OpenAiImages { config, base, http })
+        let auth = Auth::bearer(&config.api_key);
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(OpenAiImages { config, http })
     }
 }
 
@@ -94,12 +76,8 @@ struct ImageData {
 
 #[async_trait]
 impl GenerationProvider for OpenAiImages {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage, Operation::ImageEdit]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -108,44 +86,26 @@ impl GenerationProvider for OpenAiImages {
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
-        let size = request.size.unwrap_or(Size::HD).closest(SIZES);
+        let size = request.size.unwrap_or(Size::HD).closest_label(SIZES);
         let mut params = json!({"model": model, "prompt": request.prompt, "n": 1, "size": size});
         merge_extra(&mut params, &request.extra);
-        let key = format!("Bearer {}", self.config.api_key.expose());
         let http_request = match request.operation {
-            Operation::TextToImage => self
-                .http
-                .client
-                .post(join(&self.base, "images/generations"))
-                .header("authorization", key)
-                .json(&params),
+            Operation::TextToImage => self.http.post("images/generations").json(&params),
             Operation::ImageEdit => {
                 if request.references.is_empty() {
-                    return Err(Error::InvalidInput {
-                        provider: PROVIDER.into(),
-                        message: "an image edit needs at least one reference image".into(),
-                    });
+                    return Err(self
+                        .http
+                        .invalid_input("an image edit needs at least one reference image"));
                 }
                 let mut form = reqwest::multipart::Form::new();
                 for (k, v) in params.as_object().into_iter().flatten() {
                     form = form.text(k.clone(), field_text(v));
                 }
                 // Up to 16 references, each its own `image[]` part.
-                for r in request.references.iter().take(16) {
-                    let part = reqwest::multipart::Part::bytes(r.bytes.to_vec())
-                        .file_name(r.name.clone())
-                        .mime_str(&r.mime)
-                        .map_err(|e| Error::InvalidInput {
-                            provider: PROVIDER.into(),
-                            message: format!("reference {:?}: {e}", r.name),
-                        })?;
-                    form = form.part("image[]", part);
+                for r in SPEC.references(&request.references) {
+                    form = form.part("image[]", self.http.file_part(r)?);
                 }
-                self.http
-                    .client
-                    .post(join(&self.base, "images/edits"))
-                    .header("authorization", key)
-                    .multipart(form)
+                self.http.post("images/edits").multipart(form)
             }
             other => return Err(Error::not_supported(PROVIDER, other.as_str())),
         };
@@ -158,15 +118,10 @@ impl GenerationProvider for OpenAiImages {
         let mut revised = None;
         for image in answer.data {
             let Some(b64) = image.b64_json else { continue };
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .map_err(|e| {
-                    self.http
-                        .provider_error(Some(200), &format!("bad base64 image: {e}"))
-                })?;
+            let bytes = self.http.decode_image(&b64)?;
             outputs.push(OutputRef::new(
                 OutputKind::Image,
-                OutputSource::Inline(bytes.into()),
+                OutputSource::Inline(bytes),
             ));
             revised = revised.or(image.revised_prompt);
         }
@@ -175,28 +130,21 @@ impl GenerationProvider for OpenAiImages {
                 .http
                 .provider_error(Some(200), "the answer held no image"));
         }
-        let usage = answer.usage.map(|raw| Usage {
-            input_tokens: raw["input_tokens"].as_u64(),
-            output_tokens: raw["output_tokens"].as_u64(),
-            total_tokens: raw["total_tokens"].as_u64(),
-            cost: None,
-            raw,
-        });
-        Ok(TaskHandle {
-            task_id: local_task_id(PROVIDER),
-            status: TaskStatus::Succeeded { outputs, usage },
-            provenance: Provenance {
-                provider: PROVIDER.into(),
-                model: params["model"].as_str().unwrap_or_default().to_owned(),
-                prompt: revised.unwrap_or_else(|| request.prompt.clone()),
-                seed: None,
-                parameters: with_reference_count(params, request.references.len()),
-            },
-        })
+        let usage = answer
+            .usage
+            .map(|raw| Usage::tokens(raw, "input_tokens", "output_tokens", "total_tokens"));
+        let provenance = Provenance {
+            provider: PROVIDER.into(),
+            model: params["model"].as_str().unwrap_or_default().to_owned(),
+            prompt: revised.unwrap_or_else(|| request.prompt.clone()),
+            seed: None,
+            parameters: with_reference_count(params, request.references.len()),
+        };
+        Ok(TaskHandle::finished(provenance, outputs, usage))
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }
 

@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{Http, field_text, join, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, field_text, merge_extra, pick_model};
 use crate::openai_wire::WireError;
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -17,36 +18,12 @@ pub const PROVIDER: &str = "openai-videos";
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODELS: &[&str] = &["sora-2", "sora-2-pro"];
 
-const SIZES: &[(&str, Size)] = &[
-    (
-        "1280x720",
-        Size {
-            width: 1280,
-            height: 720,
-        },
-    ),
-    (
-        "720x1280",
-        Size {
-            width: 720,
-            height: 1280,
-        },
-    ),
-    (
-        "1792x1024",
-        Size {
-            width: 1792,
-            height: 1024,
-        },
-    ),
-    (
-        "1024x1792",
-        Size {
-            width: 1024,
-            height: 1792,
-        },
-    ),
-];
+/// One `input_reference`: the first frame.
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToVideo, Operation::ImageToVideo])
+    .with_references(1);
+
+const SIZES: &[&str] = &["1280x720", "720x1280", "1792x1024", "1024x1792"];
 const SECONDS: &[u32] = &[4, 8, 12];
 
 #[derive(Debug, Clone)]
@@ -71,19 +48,14 @@ impl OpenAiVideosConfig {
 #[derive(Debug)]
 pub struct OpenAiVideos {
     config: OpenAiVideosConfig,
-    base: url::Url,
     http: Http,
 }
 
 impl OpenAiVideos {
     pub fn new(config: OpenAiVideosConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(OpenAiVideos { config, base, http })
-    }
-
-    fn auth(&self) -> String {
-        format!("Bearer {}", self.config.api_key.expose())
+        let auth = Auth::bearer(&config.api_key);
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(OpenAiVideos { config, http })
     }
 
     fn status(&self, video: Video) -> TaskStatus {
@@ -93,10 +65,9 @@ impl OpenAiVideos {
                 progress: video.progress.map(|p| (p / 100.0).clamp(0.0, 1.0) as f32),
             },
             "completed" => {
-                let url = join(
-                    &self.base,
-                    &format!("videos/{}/content?variant=video", video.id),
-                );
+                let url = self
+                    .http
+                    .url(&format!("videos/{}/content?variant=video", video.id));
                 let mut output = OutputRef::new(OutputKind::Video, OutputSource::Url(url));
                 output.mime = Some("video/mp4".into());
                 output.duration_ms = video
@@ -160,12 +131,8 @@ struct Video {
 
 #[async_trait]
 impl GenerationProvider for OpenAiVideos {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToVideo, Operation::ImageToVideo]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -173,9 +140,7 @@ impl GenerationProvider for OpenAiVideos {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
         let want = request.duration_s.unwrap_or(4);
         let seconds = SECONDS
@@ -183,7 +148,7 @@ impl GenerationProvider for OpenAiVideos {
             .min_by_key(|s| s.abs_diff(want))
             .copied()
             .unwrap_or(4);
-        let size = request.size.unwrap_or(Size::HD).closest(SIZES);
+        let size = request.size.unwrap_or(Size::HD).closest_label(SIZES);
         let mut params = json!({
             "model": model,
             "prompt": request.prompt,
@@ -196,31 +161,12 @@ impl GenerationProvider for OpenAiVideos {
             form = form.text(k.clone(), field_text(v));
         }
         if request.operation == Operation::ImageToVideo {
-            let Some(first) = request.references.first() else {
-                return Err(Error::InvalidInput {
-                    provider: PROVIDER.into(),
-                    message: "image-to-video needs a first-frame reference image".into(),
-                });
-            };
-            let part = reqwest::multipart::Part::bytes(first.bytes.to_vec())
-                .file_name(first.name.clone())
-                .mime_str(&first.mime)
-                .map_err(|e| Error::InvalidInput {
-                    provider: PROVIDER.into(),
-                    message: format!("reference {:?}: {e}", first.name),
-                })?;
-            form = form.part("input_reference", part);
+            let first = self.http.first_frame(request)?;
+            form = form.part("input_reference", self.http.file_part(first)?);
         }
         let reply = self
             .http
-            .send(
-                "submit",
-                self.http
-                    .client
-                    .post(join(&self.base, "videos"))
-                    .header("authorization", self.auth())
-                    .multipart(form),
-            )
+            .send("submit", self.http.post("videos").multipart(form))
             .await?;
         if !reply.status.is_success() {
             return Err(WireError::parse(&reply).into_error(&self.http, &reply, false));
@@ -242,16 +188,9 @@ impl GenerationProvider for OpenAiVideos {
     }
 
     async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
-        let url = join(&self.base, &format!("videos/{}", task.as_str()));
         let reply = self
             .http
-            .send(
-                "poll",
-                self.http
-                    .client
-                    .get(url)
-                    .header("authorization", self.auth()),
-            )
+            .send("poll", self.http.get(&format!("videos/{task}")))
             .await?;
         if !reply.status.is_success() {
             return Err(WireError::parse(&reply).into_error(&self.http, &reply, true));
@@ -260,9 +199,7 @@ impl GenerationProvider for OpenAiVideos {
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        let auth = self.auth();
-        self.http
-            .download(output, &self.base, Some(("authorization", &auth)))
-            .await
+        // `/content` is on the API and needs the key; a gateway's CDN URL gets none.
+        self.http.download(output, true).await
     }
 }

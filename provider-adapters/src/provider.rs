@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::{
     ChatRequest, ChatResponse, Error, GenerationRequest, JsonCheck, Operation, Output, OutputRef,
-    Provenance, Result, TaskId, TaskStatus, Usage,
+    Provenance, ProviderSpec, Result, TaskId, TaskStatus, Usage,
 };
 
 /// A generation backend: one per provider, plus decorators that wrap another provider.
@@ -23,10 +23,18 @@ use crate::{
 /// Every method a provider cannot do returns [`Error::NotSupported`].
 #[async_trait]
 pub trait GenerationProvider: Debug + Send + Sync {
-    /// Stable name for provenance and errors, e.g. `openai-images`.
-    fn name(&self) -> &str;
+    /// What the provider is and can do: its name, operations and limits, as data
+    /// ([`crate::registry`]).
+    fn spec(&self) -> &ProviderSpec;
 
-    fn operations(&self) -> &[Operation];
+    /// Stable name for provenance and errors, e.g. `openai-images`.
+    fn name(&self) -> &str {
+        self.spec().name
+    }
+
+    fn operations(&self) -> &[Operation] {
+        self.spec().operations
+    }
 
     /// The configured models, default first.
     fn models(&self) -> &[String];
@@ -79,11 +87,8 @@ macro_rules! forward_provider {
     ($ty:ty) => {
         #[async_trait]
         impl<T: GenerationProvider + ?Sized> GenerationProvider for $ty {
-            fn name(&self) -> &str {
-                (**self).name()
-            }
-            fn operations(&self) -> &[Operation] {
-                (**self).operations()
+            fn spec(&self) -> &ProviderSpec {
+                (**self).spec()
             }
             fn models(&self) -> &[String] {
                 (**self).models()

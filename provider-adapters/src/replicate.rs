@@ -6,7 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -21,50 +22,12 @@ pub const DEFAULT_MODELS: &[&str] = &[
     "black-forest-labs/flux-kontext-pro",
 ];
 
-const ASPECT_RATIOS: &[(&str, Size)] = &[
-    (
-        "16:9",
-        Size {
-            width: 16,
-            height: 9,
-        },
-    ),
-    (
-        "4:3",
-        Size {
-            width: 4,
-            height: 3,
-        },
-    ),
-    (
-        "1:1",
-        Size {
-            width: 1,
-            height: 1,
-        },
-    ),
-    (
-        "3:4",
-        Size {
-            width: 3,
-            height: 4,
-        },
-    ),
-    (
-        "9:16",
-        Size {
-            width: 9,
-            height: 16,
-        },
-    ),
-    (
-        "21:9",
-        Size {
-            width: 21,
-            height: 9,
-        },
-    ),
-];
+/// Kontext edits take one `input_image`.
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::TextToImage, Operation::ImageEdit])
+    .with_references(1);
+
+const ASPECT_RATIOS: &[&str] = &["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"];
 
 #[derive(Debug, Clone)]
 pub struct ReplicateConfig {
@@ -89,7 +52,6 @@ impl ReplicateConfig {
 #[derive(Debug)]
 pub struct Replicate {
     config: ReplicateConfig,
-    base: url::Url,
     http: Http,
 }
 
@@ -107,19 +69,9 @@ fn throttle_hint(detail: &str) -> Option<Duration> {
 
 impl Replicate {
     pub fn new(config: ReplicateConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_token])?;
-        Ok(Replicate { config, base, http })
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .client
-            .request(method, join(&self.base, path))
-            .header(
-                "authorization",
-                format!("Bearer {}", self.config.api_token.expose()),
-            )
+        let auth = Auth::bearer(&config.api_token);
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?;
+        Ok(Replicate { config, http })
     }
 
     /// Replicate's errors are problem documents: `{"title", "detail", "status"}`.
@@ -137,8 +89,7 @@ impl Replicate {
                 retry_after: reply.retry_after().or_else(|| throttle_hint(&detail)),
                 message,
             },
-            404 if lookup => Error::Expired { provider, message },
-            _ => self.http.status_error(reply, &message),
+            _ => self.http.status_error(reply, &message, lookup),
         }
     }
 
@@ -216,12 +167,8 @@ impl Replicate {
 
 #[async_trait]
 impl GenerationProvider for Replicate {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage, Operation::ImageEdit]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -229,9 +176,7 @@ impl GenerationProvider for Replicate {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if !self.supports(request.operation) {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
+        SPEC.check(request.operation)?;
         let model = match (&request.model, request.operation) {
             (None, Operation::ImageEdit) => self
                 .config
@@ -244,7 +189,7 @@ impl GenerationProvider for Replicate {
         };
         let mut input = json!({
             "prompt": request.prompt,
-            "aspect_ratio": request.size.unwrap_or(Size::HD).closest(ASPECT_RATIOS),
+            "aspect_ratio": request.size.unwrap_or(Size::HD).closest_label(ASPECT_RATIOS),
             "output_format": "png",
         });
         if let Some(seed) = request.seed {
@@ -254,10 +199,9 @@ impl GenerationProvider for Replicate {
         let params = input.clone();
         if request.operation == Operation::ImageEdit {
             let Some(first) = request.references.first() else {
-                return Err(Error::InvalidInput {
-                    provider: PROVIDER.into(),
-                    message: "an image edit needs a reference image".into(),
-                });
+                return Err(self
+                    .http
+                    .invalid_input("an image edit needs a reference image"));
             };
             input["input_image"] = json!(first.data_uri());
         }
@@ -265,11 +209,9 @@ impl GenerationProvider for Replicate {
             .http
             .send(
                 "submit",
-                self.request(
-                    reqwest::Method::POST,
-                    &format!("v1/models/{model}/predictions"),
-                )
-                .json(&json!({"input": input})),
+                self.http
+                    .post(&format!("v1/models/{model}/predictions"))
+                    .json(&json!({"input": input})),
             )
             .await?;
         if !reply.status.is_success() {
@@ -291,10 +233,7 @@ impl GenerationProvider for Replicate {
     async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
         let reply = self
             .http
-            .send(
-                "poll",
-                self.request(reqwest::Method::GET, &format!("v1/predictions/{task}")),
-            )
+            .send("poll", self.http.get(&format!("v1/predictions/{task}")))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply, true));
@@ -307,10 +246,7 @@ impl GenerationProvider for Replicate {
             .http
             .send(
                 "cancel",
-                self.request(
-                    reqwest::Method::POST,
-                    &format!("v1/predictions/{task}/cancel"),
-                ),
+                self.http.post(&format!("v1/predictions/{task}/cancel")),
             )
             .await?;
         if reply.status.is_success() {
@@ -322,7 +258,7 @@ impl GenerationProvider for Replicate {
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
         // replicate.delivery URLs need no token.
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use rand::Rng;
 
 use crate::{
-    ChatRequest, ChatResponse, Error, GenerationProvider, GenerationRequest, JsonCheck, Operation,
-    Output, OutputRef, Result, TaskHandle, TaskId, TaskStatus,
+    ChatRequest, ChatResponse, Error, GenerationProvider, GenerationRequest, JsonCheck, Output,
+    OutputRef, ProviderSpec, Result, TaskHandle, TaskId, TaskStatus,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -105,11 +105,8 @@ impl<P: GenerationProvider> Retry<P> {
 
 #[async_trait]
 impl<P: GenerationProvider> GenerationProvider for Retry<P> {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn operations(&self) -> &[Operation] {
-        self.inner.operations()
+    fn spec(&self) -> &ProviderSpec {
+        self.inner.spec()
     }
     fn models(&self) -> &[String] {
         self.inner.models()

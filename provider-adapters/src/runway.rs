@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Reply, join, merge_extra, parse_base, pick_model};
+use crate::http::{Auth, Http, Reply, merge_extra, pick_model};
+use crate::registry::ProviderSpec;
 use crate::{
     Error, GenerationProvider, GenerationRequest, Operation, Output, OutputKind, OutputRef,
     OutputSource, Provenance, Result, Secret, Size, TaskHandle, TaskId, TaskStatus, Timeouts,
@@ -14,52 +15,17 @@ use crate::{
 pub const PROVIDER: &str = "runway";
 pub const DEFAULT_BASE_URL: &str = "https://api.dev.runwayml.com";
 pub const DEFAULT_MODELS: &[&str] = &["gen4_turbo", "gen3a_turbo"];
+
+/// `promptImage` is the first frame, or a first and a last.
+pub const SPEC: ProviderSpec = ProviderSpec::hosted(PROVIDER, DEFAULT_BASE_URL, DEFAULT_MODELS)
+    .with_operations(&[Operation::ImageToVideo])
+    .with_references(2)
+    .with_first_last_frame();
 /// The API version this adapter speaks; Runway requires it on every request.
 pub const API_VERSION: &str = "2024-11-06";
 
-const RATIOS: &[(&str, Size)] = &[
-    (
-        "1280:720",
-        Size {
-            width: 1280,
-            height: 720,
-        },
-    ),
-    (
-        "720:1280",
-        Size {
-            width: 720,
-            height: 1280,
-        },
-    ),
-    (
-        "1104:832",
-        Size {
-            width: 1104,
-            height: 832,
-        },
-    ),
-    (
-        "832:1104",
-        Size {
-            width: 832,
-            height: 1104,
-        },
-    ),
-    (
-        "960:960",
-        Size {
-            width: 960,
-            height: 960,
-        },
-    ),
-    (
-        "1584:672",
-        Size {
-            width: 1584,
-            height: 672,
-        },
-    ),
+const RATIOS: &[&str] = &[
+    "1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672",
 ];
 
 #[derive(Debug, Clone)]
@@ -84,7 +50,6 @@ impl RunwayConfig {
 #[derive(Debug)]
 pub struct Runway {
     config: RunwayConfig,
-    base: url::Url,
     http: Http,
 }
 
@@ -104,20 +69,10 @@ struct Task {
 
 impl Runway {
     pub fn new(config: RunwayConfig) -> Result<Self> {
-        let base = parse_base(PROVIDER, &config.base_url)?;
-        let http = Http::new(PROVIDER, config.timeouts, &[&config.api_key])?;
-        Ok(Runway { config, base, http })
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .client
-            .request(method, join(&self.base, path))
-            .header(
-                "authorization",
-                format!("Bearer {}", self.config.api_key.expose()),
-            )
-            .header("x-runway-version", API_VERSION)
+        let auth = Auth::bearer(&config.api_key);
+        let http = Http::new(PROVIDER, &config.base_url, config.timeouts, auth)?
+            .with_header("x-runway-version", API_VERSION);
+        Ok(Runway { config, http })
     }
 
     /// Runway's errors are `{"error": "..."}` (plus `issues` for validation).
@@ -133,8 +88,7 @@ impl Runway {
             400 if message.to_lowercase().contains("credits") => {
                 Error::Balance { provider, message }
             }
-            404 if lookup => Error::Expired { provider, message },
-            _ => self.http.status_error(reply, &message),
+            _ => self.http.status_error(reply, &message, lookup),
         }
     }
 
@@ -195,12 +149,8 @@ impl Runway {
 
 #[async_trait]
 impl GenerationProvider for Runway {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn operations(&self) -> &[Operation] {
-        &[Operation::ImageToVideo]
+    fn spec(&self) -> &ProviderSpec {
+        &SPEC
     }
 
     fn models(&self) -> &[String] {
@@ -208,20 +158,13 @@ impl GenerationProvider for Runway {
     }
 
     async fn submit(&self, request: &GenerationRequest) -> Result<TaskHandle> {
-        if request.operation != Operation::ImageToVideo {
-            return Err(Error::not_supported(PROVIDER, request.operation.as_str()));
-        }
-        let Some(first) = request.references.first() else {
-            return Err(Error::InvalidInput {
-                provider: PROVIDER.into(),
-                message: "image-to-video needs a first-frame reference image".into(),
-            });
-        };
+        SPEC.check(request.operation)?;
+        let first = self.http.first_frame(request)?;
         let model = pick_model(PROVIDER, request.model.as_deref(), &self.config.models)?;
         let mut body = json!({
             "model": model,
             "promptText": request.prompt,
-            "ratio": request.size.unwrap_or(Size::HD).closest(RATIOS),
+            "ratio": request.size.unwrap_or(Size::HD).closest_label(RATIOS),
             "duration": if request.duration_s.unwrap_or(5) > 7 { 10 } else { 5 },
         });
         if let Some(seed) = request.seed {
@@ -238,11 +181,7 @@ impl GenerationProvider for Runway {
         };
         let reply = self
             .http
-            .send(
-                "submit",
-                self.request(reqwest::Method::POST, "v1/image_to_video")
-                    .json(&body),
-            )
+            .send("submit", self.http.post("v1/image_to_video").json(&body))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply, false));
@@ -263,10 +202,7 @@ impl GenerationProvider for Runway {
     async fn poll(&self, task: &TaskId) -> Result<TaskStatus> {
         let reply = self
             .http
-            .send(
-                "poll",
-                self.request(reqwest::Method::GET, &format!("v1/tasks/{task}")),
-            )
+            .send("poll", self.http.get(&format!("v1/tasks/{task}")))
             .await?;
         if !reply.status.is_success() {
             return Err(self.error(&reply, true));
@@ -279,7 +215,8 @@ impl GenerationProvider for Runway {
             .http
             .send(
                 "cancel",
-                self.request(reqwest::Method::DELETE, &format!("v1/tasks/{task}")),
+                self.http
+                    .request(reqwest::Method::DELETE, &format!("v1/tasks/{task}")),
             )
             .await?;
         match reply.status.as_u16() {
@@ -289,6 +226,6 @@ impl GenerationProvider for Runway {
     }
 
     async fn fetch(&self, output: &OutputRef) -> Result<Output> {
-        self.http.download(output, &self.base, None).await
+        self.http.download(output, false).await
     }
 }

@@ -65,7 +65,7 @@ impl Size {
         height: 720,
     };
 
-    pub fn new(width: u32, height: u32) -> Self {
+    pub const fn new(width: u32, height: u32) -> Self {
         Size { width, height }
     }
 
@@ -86,6 +86,20 @@ impl Size {
             })
             .map(|c| c.0)
             .unwrap_or("auto")
+    }
+
+    /// The closest of sizes or ratios labelled the way the provider spells them: `W:H`,
+    /// `WxH` or `W*H`.
+    pub(crate) fn closest_label<'a>(self, labels: &[&'a str]) -> &'a str {
+        let parse = |label: &str| {
+            let (w, h) = label.split_once([':', 'x', '*'])?;
+            Some(Size::new(w.parse().ok()?, h.parse().ok()?))
+        };
+        let candidates: Vec<(&str, Size)> = labels
+            .iter()
+            .filter_map(|l| Some((*l, parse(l)?)))
+            .collect();
+        self.closest(&candidates)
     }
 }
 
@@ -236,6 +250,22 @@ pub struct TaskHandle {
     pub provenance: Provenance,
 }
 
+impl TaskHandle {
+    /// A synchronous provider's finished job, under a task id made up here (the provider
+    /// names none).
+    pub(crate) fn finished(
+        provenance: Provenance,
+        outputs: Vec<OutputRef>,
+        usage: Option<Usage>,
+    ) -> TaskHandle {
+        TaskHandle {
+            task_id: crate::http::local_task_id(&provenance.provider),
+            status: TaskStatus::Succeeded { outputs, usage },
+            provenance,
+        }
+    }
+}
+
 /// The final prompt, seed and parameters an adapter sent (model names and sizes as the
 /// provider understood them, not as the recipe asked).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -382,6 +412,20 @@ pub struct Usage {
     pub raw: Value,
 }
 
+impl Usage {
+    /// Token counts read from the provider's usage object by its own field names; the object
+    /// is kept whole.
+    pub(crate) fn tokens(raw: Value, input: &str, output: &str, total: &str) -> Usage {
+        Usage {
+            input_tokens: raw[input].as_u64(),
+            output_tokens: raw[output].as_u64(),
+            total_tokens: raw[total].as_u64(),
+            cost: None,
+            raw,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cost {
     pub amount: f64,
@@ -426,4 +470,25 @@ pub struct ChatResponse {
     /// True when the accepted answer needed local repair (code fences, trailing commas...).
     pub repaired: bool,
     pub usage: Option<Usage>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_read_in_each_providers_spelling() {
+        assert_eq!(Size::HD.closest_label(&["1:1", "16:9", "9:16"]), "16:9");
+        assert_eq!(
+            Size::new(720, 1280).closest_label(&["1280x720", "720x1280"]),
+            "720x1280"
+        );
+        assert_eq!(
+            Size::new(1000, 1000).closest_label(&["1664*928", "1328*1328"]),
+            "1328*1328"
+        );
+        // A label that names no size is never chosen.
+        assert_eq!(Size::HD.closest_label(&["wide", "1:1"]), "1:1");
+        assert_eq!(Size::HD.closest_label(&["wide"]), "auto");
+    }
 }

@@ -11,7 +11,7 @@ use provider_adapters::comfyui::ComfyUi;
 use provider_adapters::fake::{self, Fault};
 use provider_adapters::{
     ConcurrencyLimit, Error, GenerationProvider, GenerationRequest, Operation, Output, OutputRef,
-    ReferenceImage, Retry, RetryConfig, TaskHandle, TaskId, TaskStatus, generate,
+    ProviderSpec, ReferenceImage, Retry, RetryConfig, TaskHandle, TaskId, TaskStatus, generate,
 };
 use serde_json::json;
 
@@ -219,6 +219,36 @@ async fn comfyui_reports_progress_and_provenance() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn comfyui_uploads_only_the_references_its_workflow_binds() -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let fake = fake::FakeComfyUi::start().await;
+    let p = ComfyUi::new(fake.config())?;
+    let edit = GenerationRequest::text_to_image("x")
+        .with_operation(Operation::ImageEdit)
+        .with_reference(reference("a.png"))
+        .with_reference(reference("b.png"));
+    // The default workflow binds no reference: nothing goes up.
+    p.submit(&edit).await?;
+    assert_eq!(fake.counters().uploads.load(Relaxed), 0);
+    let mut second_only = edit.clone();
+    second_only.extra.insert(
+        "workflow".into(),
+        json!({
+            "graph": {
+                "1": {"class_type": "LoadImage", "inputs": {"image": ""}},
+                "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "refs"}}
+            },
+            "bindings": {"1.image": "reference.1"}
+        }),
+    );
+    p.submit(&second_only).await?;
+    assert_eq!(fake.counters().uploads.load(Relaxed), 1);
+    let sent = fake.last_request().context("nothing sent")?;
+    assert_eq!(sent["prompt"]["1"]["inputs"]["image"], "b.png");
+    Ok(())
+}
+
+#[tokio::test]
 async fn comfyui_runtime_errors_fail_the_task_with_the_node_and_message() -> anyhow::Result<()> {
     let fake = fake::FakeComfyUi::start().await;
     let p = ComfyUi::new(fake.config())?;
@@ -290,11 +320,10 @@ struct Slow {
 
 #[async_trait]
 impl GenerationProvider for Slow {
-    fn name(&self) -> &str {
-        "slow"
-    }
-    fn operations(&self) -> &[Operation] {
-        &[Operation::TextToImage]
+    fn spec(&self) -> &ProviderSpec {
+        const SLOW: ProviderSpec =
+            ProviderSpec::builtin("slow", &[]).with_operations(&[Operation::TextToImage]);
+        &SLOW
     }
     fn models(&self) -> &[String] {
         &[]

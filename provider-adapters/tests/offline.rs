@@ -203,3 +203,115 @@ fn sample_frame_for_review() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The shots whose frames are pinned by hash: Latin and CJK text, a long description and
+/// dialogue that wrap and overflow, an empty shot, several framings, and a request of each
+/// aspect ratio a project can have (the frame is 16:9 at the requested width whatever the
+/// ratio, and the hashes pin that too).
+fn pinned_frames() -> Vec<(&'static str, ShotSketch, Size)> {
+    let latin = sketch();
+    let mut cjk = sketch();
+    cjk.number = "7A".into();
+    cjk.scene = "许田 · 围猎".into();
+    cjk.framing = "特写".into();
+    cjk.camera = "手持，轻微倾斜".into();
+    cjk.description =
+        "曹操纵马上前，接过天子的宝雕弓，一箭射中大鹿。群臣以为天子射中，齐呼万岁。".into();
+    cjk.dialogue = "关羽：（按刀欲斩）……".into();
+    cjk.characters = ["曹操", "汉献帝", "关羽"]
+        .iter()
+        .map(|n| SketchCharacter {
+            name: (*n).into(),
+            color: None,
+        })
+        .collect();
+    let mut long = sketch();
+    long.framing = "extreme wide".into();
+    long.description = "The camera drifts across the orchard as petals fall on the three men, \
+        who kneel in a row before a makeshift altar of stacked stones, incense smoke curling \
+        into the morning light while their horses graze by the fence. Behind them the \
+        farmhouse door stands open; a servant watches, unsure whether to call them in for the \
+        meal that is getting cold on the table, and the dog at her feet has stopped barking. "
+        .repeat(3);
+    long.dialogue =
+        "“We were not born on the same day, but we ask to die on the same day.” ".repeat(6);
+    long.characters = (0..9)
+        .map(|i| SketchCharacter {
+            name: format!("Soldier {i}"),
+            color: (i % 2 == 0).then(|| format!("#{:02x}60{:02x}", 30 * i, 200 - 20 * i)),
+        })
+        .collect();
+    let mut close = sketch();
+    close.framing = "close-up".into();
+    let mut mixed = cjk.clone();
+    mixed.description =
+        "Zhang Fei 张飞 shouts across the bridge: 长坂桥 — nobody dares to cross.".into();
+    vec![
+        ("latin-16x9", latin.clone(), Size::HD),
+        ("cjk-16x9", cjk.clone(), Size::HD),
+        ("long-16x9", long, Size::HD),
+        ("empty-16x9", ShotSketch::default(), Size::HD),
+        ("close-up-16x9", close, Size::HD),
+        ("mixed-16x9-1920", mixed, Size::new(1920, 1080)),
+        ("latin-9x16", latin.clone(), Size::new(720, 1280)),
+        ("latin-1x1", latin.clone(), Size::new(1024, 1024)),
+        ("latin-4x3", latin.clone(), Size::new(1440, 1080)),
+        ("latin-2.39x1", latin, Size::new(1920, 804)),
+        ("cjk-16x9-640", cjk, Size::new(640, 360)),
+    ]
+}
+
+/// Every pinned frame's SHA-256 must match `tests/offline_hashes.txt`: the renderer promises
+/// the same bytes on every machine, and a change to them (a font, a layout constant, a
+/// dependency's rasteriser) should be a decision, not an accident.
+#[test]
+fn pinned_frames_keep_their_bytes() -> anyhow::Result<()> {
+    use sha2::{Digest, Sha256};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/offline_hashes.txt");
+    let mut actual = String::from(
+        "# SHA-256 of the offline renderer's pinned frames (tests/offline.rs, pinned_frames).\n\
+         # Regenerate only on purpose: SHOTWEAVE_BLESS=1 cargo test -p provider-adapters --test offline\n",
+    );
+    for (name, sketch, size) in pinned_frames() {
+        let png = render_frame(&sketch, size)?;
+        actual.push_str(&format!("{name} {}\n", hex::encode(Sha256::digest(&png))));
+    }
+    if std::env::var_os("SHOTWEAVE_BLESS").is_some() {
+        std::fs::write(&path, &actual)?;
+        eprintln!("wrote {}", path.display());
+        return Ok(());
+    }
+    let stored = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let hashes = |text: &str| -> Vec<(String, String)> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| l.split_once(' '))
+            .map(|(n, h)| (n.to_owned(), h.trim().to_owned()))
+            .collect()
+    };
+    let (want, got) = (hashes(&stored), hashes(&actual));
+    let differing: Vec<String> = got
+        .iter()
+        .filter(|g| !want.contains(g))
+        .map(|(name, hash)| {
+            let stored = want
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("none", |(_, h)| h);
+            format!("  {name}: rendered {hash}, stored {stored}")
+        })
+        .collect();
+    assert!(
+        differing.is_empty() && want.len() == got.len(),
+        "the offline renderer's bytes changed:\n{}\n({} frames stored, {} rendered)\n\
+         If the change is deliberate, regenerate the hashes and commit them:\n  \
+         SHOTWEAVE_BLESS=1 cargo test -p provider-adapters --test offline pinned_frames\n\
+         If it is not (a dependency update, another platform), the renderer is no longer \
+         deterministic: find out why before blessing.",
+        differing.join("\n"),
+        want.len(),
+        got.len()
+    );
+    Ok(())
+}

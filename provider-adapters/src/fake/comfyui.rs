@@ -153,6 +153,8 @@ impl FakeComfyUi {
         let recordings = Recordings::load();
         let spec = FakeSpec {
             error_body,
+            // A local ComfyUI takes no key.
+            authorize: |_| None,
             expired_status: StatusCode::NOT_FOUND,
             polls_to_finish: 0,
         };
@@ -466,6 +468,10 @@ async fn upload(State(state): State<Arc<FakeState>>, multipart: Multipart) -> Re
                 .as_str()
                 .unwrap_or("image.png")
                 .to_owned();
+            state
+                .counters
+                .uploads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             state.record(json!({"upload": fields}));
             Json(json!({"name": name, "subfolder": "", "type": "input"})).into_response()
         }

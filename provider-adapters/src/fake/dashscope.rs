@@ -19,6 +19,7 @@ impl FakeDashScope {
     pub async fn start() -> Self {
         let spec = FakeSpec {
             error_body,
+            authorize,
             // OSS signed URLs answer 403 once expired.
             expired_status: StatusCode::FORBIDDEN,
             polls_to_finish: 2,
@@ -67,19 +68,24 @@ fn error_body(status: StatusCode, message: &str) -> Response {
     error(status, code, message)
 }
 
+/// Checks the key like the real API; the shared middleware calls it before every API route.
+fn authorize(headers: &HeaderMap) -> Option<Response> {
+    if !bearer_ok(headers, "Bearer") {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidApiKey",
+            "Invalid API-key provided.",
+        ));
+    }
+    None
+}
+
 async fn create(
     State(state): State<Arc<FakeState>>,
     headers: HeaderMap,
     Json(body): Json<Value>,
     kind: &'static str,
 ) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidApiKey",
-            "Invalid API-key provided.",
-        );
-    }
     if headers
         .get("x-dashscope-async")
         .and_then(|v| v.to_str().ok())
@@ -113,18 +119,7 @@ async fn create(
         .into_response()
 }
 
-async fn task(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidApiKey",
-            "Invalid API-key provided.",
-        );
-    }
+async fn task(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> Response {
     let Some((phase, task)) = state.poll_task(&id) else {
         // DashScope answers 200 UNKNOWN for ids it does not (or no longer) know.
         return Json(
@@ -154,18 +149,7 @@ async fn task(
     Json(json!({"request_id": "req-fake", "output": output, "usage": usage})).into_response()
 }
 
-async fn cancel(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidApiKey",
-            "Invalid API-key provided.",
-        );
-    }
+async fn cancel(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> Response {
     match state.cancel_task(&id) {
         Some(_) => Json(json!({"request_id": "req-fake"})).into_response(),
         None => error(

@@ -20,6 +20,7 @@ impl FakeFal {
     pub async fn start() -> Self {
         let spec = FakeSpec {
             error_body,
+            authorize,
             expired_status: StatusCode::NOT_FOUND,
             polls_to_finish: 2,
         };
@@ -39,20 +40,24 @@ fn error_body(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"detail": message}))).into_response()
 }
 
+/// Checks the key like the real API; the shared middleware calls it before every API route.
+fn authorize(headers: &HeaderMap) -> Option<Response> {
+    if !bearer_ok(headers, "Key") {
+        return Some(error_body(
+            StatusCode::UNAUTHORIZED,
+            "Authentication is required to access this application.",
+        ));
+    }
+    None
+}
+
 /// One handler for the queue, because model paths have any number of segments.
 async fn queue(
     State(state): State<Arc<FakeState>>,
     method: Method,
     uri: Uri,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !bearer_ok(&headers, "Key") {
-        return error_body(
-            StatusCode::UNAUTHORIZED,
-            "Authentication is required to access this application.",
-        );
-    }
     let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::GET, [owner, app, "requests", id, "status"]) => status(&state, owner, app, id),

@@ -21,6 +21,7 @@ impl FakeGemini {
     pub async fn start() -> Self {
         let spec = FakeSpec {
             error_body,
+            authorize,
             expired_status: StatusCode::NOT_FOUND,
             polls_to_finish: 0,
         };
@@ -52,19 +53,23 @@ fn error_body(status: StatusCode, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn generate(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(action): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
+/// Checks the key like the real API; the shared middleware calls it before every API route.
+fn authorize(headers: &HeaderMap) -> Option<Response> {
     if headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()) != Some(FAKE_KEY) {
         let body = json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
             "status": "INVALID_ARGUMENT",
             "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
                          "domain": "googleapis.com"}]}});
-        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        return Some((StatusCode::BAD_REQUEST, Json(body)).into_response());
     }
+    None
+}
+
+async fn generate(
+    State(state): State<Arc<FakeState>>,
+    Path(action): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let Some(model) = action.strip_suffix(":generateContent") else {
         return error_body(StatusCode::NOT_FOUND, "unknown method");
     };

@@ -23,6 +23,7 @@ impl FakeKling {
     pub async fn start() -> Self {
         let spec = FakeSpec {
             error_body,
+            authorize,
             // Kling's results are signed CDN URLs: expired ones answer 403.
             expired_status: StatusCode::FORBIDDEN,
             polls_to_finish: 2,
@@ -105,20 +106,24 @@ fn jwt_ok(headers: &HeaderMap) -> bool {
         && claims["nbf"].as_u64().is_some_and(|nbf| nbf <= now)
 }
 
-async fn create(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(kind): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
-    if !jwt_ok(&headers) {
-        return envelope(
+/// Checks the key like the real API; the shared middleware calls it before every API route.
+fn authorize(headers: &HeaderMap) -> Option<Response> {
+    if !jwt_ok(headers) {
+        return Some(envelope(
             StatusCode::UNAUTHORIZED,
             1002,
             "Authorization is invalid",
             Value::Null,
-        );
+        ));
     }
+    None
+}
+
+async fn create(
+    State(state): State<Arc<FakeState>>,
+    Path(kind): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     if kind != "text2video" && kind != "image2video" {
         return envelope(
             StatusCode::NOT_FOUND,
@@ -165,17 +170,8 @@ async fn create(
 
 async fn query(
     State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
     Path((kind, id)): Path<(String, String)>,
 ) -> Response {
-    if !jwt_ok(&headers) {
-        return envelope(
-            StatusCode::UNAUTHORIZED,
-            1002,
-            "Authorization is invalid",
-            Value::Null,
-        );
-    }
     let Some((phase, task)) = state
         .poll_task(&id)
         .filter(|(_, t)| t.data["kind"] == kind.as_str())

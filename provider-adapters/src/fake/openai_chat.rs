@@ -26,6 +26,7 @@ impl FakeOpenAiChat {
     pub async fn start() -> Self {
         let spec = FakeSpec {
             error_body,
+            authorize,
             expired_status: StatusCode::NOT_FOUND,
             polls_to_finish: 0,
         };
@@ -71,17 +72,18 @@ impl FakeOpenAiChat {
     }
 }
 
-async fn complete(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return error_body(
+/// Checks the key like the real API; the shared middleware calls it before every API route.
+fn authorize(headers: &HeaderMap) -> Option<Response> {
+    if !bearer_ok(headers, "Bearer") {
+        return Some(error_body(
             StatusCode::UNAUTHORIZED,
             "Authentication Fails (no such user)",
-        );
+        ));
     }
+    None
+}
+
+async fn complete(State(state): State<Arc<FakeState>>, Json(body): Json<Value>) -> Response {
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
     if messages.is_empty() {
         return error_body(StatusCode::BAD_REQUEST, "messages must not be empty");

@@ -23,6 +23,7 @@ impl FakeOpenAiImages {
     pub async fn start() -> Self {
         let spec = FakeSpec {
             error_body,
+            authorize,
             expired_status: StatusCode::NOT_FOUND,
             polls_to_finish: 0,
         };
@@ -83,14 +84,15 @@ fn answer(state: &FakeState, size: &str) -> Response {
     .into_response()
 }
 
-async fn generations(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return unauthorized();
+/// Checks the key like the real API; the shared middleware calls it before every API route.
+fn authorize(headers: &HeaderMap) -> Option<Response> {
+    if !bearer_ok(headers, "Bearer") {
+        return Some(unauthorized());
     }
+    None
+}
+
+async fn generations(State(state): State<Arc<FakeState>>, Json(body): Json<Value>) -> Response {
     if body["prompt"].as_str().unwrap_or_default().is_empty() {
         return error_body(
             StatusCode::BAD_REQUEST,
@@ -102,14 +104,7 @@ async fn generations(
     answer(&state, &size)
 }
 
-async fn edits(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return unauthorized();
-    }
+async fn edits(State(state): State<Arc<FakeState>>, multipart: Multipart) -> Response {
     let fields = match read_multipart(multipart).await {
         Ok(f) => f,
         Err(e) => return error_body(StatusCode::BAD_REQUEST, &e),

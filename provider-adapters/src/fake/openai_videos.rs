@@ -24,6 +24,7 @@ impl FakeOpenAiVideos {
     pub async fn start() -> Self {
         let spec = FakeSpec {
             error_body,
+            authorize,
             expired_status: StatusCode::NOT_FOUND,
             polls_to_finish: 2,
         };
@@ -65,14 +66,15 @@ fn video(id: &str, data: &Value, status: &str, progress: u32, error: Value) -> V
     })
 }
 
-async fn create(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return unauthorized();
+/// Checks the key like the real API; the shared middleware calls it before every API route.
+fn authorize(headers: &HeaderMap) -> Option<Response> {
+    if !bearer_ok(headers, "Bearer") {
+        return Some(unauthorized());
     }
+    None
+}
+
+async fn create(State(state): State<Arc<FakeState>>, multipart: Multipart) -> Response {
     let fields = match read_multipart(multipart).await {
         Ok(f) => f,
         Err(e) => return error_body(StatusCode::BAD_REQUEST, &e),
@@ -92,14 +94,7 @@ async fn create(
     Json(video(&id, &fields, "queued", 0, Value::Null)).into_response()
 }
 
-async fn retrieve(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return unauthorized();
-    }
+async fn retrieve(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> Response {
     let Some((phase, task)) = state.poll_task(&id) else {
         return error_body(StatusCode::NOT_FOUND, "Video not found");
     };
@@ -126,14 +121,7 @@ async fn retrieve(
     Json(body).into_response()
 }
 
-async fn content(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return unauthorized();
-    }
+async fn content(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> Response {
     state.counters.downloads.fetch_add(1, Ordering::Relaxed);
     if state.task(&id).is_none() || state.expired() {
         return error_body(StatusCode::NOT_FOUND, "Video content not found or expired");

@@ -20,6 +20,7 @@ impl FakeReplicate {
     pub async fn start() -> Self {
         let spec = FakeSpec {
             error_body,
+            authorize,
             expired_status: StatusCode::NOT_FOUND,
             polls_to_finish: 2,
         };
@@ -85,15 +86,19 @@ fn body(
     })
 }
 
+/// Checks the key like the real API; the shared middleware calls it before every API route.
+fn authorize(headers: &HeaderMap) -> Option<Response> {
+    if !bearer_ok(headers, "Bearer") {
+        return Some(unauthenticated());
+    }
+    None
+}
+
 async fn create(
     State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
     Path((owner, name)): Path<(String, String)>,
     Json(request): Json<Value>,
 ) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return unauthenticated();
-    }
     let input = &request["input"];
     if input["prompt"].as_str().unwrap_or_default().is_empty() {
         return error_body(
@@ -124,14 +129,7 @@ async fn create(
         .into_response()
 }
 
-async fn prediction(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return unauthenticated();
-    }
+async fn prediction(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> Response {
     let Some((phase, task)) = state.poll_task(&id) else {
         return error_body(StatusCode::NOT_FOUND, "Not found.");
     };
@@ -186,14 +184,7 @@ async fn prediction(
     Json(b).into_response()
 }
 
-async fn cancel(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !bearer_ok(&headers, "Bearer") {
-        return unauthenticated();
-    }
+async fn cancel(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> Response {
     match state.cancel_task(&id) {
         Some(task) => Json(body(
             &state,

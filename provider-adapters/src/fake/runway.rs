@@ -19,6 +19,7 @@ impl FakeRunway {
     pub async fn start() -> Self {
         let spec = FakeSpec {
             error_body,
+            authorize,
             expired_status: StatusCode::FORBIDDEN,
             polls_to_finish: 2,
         };
@@ -44,8 +45,9 @@ fn error_body(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message}))).into_response()
 }
 
-/// Authorization and the version header, checked like the real API.
-fn check(headers: &HeaderMap) -> Option<Response> {
+/// Authorization and the version header, checked like the real API; the shared middleware
+/// calls it before every API route.
+fn authorize(headers: &HeaderMap) -> Option<Response> {
     if !bearer_ok(headers, "Bearer") {
         return Some(error_body(
             StatusCode::UNAUTHORIZED,
@@ -65,14 +67,7 @@ fn check(headers: &HeaderMap) -> Option<Response> {
     None
 }
 
-async fn create(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if let Some(denied) = check(&headers) {
-        return denied;
-    }
+async fn create(State(state): State<Arc<FakeState>>, Json(body): Json<Value>) -> Response {
     let image_ok = match &body["promptImage"] {
         Value::String(s) => s.starts_with("data:image/") || s.starts_with("http"),
         Value::Array(items) => !items.is_empty(),
@@ -93,14 +88,7 @@ async fn create(
     Json(json!({"id": id})).into_response()
 }
 
-async fn task(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(denied) = check(&headers) {
-        return denied;
-    }
+async fn task(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> Response {
     let Some((phase, _)) = state.poll_task(&id) else {
         return error_body(StatusCode::NOT_FOUND, "Task not found");
     };
@@ -120,14 +108,7 @@ async fn task(
     Json(body).into_response()
 }
 
-async fn cancel(
-    State(state): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(denied) = check(&headers) {
-        return denied;
-    }
+async fn cancel(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -> Response {
     match state.cancel_task(&id) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => error_body(StatusCode::NOT_FOUND, "Task not found"),

@@ -1,75 +1,67 @@
-//! Which providers the runner knows, how their adapters are built (configured base URL plus
-//! the project's own key), and what their outputs cost.
+//! Which providers the runner knows and what it offers of them (from the adapters' own
+//! registry), how their adapters are built (the registry's factory with the configured base URL
+//! and the project's own key), and what their outputs cost.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use api_types::{ProviderInfo, ProviderList};
+use provider_adapters::registry::{self, ProviderSpec};
 use provider_adapters::{
-    ConcurrencyLimit, GenerationProvider, Operation, Retry, RetryConfig, Secret, comfyui,
-    dashscope, fal, gemini, kling, offline, openai_chat, openai_images, openai_videos, replicate,
-    runway,
+    ConcurrencyLimit, GenerationProvider, Operation, Retry, RetryConfig, Secret,
 };
 use serde::Deserialize;
+use url::Url;
 
 use super::JobKind;
 
-/// Every provider a generation job may name.
-pub const PROVIDERS: &[&str] = &[
-    offline::PROVIDER,
-    openai_images::PROVIDER,
-    openai_videos::PROVIDER,
-    gemini::PROVIDER,
-    comfyui::PROVIDER,
-    kling::PROVIDER,
-    runway::PROVIDER,
-    dashscope::PROVIDER,
-    fal::PROVIDER,
-    replicate::PROVIDER,
-];
+/// Every provider a generation job may name, the built-in renderer first. The names and
+/// everything else about the providers are the adapters' own data
+/// (`provider_adapters::registry`).
+pub const PROVIDERS: &[&str] = &registry::GENERATION_NAMES;
 
 /// Providers an LLM breakdown may name: OpenAI-compatible chat, whose base URL decides
 /// whether it is DeepSeek, Qwen's compatible mode, a local Ollama or vLLM. They make no
 /// frames or clips, so they are not among [`PROVIDERS`].
-pub const CHAT_PROVIDERS: &[&str] = &[openai_chat::PROVIDER];
+pub const CHAT_PROVIDERS: &[&str] = &registry::CHAT_NAMES;
+
+/// The most reference images (character sheets) the runner attaches to one frame request,
+/// whatever the provider could take: each one is a download from the asset store and an
+/// upload to the provider.
+pub const MAX_REFERENCES: u32 = 4;
 
 /// A provider that may have a key and a base URL: a generation or a chat provider.
 pub fn is_known(provider: &str) -> bool {
-    PROVIDERS.contains(&provider) || CHAT_PROVIDERS.contains(&provider)
+    registry::spec(provider).is_some()
 }
 
 /// Every known provider's name, for error messages.
 pub fn known_names() -> String {
-    PROVIDERS
-        .iter()
-        .chain(CHAT_PROVIDERS)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ")
+    registry::known_names()
 }
 
-/// Providers that work without a key: the built-in renderer and a local ComfyUI.
+/// Whether a job for this provider needs the project's key: all but the built-in renderer
+/// and a local ComfyUI (and, to be safe, any name the registry does not know).
 pub fn needs_key(provider: &str) -> bool {
-    !matches!(provider, offline::PROVIDER | comfyui::PROVIDER)
+    registry::spec(provider).is_none_or(|s| s.needs_key)
 }
-
-/// Where the OpenAI-videos shape is served when no base URL is configured.
-const OPENAI_VIDEOS_DEFAULT: &str = "https://api.openai.com/v1";
 
 /// Settings shared by every adapter the runner builds.
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
     /// Base URL overrides by provider name.
-    pub urls: HashMap<String, String>,
+    pub urls: HashMap<String, Url>,
     pub retry: RetryConfig,
     /// Calls in flight to one provider for one project.
     pub max_in_flight: usize,
 }
 
 impl ProviderSettings {
-    /// Parses `name=url` pairs; unknown provider names are a configuration error, so a typo
-    /// does not silently send jobs to the public API.
-    pub fn parse_urls(pairs: &[String]) -> crate::Result<HashMap<String, String>> {
+    /// Parses `name=url` pairs; unknown provider names and unreadable URLs are configuration
+    /// errors at start-up, so a typo does not silently send jobs to the public API or fail
+    /// every job later.
+    pub fn parse_urls(pairs: &[String]) -> crate::Result<HashMap<String, Url>> {
         let mut urls = HashMap::new();
         for pair in pairs.iter().filter(|p| !p.trim().is_empty()) {
             let (name, url) = pair.split_once('=').ok_or_else(|| {
@@ -82,114 +74,51 @@ impl ProviderSettings {
                     known_names()
                 )));
             }
-            urls.insert(name.to_owned(), url.trim().to_owned());
+            let url = Url::parse(url.trim()).map_err(|e| {
+                crate::Error::Config(format!("provider url for {name} is not a url: {e}"))
+            })?;
+            urls.insert(name.to_owned(), url);
         }
         Ok(urls)
     }
 }
 
-/// Builds one provider's adapter with `key` (ignored by providers that need none).
-fn build(
-    settings: &ProviderSettings,
-    provider: &str,
-    key: Secret,
-) -> provider_adapters::Result<Box<dyn GenerationProvider>> {
-    let url = settings.urls.get(provider).cloned();
-    Ok(match provider {
-        offline::PROVIDER => Box::new(offline::OfflineRenderer::new(
-            offline::OfflineConfig::default(),
-        )),
-        openai_images::PROVIDER => {
-            let mut c = openai_images::OpenAiImagesConfig::new(key);
-            if let Some(url) = url {
-                c.base_url = url;
-            }
-            Box::new(openai_images::OpenAiImages::new(c)?)
-        }
-        openai_videos::PROVIDER => Box::new(openai_videos::OpenAiVideos::new(
-            openai_videos::OpenAiVideosConfig::new(
-                url.unwrap_or_else(|| OPENAI_VIDEOS_DEFAULT.into()),
-                key,
-            ),
-        )?),
-        gemini::PROVIDER => {
-            let mut c = gemini::GeminiConfig::new(key);
-            if let Some(url) = url {
-                c.base_url = url;
-            }
-            Box::new(gemini::Gemini::new(c)?)
-        }
-        comfyui::PROVIDER => {
-            let mut c = comfyui::ComfyUiConfig::default();
-            if let Some(url) = url {
-                c.base_url = url;
-            }
-            Box::new(comfyui::ComfyUi::new(c)?)
-        }
-        kling::PROVIDER => {
-            // Kling signs requests with two keys, stored together as `access:secret`.
-            let (access, secret) = key.expose().split_once(':').ok_or_else(|| {
-                provider_adapters::Error::Config(
-                    "a kling key is stored as ACCESS_KEY:SECRET_KEY".into(),
-                )
-            })?;
-            let mut c = kling::KlingConfig::new(access, secret);
-            if let Some(url) = url {
-                c.base_url = url;
-            }
-            Box::new(kling::Kling::new(c)?)
-        }
-        runway::PROVIDER => {
-            let mut c = runway::RunwayConfig::new(key);
-            if let Some(url) = url {
-                c.base_url = url;
-            }
-            Box::new(runway::Runway::new(c)?)
-        }
-        dashscope::PROVIDER => {
-            let mut c = dashscope::DashScopeConfig::new(key);
-            if let Some(url) = url {
-                c.base_url = url;
-            }
-            Box::new(dashscope::DashScope::new(c)?)
-        }
-        fal::PROVIDER => {
-            let mut c = fal::FalConfig::new(key);
-            if let Some(url) = url {
-                c.base_url = url;
-            }
-            Box::new(fal::Fal::new(c)?)
-        }
-        replicate::PROVIDER => {
-            let mut c = replicate::ReplicateConfig::new(key);
-            if let Some(url) = url {
-                c.base_url = url;
-            }
-            Box::new(replicate::Replicate::new(c)?)
-        }
-        openai_chat::PROVIDER => {
-            // The default model list is DeepSeek's; a request names another model freely
-            // (Ollama's `qwen2.5`, Qwen's `qwen-plus`), since model names are data.
-            let c = openai_chat::OpenAiChatConfig::new(
-                url.unwrap_or_else(|| openai_chat::DEFAULT_BASE_URL.into()),
-                key,
-            );
-            Box::new(openai_chat::OpenAiChat::new(c)?)
-        }
-        other => {
-            return Err(provider_adapters::Error::Config(format!(
-                "unknown provider {other:?}"
-            )));
-        }
-    })
+/// What a provider can do, from the registry's data. The settings are kept for callers: a
+/// base URL changes where a provider is reached, not what it can do.
+pub fn operations(_settings: &ProviderSettings, provider: &str) -> Vec<Operation> {
+    registry::spec(provider)
+        .map(|s| s.operations.to_vec())
+        .unwrap_or_default()
 }
 
-/// What a provider can do, read from its adapter (built with a placeholder key; building
-/// never touches the network).
-pub fn operations(settings: &ProviderSettings, provider: &str) -> Vec<Operation> {
-    build(settings, provider, Secret::new("placeholder:placeholder"))
-        .map(|p| p.operations().to_vec())
-        .unwrap_or_default()
+/// The providers a job may name, with what each can make here, for `GET /api/providers`:
+/// the registry's capabilities, narrowed to what this server does with them (it attaches at
+/// most [`MAX_REFERENCES`] references), the offline renderer first. Of the settings only the
+/// base URLs concern providers today, and they change where a provider is reached, not what it
+/// can do; a setting that narrows the list (providers turned off, models) belongs here.
+pub fn catalog(_settings: &ProviderSettings) -> ProviderList {
+    let providers = PROVIDERS
+        .iter()
+        .filter_map(|name| registry::spec(name))
+        .map(info)
+        .collect();
+    ProviderList { providers }
+}
+
+fn info(spec: &ProviderSpec) -> ProviderInfo {
+    ProviderInfo {
+        name: spec.name.to_owned(),
+        // Breakdowns run through their own endpoint, never as a generation job.
+        kinds: spec
+            .kinds()
+            .into_iter()
+            .filter(|k| *k != JobKind::Breakdown)
+            .collect(),
+        needs_key: spec.needs_key,
+        models: spec.models.iter().map(|m| (*m).to_owned()).collect(),
+        max_references: spec.max_references.min(MAX_REFERENCES),
+        first_last_frame: spec.first_last_frame,
+    }
 }
 
 type Adapter = Arc<dyn GenerationProvider>;
@@ -234,7 +163,11 @@ impl AdapterCache {
         provider: &str,
         key: Secret,
     ) -> provider_adapters::Result<Adapter> {
-        let adapter = build(&self.settings, provider, key)?;
+        let adapter = registry::build(
+            provider,
+            Some(key).filter(|k| !k.is_empty()),
+            self.settings.urls.get(provider),
+        )?;
         let wrapped: Adapter = Arc::new(Retry::new(
             ConcurrencyLimit::new(adapter, self.settings.max_in_flight),
             self.settings.retry,
@@ -272,7 +205,8 @@ struct Price {
     provider: String,
     #[serde(default)]
     model: Option<String>,
-    kind: String,
+    /// `character-sheet` in the table is read as [`JobKind::CharacterSheet`] too.
+    kind: JobKind,
     usd: f64,
 }
 
@@ -302,7 +236,6 @@ impl Prices {
     /// Unknown combinations cost nothing here: the budget then relies on provider-reported
     /// usage.
     pub fn price(&self, provider: &str, model: Option<&str>, kind: JobKind) -> f64 {
-        let kind = kind_name(kind);
         let matches = |p: &&Price| p.provider == provider && p.kind == kind;
         model
             .and_then(|m| {
@@ -336,24 +269,14 @@ impl Prices {
     }
 }
 
-/// The kind as the API names it and the job row stores it.
+/// The kind as the API names it and the job row stores it ([`JobKind::as_str`]; rows written
+/// before said `character-sheet`, which [`parse_kind`] still reads).
 pub fn kind_name(kind: JobKind) -> &'static str {
-    match kind {
-        JobKind::Frame => "frame",
-        JobKind::Clip => "clip",
-        JobKind::Breakdown => "breakdown",
-        JobKind::CharacterSheet => "character-sheet",
-    }
+    kind.as_str()
 }
 
 pub fn parse_kind(s: &str) -> Option<JobKind> {
-    match s {
-        "frame" => Some(JobKind::Frame),
-        "clip" => Some(JobKind::Clip),
-        "breakdown" => Some(JobKind::Breakdown),
-        "character-sheet" | "character_sheet" => Some(JobKind::CharacterSheet),
-        _ => None,
-    }
+    s.parse().ok()
 }
 
 /// Retry settings for adapters: `base` is the first backoff.
@@ -382,6 +305,89 @@ mod tests {
             prices.price("openai-images", Some("gpt-image-9"), JobKind::Frame),
             default
         );
+        // The table says `character-sheet`; the kind's wire name is `character_sheet`.
+        assert_eq!(
+            prices.price("openai-images", None, JobKind::CharacterSheet),
+            0.063
+        );
+        assert_eq!(prices.price("gemini", None, JobKind::CharacterSheet), 0.039);
+    }
+
+    #[test]
+    fn kinds_read_both_spellings_and_write_the_wire_name() {
+        assert_eq!(parse_kind("character-sheet"), Some(JobKind::CharacterSheet));
+        assert_eq!(parse_kind("character_sheet"), Some(JobKind::CharacterSheet));
+        assert_eq!(kind_name(JobKind::CharacterSheet), "character_sheet");
+        assert_eq!(parse_kind("sketch"), None);
+    }
+
+    fn settings() -> ProviderSettings {
+        ProviderSettings {
+            urls: HashMap::new(),
+            retry: RetryConfig::default(),
+            max_in_flight: 1,
+        }
+    }
+
+    #[test]
+    fn the_catalog_lists_every_generation_provider_offline_first() {
+        let list = catalog(&settings()).providers;
+        let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, PROVIDERS);
+        assert_eq!(names[0], "offline");
+        assert!(!names.contains(&"openai-chat"));
+        let get = |name: &str| list.iter().find(|p| p.name == name).cloned();
+        let offline = get("offline").expect("listed");
+        assert_eq!(offline.kinds, [JobKind::Frame, JobKind::CharacterSheet]);
+        assert!(!offline.needs_key && offline.max_references == 0);
+        assert_eq!(offline.models, ["storyboard-sketch-v1"]);
+        let kling = get("kling").expect("listed");
+        assert_eq!(kling.kinds, [JobKind::Clip]);
+        assert!(kling.needs_key && kling.first_last_frame);
+        assert_eq!(kling.models.first().map(String::as_str), Some("kling-v2-1"));
+        let dashscope = get("dashscope").expect("listed");
+        assert_eq!(
+            dashscope.kinds,
+            [JobKind::Frame, JobKind::Clip, JobKind::CharacterSheet]
+        );
+        // openai-images takes 16 references; the runner attaches at most four.
+        assert_eq!(get("openai-images").map(|p| p.max_references), Some(4));
+        assert_eq!(get("replicate").map(|p| p.max_references), Some(1));
+        assert!(!get("comfyui").expect("listed").needs_key);
+        assert!(
+            list.iter()
+                .all(|p| !p.kinds.is_empty() && !p.models.is_empty())
+        );
+    }
+
+    #[test]
+    fn operations_and_keys_come_from_the_registry() {
+        let ops = operations(&settings(), "runway");
+        assert_eq!(ops, [Operation::ImageToVideo]);
+        assert!(operations(&settings(), "nope").is_empty());
+        assert!(needs_key("kling") && needs_key("openai-chat") && needs_key("nope"));
+        assert!(!needs_key("comfyui"));
+        assert!(is_known("openai-chat") && !is_known("sora"));
+        assert_eq!(CHAT_PROVIDERS, ["openai-chat"]);
+    }
+
+    #[test]
+    fn a_configured_url_reaches_the_adapter() -> provider_adapters::Result<()> {
+        let mut settings = settings();
+        settings.urls =
+            ProviderSettings::parse_urls(&["openai-images=http://127.0.0.1:9/v1".into()])
+                .map_err(|e| provider_adapters::Error::Config(e.to_string()))?;
+        let cache = AdapterCache::new(settings);
+        let adapter = cache.insert("p", "openai-images", Secret::new("sk-test"))?;
+        assert!(
+            format!("{adapter:?}").contains("127.0.0.1:9"),
+            "{adapter:?}"
+        );
+        assert!(cache.cached("p", "openai-images").is_some());
+        // No key where one is needed is a configuration error, not a request without one.
+        assert!(cache.insert("p", "gemini", Secret::default()).is_err());
+        assert!(cache.insert("p", "offline", Secret::default()).is_ok());
+        Ok(())
     }
 
     #[test]
@@ -414,6 +420,7 @@ mod tests {
         );
         assert!(ProviderSettings::parse_urls(&["comfy=http://x".into()]).is_err());
         assert!(ProviderSettings::parse_urls(&["nourl".into()]).is_err());
+        assert!(ProviderSettings::parse_urls(&["comfyui=not a url".into()]).is_err());
         assert!(needs_key("openai-images") && !needs_key("offline"));
     }
 }
