@@ -241,11 +241,7 @@ impl Run {
                 self.clients[c].project.script_insert(at.unwrap(), &piece);
                 self.count("script insert");
             }
-            3 => {
-                if self.delete_piece(c, Place::Script) {
-                    self.count("script delete");
-                }
-            }
+            3 if self.delete_piece(c, Place::Script) => self.count("script delete"),
             4 => {
                 let id = SceneId::from(self.fresh_id("scene"));
                 let title = self.piece(Place::Prose(ProseField::SceneTitle(id.clone())));
