@@ -4,11 +4,11 @@
 //! stored state before it reads its first command, so no connection is ever served an
 //! unloaded document, and since there is exactly one task per document in this process the
 //! load happens once while later joiners wait in its inbox. Loading is also where a project
-//! document of an older schema is converted, once, and stored (`upgrade_on_load`). It processes commands in
-//! batches: every message of a batch is applied, the batch's document updates are handed to
-//! the server-wide [`commit`] task, which appends the batches of many rooms in one
-//! transaction (group commit), and only once that is done are the batch's replies and
-//! broadcasts queued to the connections. A frame therefore never leaves the server before
+//! document of an older schema is converted, once, and stored (`upgrade_on_load`). It
+//! processes commands in batches: every message of a batch is applied, the batch's document
+//! updates are handed to the server-wide [`commit`] task, which appends the batches of many
+//! rooms in one transaction (group commit), and only once that is done are the batch's replies
+//! and broadcasts queued to the connections. A frame therefore never leaves the server before
 //! the update it carries is durable.
 //!
 //! Connections never block the room: their send queues are bounded and a connection whose
@@ -381,8 +381,8 @@ async fn upgrade_on_load(
                 }
             }
         }
-        // Served as it is: the server moves its bytes without interpreting them, and clients
-        // of this build refuse to edit what they do not understand.
+        // Served as it is, as before conversions existed: the server moves a document's bytes
+        // without interpreting them, and rewriting a newer layout could damage it.
         Err(e) => {
             warn!(error = %e, "document has a newer schema; serving it unconverted");
             Some(false)
