@@ -3,8 +3,11 @@
 use serde::{Deserialize, Serialize};
 use yrs::{Array, ArrayPrelim, Map, MapPrelim, MapRef, Out, ReadTxn, Transact, TransactionMut};
 
-use crate::fields::{array_strings, get_array, get_bytes, get_map, get_string, get_u32, set_keys};
+use crate::fields::{
+    array_strings, get_array, get_bytes, get_map, get_prose, get_string, get_u32, set_keys,
+};
 use crate::ids::{AssetId, CharacterId, SceneId, ShotId};
+use crate::prose::write_prose;
 use crate::schema::{scene as sk, shot as hk};
 use crate::{Error, Project, Result, ScriptAnchor, position};
 
@@ -139,7 +142,7 @@ fn set_characters(shot: &MapRef, txn: &mut TransactionMut, ids: &[CharacterId]) 
 fn read_scene<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Scene {
     Scene {
         id: id.into(),
-        title: get_string(map, txn, sk::TITLE).unwrap_or_default(),
+        title: get_prose(map, txn, sk::TITLE).unwrap_or_default(),
         position: get_string(map, txn, sk::POSITION).unwrap_or_default(),
         location: get_string(map, txn, sk::LOCATION).unwrap_or_default(),
         time_of_day: get_string(map, txn, sk::TIME_OF_DAY).unwrap_or_default(),
@@ -153,8 +156,8 @@ fn read_shot<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Shot {
         id: id.into(),
         scene_id: get_string(map, txn, hk::SCENE_ID).map(SceneId::from),
         position: get_string(map, txn, hk::POSITION).unwrap_or_default(),
-        description: get_string(map, txn, hk::DESCRIPTION).unwrap_or_default(),
-        dialogue: get_string(map, txn, hk::DIALOGUE).unwrap_or_default(),
+        description: get_prose(map, txn, hk::DESCRIPTION).unwrap_or_default(),
+        dialogue: get_prose(map, txn, hk::DIALOGUE).unwrap_or_default(),
         camera: get_string(map, txn, hk::CAMERA).unwrap_or_default(),
         framing: get_string(map, txn, hk::FRAMING).unwrap_or_default(),
         duration_ms: get_u32(map, txn, hk::DURATION_MS).unwrap_or(DEFAULT_SHOT_DURATION_MS),
@@ -221,7 +224,7 @@ impl Project {
             .scenes
             .insert(&mut txn, id.as_str(), MapPrelim::default());
         set_str(&map, &mut txn, sk::POSITION, &key);
-        set_str(&map, &mut txn, sk::TITLE, &scene.title);
+        write_prose(&mut txn, &self.meta, &map, sk::TITLE, &scene.title);
         set_str(&map, &mut txn, sk::LOCATION, &scene.location);
         set_str(&map, &mut txn, sk::TIME_OF_DAY, &scene.time_of_day);
         if let Some(anchor) = &scene.script_range {
@@ -234,7 +237,7 @@ impl Project {
         let map = get_map(&self.scenes, &txn, id.as_str())
             .ok_or_else(|| Error::not_found("scene", id))?;
         if let Some(v) = &patch.title {
-            set_str(&map, &mut txn, sk::TITLE, v);
+            write_prose(&mut txn, &self.meta, &map, sk::TITLE, v);
         }
         if let Some(v) = &patch.location {
             set_str(&map, &mut txn, sk::LOCATION, v);
@@ -407,8 +410,8 @@ impl Project {
         let map = self.shots.insert(txn, id.as_str(), MapPrelim::default());
         set_str(&map, txn, hk::SCENE_ID, scene.as_str());
         set_str(&map, txn, hk::POSITION, key);
-        set_str(&map, txn, hk::DESCRIPTION, &shot.description);
-        set_str(&map, txn, hk::DIALOGUE, &shot.dialogue);
+        write_prose(txn, &self.meta, &map, hk::DESCRIPTION, &shot.description);
+        write_prose(txn, &self.meta, &map, hk::DIALOGUE, &shot.dialogue);
         set_str(&map, txn, hk::CAMERA, &shot.camera);
         set_str(&map, txn, hk::FRAMING, &shot.framing);
         set_duration(&map, txn, shot.duration_ms);
@@ -420,11 +423,12 @@ impl Project {
     pub fn update_shot(&self, id: &ShotId, patch: &ShotPatch) -> Result<()> {
         let mut txn = self.doc.transact_mut();
         let map = self.shot_map(&txn, id)?;
+        // The prose fields are spliced (or written as strings in a document not yet upgraded).
         if let Some(v) = &patch.description {
-            set_str(&map, &mut txn, hk::DESCRIPTION, v);
+            write_prose(&mut txn, &self.meta, &map, hk::DESCRIPTION, v);
         }
         if let Some(v) = &patch.dialogue {
-            set_str(&map, &mut txn, hk::DIALOGUE, v);
+            write_prose(&mut txn, &self.meta, &map, hk::DIALOGUE, v);
         }
         if let Some(v) = &patch.camera {
             set_str(&map, &mut txn, hk::CAMERA, v);

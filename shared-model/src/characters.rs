@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use yrs::{Map, MapPrelim, MapRef, ReadTxn, Transact};
 
 use crate::board::nested_maps;
-use crate::fields::{get_map, get_string, get_string_list, string_list};
+use crate::fields::{get_map, get_prose, get_string, get_string_list, string_list};
 use crate::ids::{AssetId, CharacterId};
+use crate::prose::write_prose;
 use crate::schema::character as ck;
 use crate::{Error, Project, Result};
 
@@ -58,7 +59,7 @@ fn read_character<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Character {
     Character {
         name: get_string(map, txn, ck::NAME).unwrap_or_default(),
         aliases: get_string_list(map, txn, ck::ALIASES),
-        description: get_string(map, txn, ck::DESCRIPTION).unwrap_or_default(),
+        description: get_prose(map, txn, ck::DESCRIPTION).unwrap_or_default(),
         color: get_string(map, txn, ck::COLOR).unwrap_or_else(|| default_color(&id)),
         reference_asset_ids: get_string_list(map, txn, ck::REFERENCE_ASSET_IDS)
             .into_iter()
@@ -115,7 +116,7 @@ impl Project {
             .insert(&mut txn, id.as_str(), MapPrelim::default());
         map.insert(&mut txn, ck::NAME, c.name.as_str());
         map.insert(&mut txn, ck::ALIASES, string_list(&c.aliases));
-        map.insert(&mut txn, ck::DESCRIPTION, c.description.as_str());
+        write_prose(&mut txn, &self.meta, &map, ck::DESCRIPTION, &c.description);
         let color = c.color.clone().unwrap_or_else(|| default_color(id));
         map.insert(&mut txn, ck::COLOR, color);
         map.insert(
@@ -136,7 +137,7 @@ impl Project {
             map.insert(&mut txn, ck::ALIASES, string_list(v));
         }
         if let Some(v) = &patch.description {
-            map.insert(&mut txn, ck::DESCRIPTION, v.as_str());
+            write_prose(&mut txn, &self.meta, &map, ck::DESCRIPTION, v);
         }
         if let Some(v) = &patch.color {
             map.insert(&mut txn, ck::COLOR, v.as_str());

@@ -2,12 +2,40 @@
 //! values; a field of the wrong type (written by a buggy or hostile peer) reads as absent and is
 //! reported by validation instead of panicking.
 
-use yrs::{Any, Array, ArrayRef, Map, MapRef, Out, ReadTxn};
+use yrs::{Any, Array, ArrayRef, GetString, Map, MapRef, Out, ReadTxn, TextRef};
 
 pub(crate) fn get_string<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<String> {
     match map.get(txn, key)? {
         Out::Any(Any::String(s)) => Some(s.to_string()),
         _ => None,
+    }
+}
+
+/// What a prose field (see [`crate::schema::PROSE_FIELDS`]) holds: a collaborative text
+/// (schema 2), a plain string (schema 1, or a foreign peer's write), nothing, or something else
+/// entirely (a buggy or hostile peer's doing, reported by validation).
+pub(crate) enum Prose {
+    Text(TextRef),
+    Plain(String),
+    Absent,
+    Malformed,
+}
+
+pub(crate) fn read_prose<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Prose {
+    match map.get(txn, key) {
+        None => Prose::Absent,
+        Some(Out::YText(text)) => Prose::Text(text),
+        Some(Out::Any(Any::String(s))) => Prose::Plain(s.to_string()),
+        Some(_) => Prose::Malformed,
+    }
+}
+
+/// A prose field's text, whichever representation it is stored in.
+pub(crate) fn get_prose<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<String> {
+    match read_prose(map, txn, key) {
+        Prose::Text(text) => Some(text.get_string(txn)),
+        Prose::Plain(s) => Some(s),
+        Prose::Absent | Prose::Malformed => None,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Sans-IO core of Shotweave: the typed project document over a yrs [`Doc`](yrs::Doc).
 //!
 //! A project is one yrs document with a fixed set of roots (see [`schema`]): project meta, the
-//! script text, scenes, shots, characters, assets and job summaries. Everything that touches raw
+//! script text, scenes, shots, characters, assets and job summaries. The script and the prose
+//! fields of scenes, shots and characters are collaborative texts (see [`ProseField`]). Everything that touches raw
 //! yrs maps lives in this crate, so the document layout can be treated as a wire format with a
 //! [`schema::SCHEMA_VERSION`] and typed accessors on [`Project`].
 //!
@@ -24,6 +25,7 @@ mod fields;
 mod jobs;
 mod observe;
 mod project;
+mod prose;
 mod script;
 mod snapshot;
 mod undo;
@@ -37,6 +39,7 @@ pub use ids::{AssetId, CharacterId, JobId, SceneId, ShotId};
 pub use jobs::{JobKind, JobStatus, JobSummary};
 pub use observe::{Changes, ScriptDelta};
 pub use project::{Meta, MetaPatch, Project, ProjectOptions, decode_update};
+pub use prose::ProseField;
 pub use script::ScriptAnchor;
 pub use snapshot::ProjectSnapshot;
 pub use undo::{CAPTURE_TIMEOUT_MS, Clock, ScriptHistory};

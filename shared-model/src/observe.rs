@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use yrs::types::{Delta, Event, PathSegment};
-use yrs::{Any, DeepObservable, Observable, Out, TransactionMut};
+use yrs::{Any, DeepObservable, MapRef, Observable, Out, TransactionMut};
 
-use crate::Project;
 use crate::ids::{AssetId, CharacterId, JobId, SceneId, ShotId};
+use crate::{Project, ProseField, schema};
 
 /// What one transaction (local or remote) changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,8 +22,8 @@ pub struct Changes {
     pub jobs: BTreeSet<JobId>,
 }
 
-/// One step of a script change, in UTF-16 code units, applied left to right: keep `Retain`
-/// units, insert the text, or remove `Delete` units.
+/// One step of a change to the script or a prose field, in UTF-16 code units, applied left to
+/// right: keep `Retain` units, insert the text, or remove `Delete` units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScriptDelta {
     Retain(u32),
@@ -47,6 +47,41 @@ fn touched_ids(txn: &TransactionMut, event: &Event) -> Vec<String> {
             Event::Map(e) => e.keys(txn).keys().map(|k| k.to_string()).collect(),
             _ => Vec::new(),
         },
+    }
+}
+
+fn text_deltas(delta: &[Delta]) -> Vec<ScriptDelta> {
+    delta
+        .iter()
+        .map(|d| match d {
+            Delta::Retain(n, _) => ScriptDelta::Retain(*n),
+            Delta::Deleted(n) => ScriptDelta::Delete(*n),
+            Delta::Inserted(Out::Any(Any::String(s)), _) => ScriptDelta::Insert(s.to_string()),
+            // The texts hold plain text only; an embed written by a foreign peer has no text to
+            // show and still occupies one position.
+            Delta::Inserted(_, _) => ScriptDelta::Insert("\u{fffc}".into()),
+        })
+        .collect()
+}
+
+/// Deep observers are keyed per root: the prose observer gets a key of its own so that it and
+/// [`Project::observe`]'s observer of the same name do not replace each other.
+fn prose_key(key: &str) -> String {
+    format!("{key}\u{0}prose")
+}
+
+/// The prose field at `root`/`id`/`key`, if that key is one.
+fn prose_field(root: &str, id: &str, key: &str) -> Option<ProseField> {
+    match (root, key) {
+        (schema::SCENES, schema::scene::TITLE) => Some(ProseField::SceneTitle(SceneId::from(id))),
+        (schema::SHOTS, schema::shot::DESCRIPTION) => {
+            Some(ProseField::ShotDescription(ShotId::from(id)))
+        }
+        (schema::SHOTS, schema::shot::DIALOGUE) => Some(ProseField::ShotDialogue(ShotId::from(id))),
+        (schema::CHARACTERS, schema::character::DESCRIPTION) => {
+            Some(ProseField::CharacterDescription(CharacterId::from(id)))
+        }
+        _ => None,
     }
 }
 
@@ -110,22 +145,52 @@ impl Project {
         F: Fn(&[ScriptDelta]) + Send + Sync + 'static,
     {
         self.script.observe(key, move |txn, event| {
-            let delta: Vec<ScriptDelta> = event
-                .delta(txn)
-                .iter()
-                .map(|d| match d {
-                    Delta::Retain(n, _) => ScriptDelta::Retain(*n),
-                    Delta::Deleted(n) => ScriptDelta::Delete(*n),
-                    Delta::Inserted(Out::Any(Any::String(s)), _) => {
-                        ScriptDelta::Insert(s.to_string())
-                    }
-                    // The script holds plain text only; an embed written by a foreign peer has
-                    // no text to show and still occupies one position.
-                    Delta::Inserted(_, _) => ScriptDelta::Insert("\u{fffc}".into()),
-                })
-                .collect();
-            f(&delta);
+            f(&text_deltas(event.delta(txn)));
         });
+    }
+
+    /// Calls `f` after every transaction that edited a prose field's text in place, local or
+    /// remote, with the field and the change as a delta in UTF-16 code units, so that an editor
+    /// showing the field can apply it where the caret is. A field replaced whole (a new entity,
+    /// the server's conversion, a foreign peer's plain string) is reported by
+    /// [`Project::observe`] only: re-read it then. Registered under `key` (independently of
+    /// [`Project::observe`]'s observers of the same key) until [`Project::unobserve_prose`].
+    pub fn observe_prose<F>(&self, key: &str, f: F)
+    where
+        F: Fn(&ProseField, &[ScriptDelta]) + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        for (root, name) in self.prose_observed_roots() {
+            let f = f.clone();
+            root.observe_deep(prose_key(key), move |txn, events| {
+                for event in events.iter() {
+                    let Event::Text(text) = event else { continue };
+                    let path = event.path();
+                    let (Some(PathSegment::Key(id)), Some(PathSegment::Key(field)), 2) =
+                        (path.front(), path.get(1), path.len())
+                    else {
+                        continue;
+                    };
+                    if let Some(field) = prose_field(name, id, field) {
+                        f(&field, &text_deltas(text.delta(txn)));
+                    }
+                }
+            });
+        }
+    }
+
+    pub fn unobserve_prose(&self, key: &str) {
+        for (root, _) in self.prose_observed_roots() {
+            root.unobserve_deep(prose_key(key));
+        }
+    }
+
+    fn prose_observed_roots(&self) -> [(&MapRef, &'static str); 3] {
+        [
+            (&self.scenes, schema::SCENES),
+            (&self.shots, schema::SHOTS),
+            (&self.characters, schema::CHARACTERS),
+        ]
     }
 
     pub fn unobserve_script(&self, key: &str) {
@@ -180,6 +245,78 @@ mod tests {
         assert_eq!(seen[1].shots.iter().collect::<Vec<_>>(), vec![&shot]);
         assert!(seen[1].scenes.is_empty() && !seen[1].script);
         assert!(seen[2].script);
+    }
+
+    #[test]
+    fn prose_edits_in_place_report_the_field_and_its_delta() {
+        let a = Project::create(&crate::MetaPatch::default(), ProjectOptions::default());
+        let scene = a.add_scene(&NewScene {
+            title: "Deck".into(),
+            ..Default::default()
+        });
+        let shot = a
+            .add_shot(
+                &scene,
+                &NewShot {
+                    description: "刘备🎬 rain".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let b = Project::empty(ProjectOptions::default());
+        b.apply_update(&a.encode_state()).unwrap();
+        let deltas = Arc::new(Mutex::new(Vec::new()));
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let (d, c) = (deltas.clone(), changes.clone());
+        // The same key for both observers: neither may replace the other.
+        b.observe_prose("ui", move |field, delta| {
+            d.lock().unwrap().push((field.clone(), delta.to_vec()))
+        });
+        b.observe("ui", move |ch| c.lock().unwrap().push(ch.clone()));
+
+        // "刘备🎬" is 4 UTF-16 units; the whole-value write becomes one small splice. (One
+        // update each: the order of events of different roots within one transaction is not
+        // defined.)
+        for edit in [
+            Box::new(|| a.set_shot_description(&shot, "刘备🎬 heavy rain")) as Box<dyn Fn() -> _>,
+            Box::new(|| a.set_scene_title(&scene, "Deck at night")),
+        ] {
+            let sv = b.state_vector();
+            edit().unwrap();
+            b.apply_update(&a.encode_diff(&sv).unwrap()).unwrap();
+        }
+        b.prose_delete(&ProseField::ShotDescription(shot.clone()), 0, 2)
+            .unwrap();
+        b.unobserve_prose("ui");
+        b.prose_insert(&ProseField::ShotDescription(shot.clone()), 0, "x")
+            .unwrap();
+
+        let deltas = deltas.lock().unwrap();
+        assert_eq!(
+            *deltas,
+            vec![
+                (
+                    ProseField::ShotDescription(shot.clone()),
+                    vec![ScriptDelta::Retain(5), ScriptDelta::Insert("heavy ".into())]
+                ),
+                (
+                    ProseField::SceneTitle(scene.clone()),
+                    vec![
+                        ScriptDelta::Retain(4),
+                        ScriptDelta::Insert(" at night".into())
+                    ]
+                ),
+                (
+                    ProseField::ShotDescription(shot.clone()),
+                    vec![ScriptDelta::Delete(2)]
+                ),
+            ]
+        );
+        let changes = changes.lock().unwrap();
+        assert_eq!(changes.len(), 4, "{changes:?}");
+        assert!(changes[0].shots.contains(&shot) && changes[0].scenes.is_empty());
+        assert!(changes[1].scenes.contains(&scene) && changes[1].shots.is_empty());
+        assert!(changes[3].shots.contains(&shot));
     }
 
     #[test]

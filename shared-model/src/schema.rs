@@ -2,8 +2,26 @@
 //! key breaks every stored document and every client of an older version.
 
 /// The layout version this build writes and understands. Bump it when the layout changes in a
-/// way an older build would misread, and teach [`crate::Project::load`] to migrate.
-pub const SCHEMA_VERSION: u32 = 1;
+/// way an older build would misread, and teach [`crate::Project::upgrade`] to convert.
+///
+/// - 1: every field of a scene, shot or character is a plain value (last writer wins).
+/// - 2: the prose fields ([`PROSE_FIELDS`]) are nested `Y.Text`s, so concurrent edits of one
+///   description merge character by character. Documents are converted once, by the server
+///   when its room loads them ([`crate::Project::upgrade`]).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The first version whose prose fields are collaborative texts. Below it a writer keeps
+/// writing plain strings (see [`crate::Project::upgrade`] for why clients never convert).
+pub const PROSE_TEXT_VERSION: u32 = 2;
+
+/// The collaborative text fields: (root, key) of every prose field, in the order the upgrade
+/// visits them. Readers accept a plain string in any of them (schema 1, or a foreign peer).
+pub const PROSE_FIELDS: &[(&str, &str)] = &[
+    (SCENES, scene::TITLE),
+    (SHOTS, shot::DESCRIPTION),
+    (SHOTS, shot::DIALOGUE),
+    (CHARACTERS, character::DESCRIPTION),
+];
 
 /// Root `Y.Map`: project-wide settings.
 pub const META: &str = "meta";
@@ -28,6 +46,7 @@ pub mod meta {
 }
 
 pub mod scene {
+    /// Nested `Y.Text` since schema 2 (a plain string before).
     pub const TITLE: &str = "title";
     pub const POSITION: &str = "position";
     pub const LOCATION: &str = "location";
@@ -39,7 +58,9 @@ pub mod scene {
 pub mod shot {
     pub const SCENE_ID: &str = "scene_id";
     pub const POSITION: &str = "position";
+    /// Nested `Y.Text` since schema 2 (a plain string before).
     pub const DESCRIPTION: &str = "description";
+    /// Nested `Y.Text` since schema 2 (a plain string before).
     pub const DIALOGUE: &str = "dialogue";
     pub const CAMERA: &str = "camera";
     pub const FRAMING: &str = "framing";
@@ -56,6 +77,7 @@ pub mod shot {
 pub mod character {
     pub const NAME: &str = "name";
     pub const ALIASES: &str = "aliases";
+    /// Nested `Y.Text` since schema 2 (a plain string before).
     pub const DESCRIPTION: &str = "description";
     pub const COLOR: &str = "color";
     pub const REFERENCE_ASSET_IDS: &str = "reference_asset_ids";

@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use serde::Serialize;
 use yrs::{Map, Out, ReadTxn, Transact};
 
+use crate::board::nested_maps;
+use crate::fields::{Prose, read_prose};
 use crate::ids::{AssetId, CharacterId, SceneId, ShotId};
 use crate::{Project, position, schema};
 
@@ -42,6 +44,13 @@ pub enum Diagnostic {
     MalformedEntry {
         root: &'static str,
         key: String,
+    },
+    /// A prose field holding neither text nor a string (a number, a map...). It reads as empty
+    /// and the next write replaces it.
+    MalformedField {
+        root: &'static str,
+        id: String,
+        field: &'static str,
     },
 }
 
@@ -87,6 +96,12 @@ impl std::fmt::Display for Diagnostic {
             Diagnostic::MalformedEntry { root, key } => {
                 write!(f, "{root} entry {key} is malformed")
             }
+            Diagnostic::MalformedField { root, id, field } => {
+                write!(
+                    f,
+                    "{field} of {root} entry {id} is neither text nor a string"
+                )
+            }
         }
     }
 }
@@ -115,6 +130,19 @@ impl Project {
         malformed_nested(&self.scenes, schema::SCENES, &txn, &mut out);
         malformed_nested(&self.shots, schema::SHOTS, &txn, &mut out);
         malformed_nested(&self.characters, schema::CHARACTERS, &txn, &mut out);
+        for (root_name, root, field) in self.prose_roots() {
+            let mut bad: Vec<String> = nested_maps(root, &txn)
+                .into_iter()
+                .filter(|(_, map)| matches!(read_prose(map, &txn, field), Prose::Malformed))
+                .map(|(id, _)| id)
+                .collect();
+            bad.sort();
+            out.extend(bad.into_iter().map(|id| Diagnostic::MalformedField {
+                root: root_name,
+                id,
+                field,
+            }));
+        }
 
         let scenes = self.scenes_in(&txn);
         let shots = self.shots_in(&txn);

@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use shared_model::{
-    Asset, AssetId, CharacterId, CharacterPatch, Diagnostic, NewCharacter, NewScene, NewShot,
-    Project, ProjectOptions, SceneId, ShotId, ShotPatch,
+    Asset, AssetId, CharacterId, CharacterPatch, Diagnostic, MetaPatch, NewCharacter, NewScene,
+    NewShot, Project, ProjectOptions, ProseField, SceneId, ShotId, ShotPatch,
 };
 
 struct Peer {
@@ -38,7 +38,7 @@ const WORDS: &[&str] = &[
 impl World {
     fn new(seed: u64, peers: usize) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let peers = (0..peers)
+        let peers: Vec<Peer> = (0..peers)
             .map(|_| Peer {
                 project: Project::empty(ProjectOptions {
                     client_id: Some(rng.random_range(1..1u64 << 52)),
@@ -47,6 +47,12 @@ impl World {
                 online: true,
             })
             .collect();
+        // Everyone starts from the same current-schema document (as the server serves it), so
+        // the prose fields are collaborative texts.
+        let created = Project::create(&MetaPatch::default(), ProjectOptions::default());
+        for peer in &peers {
+            peer.project.apply_update(&created.encode_state()).unwrap();
+        }
         World {
             rng,
             peers,
@@ -107,7 +113,7 @@ impl World {
             .into_iter()
             .map(|c| c.id)
             .collect();
-        let op = self.rng.random_range(0..14);
+        let op = self.rng.random_range(0..16);
         match op {
             0 => {
                 let id = SceneId::from(self.fresh("scene"));
@@ -247,6 +253,29 @@ impl World {
                     let at = self.rng.random_range(0..len);
                     let n = self.rng.random_range(1..=(len - at).min(5));
                     self.peers[p].project.script_delete(at, n);
+                }
+            }
+            14 | 15 => {
+                let field = match self.rng.random_range(0..4) {
+                    0 => self.pick(&scenes).map(ProseField::SceneTitle),
+                    1 => self.pick(&shots).map(ProseField::ShotDescription),
+                    2 => self.pick(&shots).map(ProseField::ShotDialogue),
+                    _ => self.pick(&chars).map(ProseField::CharacterDescription),
+                };
+                let Some(field) = field else { return };
+                let project = &self.peers[p].project;
+                let len = project.prose(&field).unwrap().encode_utf16().count() as u32;
+                // Offsets may fall inside a surrogate pair: the splice must cope.
+                let at = self.rng.random_range(0..=len);
+                if op == 14 {
+                    let word = self.word();
+                    self.peers[p]
+                        .project
+                        .prose_insert(&field, at, &word)
+                        .unwrap();
+                } else {
+                    let n = self.rng.random_range(0..=4);
+                    self.peers[p].project.prose_delete(&field, at, n).unwrap();
                 }
             }
             _ => {}

@@ -3,11 +3,12 @@
 //! A room task owns a [`DocState`] and the send queues of its connections. It loads the
 //! stored state before it reads its first command, so no connection is ever served an
 //! unloaded document, and since there is exactly one task per document in this process the
-//! load happens once while later joiners wait in its inbox. It processes commands in
-//! batches: every message of a batch is applied, the batch's document updates are handed to
-//! the server-wide [`commit`] task, which appends the batches of many rooms in one
-//! transaction (group commit), and only once that is done are the batch's replies and
-//! broadcasts queued to the connections. A frame therefore never leaves the server before
+//! load happens once while later joiners wait in its inbox. Loading is also where a project
+//! document of an older schema is converted, once, and stored (`upgrade_on_load`). It
+//! processes commands in batches: every message of a batch is applied, the batch's document
+//! updates are handed to the server-wide [`commit`] task, which appends the batches of many
+//! rooms in one transaction (group commit), and only once that is done are the batch's replies
+//! and broadcasts queued to the connections. A frame therefore never leaves the server before
 //! the update it carries is durable.
 //!
 //! Connections never block the room: their send queues are bounded and a connection whose
@@ -28,6 +29,10 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 mod commit;
 
+use shared_model::Project;
+use shared_model::schema::SCHEMA_VERSION;
+
+use crate::auth::{DocKind, DocName};
 use crate::observability as obs;
 use crate::protocol::{ClientMessage, ConnId, DocState, Effects};
 use crate::store::Store;
@@ -308,29 +313,87 @@ enum Exit {
     StorageFailed,
 }
 
-async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::Receiver<Command>) {
-    let inner = &rooms.inner;
-    let started = Instant::now();
-    let loaded = match inner.store.load_doc(&doc).await {
-        Ok(stored) => {
-            let next_seq = stored.next_seq();
-            let tail_len = stored.tail.len() as u64;
-            match DocState::load(
-                stored.snapshot.as_deref(),
-                stored.tail.iter().map(|(_, u)| u.as_slice()),
-            ) {
-                Ok(state) => Some((state, next_seq, tail_len)),
+/// Loads the stored document: its state, the next sequence number and the tail length. A
+/// project document of an older schema is converted here, before anyone is served.
+async fn load(inner: &RoomsInner, doc: &str) -> Option<(DocState, i64, u64)> {
+    let stored = match inner.store.load_doc(doc).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            error!(error = %e, "loading document failed");
+            return None;
+        }
+    };
+    let next_seq = stored.next_seq();
+    let mut tail_len = stored.tail.len() as u64;
+    let state = match DocState::load(
+        stored.snapshot.as_deref(),
+        stored.tail.iter().map(|(_, u)| u.as_slice()),
+    ) {
+        Ok(state) => state,
+        Err(e) => {
+            error!(error = %e, "stored document is corrupt");
+            return None;
+        }
+    };
+    // Review documents are not project documents and have no schema of their own.
+    let is_project = DocName::parse(doc).is_some_and(|name| matches!(name.kind, DocKind::Project));
+    if is_project && upgrade_on_load(&inner.committer, doc, &state, next_seq).await? {
+        tail_len = 0;
+    }
+    Some((state, next_seq, tail_len))
+}
+
+/// Converts a project document of an older schema to the current one (`Project::upgrade`)
+/// and returns whether it did. This is the one place a conversion runs: clients never
+/// convert, because two peers converting the same field concurrently would each create a
+/// text for it and one of the two would be lost whole; the room is the only task that
+/// touches this document in this process and it runs before the first joiner is served.
+///
+/// The converted state is written as the document's snapshot (covering the tail it was
+/// loaded from, through the committer like every write) before anyone is served, and a
+/// failure fails the load: a conversion that clients had seen but the store lacked would be
+/// redone after a restart with new items, which would compete with the texts the clients
+/// hold. A document with nothing stored gets its first snapshot this way, as an imported one
+/// does. `None` means the load failed.
+async fn upgrade_on_load(
+    committer: &Committer,
+    doc: &str,
+    state: &DocState,
+    next_seq: i64,
+) -> Option<bool> {
+    let project = Project::from_doc(state.doc().clone());
+    let from = project.meta().schema_version;
+    match project.upgrade() {
+        Ok(None) => Some(false),
+        Ok(Some(_)) => {
+            let snapshot = state.encode_state();
+            match committer
+                .snapshot(Arc::from(doc), next_seq - 1, snapshot)
+                .await
+            {
+                Ok(()) => {
+                    info!(from, to = SCHEMA_VERSION, "document schema upgraded");
+                    Some(true)
+                }
                 Err(e) => {
-                    error!(error = %e, "stored document is corrupt");
+                    error!(error = %e, "persisting the schema upgrade failed");
                     None
                 }
             }
         }
+        // Served as it is, as before conversions existed: the server moves a document's bytes
+        // without interpreting them, and rewriting a newer layout could damage it.
         Err(e) => {
-            error!(error = %e, "loading document failed");
-            None
+            warn!(error = %e, "document has a newer schema; serving it unconverted");
+            Some(false)
         }
-    };
+    }
+}
+
+async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::Receiver<Command>) {
+    let inner = &rooms.inner;
+    let started = Instant::now();
+    let loaded = load(inner, &doc).await;
     let Some((state, next_seq, tail_len)) = loaded else {
         // Tell everyone waiting, then let later joiners retry with a fresh room.
         rooms.remove_if_generation(&doc, generation);

@@ -1,5 +1,7 @@
 //! Interop with the real npm client: `yjs@13` + `y-websocket@3.0.0` in Node, next to a
 //! native Rust client using shared-model's document. Needs `npm ci` in `tests/interop`.
+//! `client.mjs` runs one plan and prints its final state; `peer.mjs` is driven command by
+//! command, for interleavings such as going offline, editing and reconnecting.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -7,10 +9,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use shared_model::{NewScene, NewShot, Project, ProjectOptions};
+use shared_model::{NewScene, NewShot, Project, ProjectOptions, ProseField};
 use sync_server::auth::Role;
 use sync_server::test_support::{TestServer, WsClient};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use yrs::{Map, ReadTxn, Transact};
 
 fn interop_dir() -> anyhow::Result<PathBuf> {
@@ -212,6 +215,177 @@ async fn npm_clients_and_a_rust_client_converge_and_a_viewer_is_refused() -> any
     };
     assert!(peers(&a).contains(&"js-b".to_owned()), "{a}");
     assert!(peers(&b).contains(&"js-a".to_owned()), "{b}");
+    server.stop().await;
+    Ok(())
+}
+
+/// `peer.mjs`: an npm client that answers one JSON line per command (see the script).
+struct NodePeer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl NodePeer {
+    async fn start(config: Value) -> anyhow::Result<Self> {
+        let mut child = Command::new("node")
+            .arg("peer.mjs")
+            .arg(config.to_string())
+            .current_dir(interop_dir()?)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("running node (is Node 20+ installed?)")?;
+        let stdin = child.stdin.take().context("node stdin")?;
+        let stdout = BufReader::new(child.stdout.take().context("node stdout")?).lines();
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    /// Sends one command and returns its answer; an answer with `ok: false` is an error.
+    async fn send(&mut self, command: Value) -> anyhow::Result<Value> {
+        self.stdin
+            .write_all(format!("{command}\n").as_bytes())
+            .await?;
+        self.stdin.flush().await?;
+        let line = tokio::time::timeout(Duration::from_secs(30), self.stdout.next_line())
+            .await
+            .with_context(|| format!("node peer did not answer {command}"))??
+            .with_context(|| format!("node peer exited before answering {command}"))?;
+        let answer: Value =
+            serde_json::from_str(&line).with_context(|| format!("node peer printed {line:?}"))?;
+        if answer["ok"] != true {
+            bail!("node peer failed {command}: {answer}");
+        }
+        Ok(answer)
+    }
+
+    async fn exit(mut self) -> anyhow::Result<()> {
+        self.send(json!({"cmd": "exit"})).await?;
+        let status = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await??;
+        anyhow::ensure!(status.success(), "node peer exited with {status}");
+        Ok(())
+    }
+}
+
+/// Two clients edit the same shot's description (then its dialogue) while one of them is
+/// offline; after reconnecting through the server both edits are in the text on both sides.
+/// The document starts as a stored schema-1 document, which the server converts on load, so
+/// the npm client edits texts the conversion created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_edits_of_one_description_from_yjs_and_rust_both_survive() -> anyhow::Result<()> {
+    interop_dir()?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("sync_server=info")
+        .with_test_writer()
+        .try_init();
+    let server = TestServer::start().await;
+    let (project_id, owner) = server.project().await;
+    let doc = project_id.as_str();
+    // What an import stores: the document as the project's first snapshot.
+    let schema1 = include_bytes!("../../shared-model/tests/data/schema1.ydoc");
+    server.state.store().write_snapshot(doc, 0, schema1).await?;
+    let url = server.ws_url(doc, &owner);
+
+    let project = Project::empty(ProjectOptions::default());
+    let mut rust = WsClient::connect_with_doc(&url, project.doc().clone()).await?;
+    rust.wait_synced().await?;
+    assert_eq!(
+        project.meta().schema_version,
+        shared_model::schema::SCHEMA_VERSION
+    );
+    let lantern = "Night. A lantern sways in the wind.";
+    let shot = project
+        .shots()
+        .into_iter()
+        .find(|s| s.description == lantern)
+        .context("the schema-1 shot")?
+        .id;
+    let description = ProseField::ShotDescription(shot.clone());
+    let dialogue = ProseField::ShotDialogue(shot.clone());
+
+    let mut js = NodePeer::start(json!({
+        "server": format!("ws://{}/sync", server.addr), "doc": doc, "token": owner,
+        "name": "js",
+    }))
+    .await?;
+    js.send(json!({"cmd": "synced"})).await?;
+    let read = js
+        .send(json!({"cmd": "read", "shot": shot.as_str(), "field": "description"}))
+        .await?;
+    assert_eq!(read["kind"], "text", "the server did not convert: {read}");
+    assert_eq!(read["text"], lantern);
+
+    // Round 1: the npm client goes offline and appends; meanwhile the Rust client, online,
+    // rewrites the whole value as a form does, which is stored before the npm client is back.
+    js.send(json!({"cmd": "offline"})).await?;
+    js.send(
+        json!({"cmd": "insert", "shot": shot.as_str(), "field": "description",
+        "text": " Rain falls."}),
+    )
+    .await?;
+    let echoes = rust.updates_received;
+    rust.send_changes(|| {
+        project
+            .set_shot_description(&shot, "Night. A red lantern sways in the wind.")
+            .expect("shot exists");
+    })
+    .await?;
+    rust.pump_until(Duration::from_secs(10), |c| c.updates_received > echoes)
+        .await?;
+    js.send(json!({"cmd": "online"})).await?;
+    let both = "Night. A red lantern sways in the wind. Rain falls.";
+    let seen = js
+        .send(
+            json!({"cmd": "wait", "shot": shot.as_str(), "field": "description",
+            "contains": ["red lantern", "Rain falls."]}),
+        )
+        .await?;
+    assert_eq!(seen["text"], both);
+    rust.pump_until(Duration::from_secs(10), |_| {
+        project.prose(&description).as_deref() == Some(both)
+    })
+    .await?;
+
+    // Round 2: the Rust client goes offline and edits the dialogue; the npm client, online,
+    // edits it too; then the Rust client reconnects.
+    rust.close().await;
+    project
+        .prose_insert(&dialogue, 0, "(whispering) ")
+        .expect("shot exists");
+    js.send(
+        json!({"cmd": "insert", "shot": shot.as_str(), "field": "dialogue",
+        "after": "\"Brothers!\"", "text": " Over here!"}),
+    )
+    .await?;
+    let mut rust = WsClient::connect_with_doc(&url, project.doc().clone()).await?;
+    rust.wait_synced().await?;
+    let both = "(whispering) \"Brothers!\" Over here!";
+    rust.pump_until(Duration::from_secs(10), |_| {
+        project.prose(&dialogue).as_deref() == Some(both)
+    })
+    .await?;
+    let seen = js
+        .send(
+            json!({"cmd": "wait", "shot": shot.as_str(), "field": "dialogue",
+            "contains": ["(whispering)", "Over here!"]}),
+        )
+        .await?;
+    assert_eq!(seen["text"], both);
+
+    // A fresh client reading what the server stored agrees with both.
+    let fresh = WsClient::connect_synced(&url).await?;
+    let stored = Project::from_doc(fresh.doc.clone());
+    assert_eq!(stored.prose(&description), project.prose(&description));
+    assert_eq!(stored.prose(&dialogue).as_deref(), Some(both));
+    assert_eq!(stored.snapshot(), project.snapshot());
+    js.exit().await?;
+    rust.close().await;
+    fresh.close().await;
     server.stop().await;
     Ok(())
 }
