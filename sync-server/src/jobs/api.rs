@@ -14,8 +14,8 @@
 //! The bodies are [`api_types`]'s, shared with the browser and the CLI.
 
 use api_types::{
-    Budget, BudgetLimit, CredentialInfo, Credentials, JobId, JobKind, JobList, ProviderInfo,
-    ProviderList, Queued, SetCredential,
+    Budget, BudgetLimit, CredentialInfo, Credentials, JobId, JobList, ProviderList, Queued,
+    SetCredential,
 };
 use axum::Router;
 use axum::extract::State;
@@ -149,72 +149,7 @@ async fn put_budget(
 /// The providers a job may name, with what each can make under this server's configuration,
 /// for the studio's provider picker. Public: it says nothing about any project.
 async fn providers(State(state): State<AppState>) -> Json<ProviderList> {
-    Json(catalog(&state.jobs().inner.config.providers))
-}
-
-fn catalog(settings: &super::providers::ProviderSettings) -> ProviderList {
-    use provider_adapters::Operation::{ImageEdit, ImageToVideo, TextToImage, TextToVideo};
-    let providers = super::providers::PROVIDERS
-        .iter()
-        .map(|&name| {
-            let ops = super::providers::operations(settings, name);
-            let can = |a, b| ops.contains(&a) || ops.contains(&b);
-            // The same rules as `JobRunner::generate`.
-            let kinds = [
-                (JobKind::Frame, can(TextToImage, ImageEdit)),
-                (JobKind::Clip, can(TextToVideo, ImageToVideo)),
-                (JobKind::CharacterSheet, can(TextToImage, TextToImage)),
-            ];
-            ProviderInfo {
-                name: name.to_owned(),
-                kinds: kinds
-                    .into_iter()
-                    .filter(|(_, able)| *able)
-                    .map(|(kind, _)| kind)
-                    .collect(),
-                needs_key: super::providers::needs_key(name),
-                // The adapters' own capability data arrives with the provider factory
-                // (`jobs::providers::catalog`), which replaces this function.
-                models: Vec::new(),
-                max_references: 0,
-                first_last_frame: false,
-            }
-        })
-        .collect();
-    ProviderList { providers }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_catalog_lists_every_provider_with_what_it_can_make() {
-        let settings = super::super::providers::ProviderSettings {
-            urls: Default::default(),
-            retry: Default::default(),
-            max_in_flight: 1,
-        };
-        let list = catalog(&settings).providers;
-        let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, super::super::providers::PROVIDERS);
-        let kinds = |name: &str| {
-            list.iter()
-                .find(|p| p.name == name)
-                .map(|p| {
-                    p.kinds
-                        .iter()
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default()
-        };
-        assert_eq!(kinds("offline"), "frame,character_sheet");
-        assert_eq!(kinds("kling"), "clip");
-        assert_eq!(kinds("runway"), "clip");
-        assert_eq!(kinds("dashscope"), "frame,clip,character_sheet");
-        assert!(list.iter().all(|p| !p.kinds.is_empty()));
-        assert!(!list[0].needs_key && list.iter().any(|p| p.needs_key));
-    }
+    Json(super::providers::catalog(
+        &state.jobs().inner.config.providers,
+    ))
 }

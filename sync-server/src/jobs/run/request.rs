@@ -15,8 +15,8 @@ use shared_model::{
 use super::super::recipe::{self, PromptInputs};
 use crate::store::{AssetRow, JobRecord};
 
-/// Reference images sent along with one request, at most.
-const MAX_REFERENCES: usize = 4;
+/// Reference images sent along with one request, at most (what `GET /api/providers` promises).
+const MAX_REFERENCES: usize = super::super::providers::MAX_REFERENCES as usize;
 
 /// What a job makes a result for, as its row says.
 #[derive(Debug, Clone, Copy)]
