@@ -4,50 +4,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::ProjectId;
-use crate::jobs::UnknownValue;
 
-/// What a token holder may do with a project. The wire names are the ones tokens carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Editor,
-    Commenter,
-    Viewer,
-}
-
-impl Role {
-    pub const ALL: &'static [Role] = &[Role::Owner, Role::Editor, Role::Commenter, Role::Viewer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Editor => "editor",
-            Role::Commenter => "commenter",
-            Role::Viewer => "viewer",
-        }
+wire_enum!(
+    /// What a token holder may do with a project. The wire names are the ones tokens carry.
+    Role, "role" {
+        Owner = "owner",
+        Editor = "editor",
+        Commenter = "commenter",
+        Viewer = "viewer",
     }
-}
-
-impl std::str::FromStr for Role {
-    type Err = UnknownValue;
-    fn from_str(s: &str) -> Result<Self, UnknownValue> {
-        Role::ALL
-            .iter()
-            .copied()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownValue {
-                what: "role",
-                value: s.to_owned(),
-            })
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
 
 /// `POST /api/projects`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

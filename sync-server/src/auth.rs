@@ -21,36 +21,7 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 const TOKEN_PREFIX: &str = "sw1.";
 const SECRET_FILE: &str = "token-secret";
 
-/// What a token holder may do with a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Editor,
-    Commenter,
-    Viewer,
-}
-
-impl Role {
-    /// Whether this role may change `kind`. Everybody may still read it and send awareness.
-    pub fn can_write(self, kind: DocKind) -> bool {
-        match kind {
-            DocKind::Project => matches!(self, Role::Owner | Role::Editor),
-            DocKind::Review => matches!(self, Role::Owner | Role::Editor | Role::Commenter),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Editor => "editor",
-            Role::Commenter => "commenter",
-            Role::Viewer => "viewer",
-        }
-    }
-}
-
-pub use api_types::ProjectId;
+pub use api_types::{ProjectId, Role};
 
 /// The two documents of a project. They are separate so that a commenter can write reviews
 /// without any write access to the project document.
@@ -60,6 +31,17 @@ pub enum DocKind {
     Project,
     /// Doc name `{project_id}.review`.
     Review,
+}
+
+impl DocKind {
+    /// Whether `role` may change this document. Everybody may still read it and send
+    /// awareness; a commenter writes reviews without any write access to the project.
+    pub fn writable_by(self, role: Role) -> bool {
+        match self {
+            DocKind::Project => matches!(role, Role::Owner | Role::Editor),
+            DocKind::Review => matches!(role, Role::Owner | Role::Editor | Role::Commenter),
+        }
+    }
 }
 
 /// A parsed `/sync/{doc}` name.
@@ -268,9 +250,9 @@ mod tests {
 
     #[test]
     fn roles() {
-        assert!(Role::Commenter.can_write(DocKind::Review));
-        assert!(!Role::Commenter.can_write(DocKind::Project));
-        assert!(!Role::Viewer.can_write(DocKind::Review));
-        assert!(Role::Editor.can_write(DocKind::Project));
+        assert!(DocKind::Review.writable_by(Role::Commenter));
+        assert!(!DocKind::Project.writable_by(Role::Commenter));
+        assert!(!DocKind::Review.writable_by(Role::Viewer));
+        assert!(DocKind::Project.writable_by(Role::Editor));
     }
 }

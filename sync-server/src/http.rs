@@ -436,7 +436,7 @@ async fn create_token(
     let expires_at = unix_now() + secs as i64;
     let token = state.signer().sign(&Claims {
         project,
-        role: token_role(body.role),
+        role: body.role,
         expires_at: Some(expires_at),
     });
     Ok((
@@ -447,26 +447,6 @@ async fn create_token(
             expires_at,
         }),
     ))
-}
-
-/// The token's role as the API names it. Tokens carry [`Role`]; the API's [`api_types::Role`]
-/// has the same names.
-fn wire_role(role: Role) -> api_types::Role {
-    match role {
-        Role::Owner => api_types::Role::Owner,
-        Role::Editor => api_types::Role::Editor,
-        Role::Commenter => api_types::Role::Commenter,
-        Role::Viewer => api_types::Role::Viewer,
-    }
-}
-
-fn token_role(role: api_types::Role) -> Role {
-    match role {
-        api_types::Role::Owner => Role::Owner,
-        api_types::Role::Editor => Role::Editor,
-        api_types::Role::Commenter => Role::Commenter,
-        api_types::Role::Viewer => Role::Viewer,
-    }
 }
 
 /// A token grants exactly one project, so this lists at most one; the shape leaves room for
@@ -484,7 +464,7 @@ async fn list_projects(
         .map(|p| ProjectSummary {
             project_id: claims.project.clone(),
             title: p.title,
-            role: wire_role(claims.role),
+            role: claims.role,
             expires_at: claims.expires_at,
         })
         .into_iter()

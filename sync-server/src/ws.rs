@@ -46,7 +46,7 @@ pub async fn sync_handler(
         .and_then(|v| v.strip_prefix("Bearer "))
         .or(query.token.as_deref());
     let claims = state.authorize(token, &doc.project)?;
-    let write_denied = (!claims.role.can_write(doc.kind)).then(|| {
+    let write_denied = (!doc.kind.writable_by(claims.role)).then(|| {
         let what = match doc.kind {
             DocKind::Project => "the project document",
             DocKind::Review => "reviews",
