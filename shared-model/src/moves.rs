@@ -174,6 +174,37 @@ pub fn carry_selection(old: &str, new: &str, start: u32, end: u32) -> (u32, u32)
     (start, end)
 }
 
+/// A text field's edit merged with a change the document got meanwhile: the field showed
+/// `base`, its user made it `local`, and the document now holds `current` (someone else's edit
+/// of `base` that the field has not shown yet, as while an input method composes). The local
+/// edit, as one [`splice`] of `base`, is moved through the remote one and applied to `current`.
+/// Returns the merged text and where the caret goes (after the local edit).
+pub fn merge_field(base: &str, local: &str, current: &str) -> (String, u32) {
+    let mine = splice(base, local);
+    let theirs = splice(base, current);
+    let (mut start, mut deleted, mut inserted) = (0u32, 0u32, "");
+    for step in &mine {
+        match step {
+            ScriptDelta::Retain(n) => start = *n,
+            ScriptDelta::Delete(n) => deleted = *n,
+            ScriptDelta::Insert(text) => inserted = text,
+        }
+    }
+    let from = transform(start, &theirs);
+    let to = transform(start + deleted, &theirs).max(from);
+    let units: Vec<u16> = current.encode_utf16().collect();
+    let (from, to) = (
+        (from as usize).min(units.len()),
+        (to as usize).min(units.len()),
+    );
+    let mut merged: Vec<u16> = Vec::with_capacity(units.len() + inserted.len());
+    merged.extend(&units[..from]);
+    merged.extend(inserted.encode_utf16());
+    merged.extend(&units[to..]);
+    let caret = (from + inserted.encode_utf16().count()) as u32;
+    (String::from_utf16_lossy(&merged), caret)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +392,28 @@ mod tests {
         assert_eq!(carry_selection(old, "The  runs.", 4, 10), (4, 4));
         // Text in Chinese, with the caret between two characters.
         assert_eq!(carry_selection("刘备关羽", "张飞刘备关羽", 2, 2), (4, 4));
+    }
+
+    #[test]
+    fn a_field_edit_merges_with_a_change_it_had_not_shown() {
+        // The field showed "The rabbit runs."; its user typed " fast" before the full stop
+        // while someone else put "white " before "rabbit".
+        let (merged, caret) = merge_field(
+            "The rabbit runs.",
+            "The rabbit runs fast.",
+            "The white rabbit runs.",
+        );
+        assert_eq!(merged, "The white rabbit runs fast.");
+        assert_eq!(
+            caret,
+            "The white rabbit runs fast".encode_utf16().count() as u32
+        );
+        // Nothing arrived meanwhile: the local text as it is.
+        assert_eq!(merge_field("ab", "abc", "ab"), ("abc".to_owned(), 3));
+        // A deletion on both sides of the same text removes it once.
+        assert_eq!(
+            merge_field("刘备关羽张飞", "刘备张飞", "刘备张飞"),
+            ("刘备张飞".to_owned(), 2)
+        );
     }
 }

@@ -70,12 +70,12 @@ export async function caretToEnd(page) {
   await page.keyboard.press("Control+End");
 }
 
-/** The board's shot cards in order: id and description. */
+/** The board's shot cards in the DOM, in order: id and description (edited in place on the card). */
 export function cards(page) {
   return page.evaluate(() =>
     Array.from(document.querySelectorAll(".shot-card")).map((c) => ({
       id: c.dataset.shotId,
-      text: c.querySelector(".shot-description").textContent,
+      text: ((d) => d.value ?? d.textContent)(c.querySelector(".shot-description")),
     })));
 }
 
@@ -83,7 +83,7 @@ export async function waitCards(page, what, predicate) {
   return until(page, what, (src) => {
     const list = Array.from(document.querySelectorAll(".shot-card")).map((c) => ({
       id: c.dataset.shotId,
-      text: c.querySelector(".shot-description").textContent,
+      text: ((d) => d.value ?? d.textContent)(c.querySelector(".shot-description")),
     }));
     // eslint-disable-next-line no-new-func
     return new Function("cards", `return (${src})(cards)`)(list) ? list : null;
