@@ -197,7 +197,7 @@ impl GridLayout {
                 // Rows whose extent meets the band.
                 let from = ((top - list) / pitch).floor().max(0.0) as usize;
                 let to = (((bottom - list) / pitch).ceil().max(0.0) as usize).min(rows);
-                shown.push((scene, vec![from.min(to)..to]));
+                shown.push((scene, std::iter::once(from.min(to)..to).collect()));
             }
         }
         for &(scene, index) in pinned {
@@ -207,7 +207,7 @@ impl GridLayout {
             let row = self.row_of(index);
             match shown.iter_mut().find(|(s, _)| *s == scene) {
                 Some((_, rows)) => rows.push(row..row + 1),
-                None => shown.push((scene, vec![row..row + 1])),
+                None => shown.push((scene, std::iter::once(row..row + 1).collect())),
             }
         }
         shown.sort_by_key(|(s, _)| *s);
@@ -380,7 +380,8 @@ mod tests {
             ]
         );
         // The last row of a scene holds only the cards there are.
-        assert_eq!(layout.pieces(3, &[2..3])[1], Piece::Cards(8..12));
+        let last_row: Vec<Range<usize>> = std::iter::once(2..3).collect();
+        assert_eq!(layout.pieces(3, &last_row)[1], Piece::Cards(8..12));
         assert_eq!(window.gap_after, 0.0);
     }
 

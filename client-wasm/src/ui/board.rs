@@ -229,12 +229,42 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
             }
         });
     };
+    // The card that has the keyboard focus. Re-windowing can move a card's element in the
+    // DOM (the list around it changed), which drops the focus to the page; it is given back.
+    let focused = StoredValue::new(None::<String>);
+    let on_focusin = move |ev: leptos::ev::FocusEvent| {
+        let card = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .filter(|el| el.class_list().contains("shot-card"))
+            .and_then(|el| el.get_attribute("data-shot-id"));
+        focused.set_value(card);
+    };
+    let refocus = move || {
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let lost = doc
+            .active_element()
+            .is_none_or(|a| doc.body().is_some_and(|b| a == *b));
+        if lost
+            && let Some(id) = focused.try_get_value().flatten()
+            && let Ok(Some(el)) = doc.query_selector(&format!("[data-shot-id=\"{id}\"]"))
+            && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>()
+        {
+            // Where the user scrolled stays: the card only takes the focus back.
+            let options = web_sys::FocusOptions::new();
+            options.set_prevent_scroll(true);
+            let _ = el.focus_with_options(&options);
+        }
+    };
     // After the window changes, measure what came into the DOM on the next frame.
     Effect::new(move |_| {
         window.track();
         after_render(move || {
             if metrics.try_get_untracked().is_some() {
                 measure();
+                refocus();
             }
         });
     });
@@ -339,6 +369,7 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
                 node_ref=scroller
                 on:scroll=move |_| on_scroll()
                 on:dragover=autoscroll
+                on:focusin=on_focusin
             >
                 <div class="board-toolbar">
                     <span class="total">
