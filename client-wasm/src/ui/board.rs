@@ -342,7 +342,12 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
                             height: px(shown.gap_before),
                         });
                     }
-                    blocks.push(Block::Scene(scene.id.clone()));
+                    let before = shown
+                        .scene
+                        .checked_sub(1)
+                        .and_then(|i| scenes.get(i))
+                        .map(|s| s.id.clone());
+                    blocks.push(Block::Scene(scene.id.clone(), before));
                 }
                 if w.gap_after > 0.5 {
                     blocks.push(Block::Gap {
@@ -402,6 +407,7 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
                     node_ref=scenes_el
                     style=card_style
                     data-shots=move || sig.shots.with(Vec::len).to_string()
+                    data-scenes=move || sig.scenes.with(Vec::len).to_string()
                 >
                     <For
                         each=blocks
@@ -417,7 +423,7 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Block::Scene(id) => view! { <SceneSection id=id state=state /> }.into_any(),
+                            Block::Scene(id, _) => view! { <SceneSection id=id state=state /> }.into_any(),
                         }
                     />
                 </div>
@@ -444,7 +450,8 @@ enum Block {
         before: Option<SceneId>,
         height: u32,
     },
-    Scene(SceneId),
+    /// A scene, keyed with the scene before it on the board (as cards are, see [`Item`]).
+    Scene(SceneId, Option<SceneId>),
 }
 
 /// Reads the grid's sizes from the rendered board: the column count and row gap from the
@@ -521,6 +528,10 @@ fn measure_metrics(
     })
 }
 
+/// A shown scene's list: spacers and cards. A card is keyed by its id and the id of the card
+/// before it in the scene, so that a reorder re-creates the few cards whose neighbour changed
+/// and the keyed list never has to move an element (leptos 0.8's `For` did not always move a
+/// card when another person's reorder swapped two of them).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Item {
     Spacer {
@@ -528,7 +539,7 @@ enum Item {
         rows: usize,
         height: u32,
     },
-    Card(ShotId),
+    Card(ShotId, Option<ShotId>),
 }
 
 #[component]
@@ -597,12 +608,11 @@ fn SceneSection(id: SceneId, state: BoardState) -> impl IntoView {
                         rows,
                         height: px(height),
                     }],
-                    Piece::Cards(range) => ids
-                        .get(range)
-                        .unwrap_or(&[])
-                        .iter()
-                        .cloned()
-                        .map(Item::Card)
+                    Piece::Cards(range) => range
+                        .filter_map(|i| {
+                            let before = i.checked_sub(1).and_then(|j| ids.get(j)).cloned();
+                            ids.get(i).map(|id| Item::Card(id.clone(), before))
+                        })
                         .collect(),
                 })
                 .collect::<Vec<_>>()
@@ -707,7 +717,7 @@ fn SceneSection(id: SceneId, state: BoardState) -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Item::Card(id) => view! { <ShotCard id=id state=state /> }.into_any(),
+                        Item::Card(id, _) => view! { <ShotCard id=id state=state /> }.into_any(),
                     }
                 />
                 <Show when=empty>
