@@ -404,15 +404,54 @@ impl Session {
     }
 
     fn refresh_changed(&self, changes: &Changes) {
+        let board = !changes.scenes.is_empty()
+            || (!changes.shots.is_empty() && !self.patch_shots(&changes.shots));
         self.refresh(
             changes.meta,
-            !changes.scenes.is_empty() || !changes.shots.is_empty(),
+            board,
             !changes.characters.is_empty(),
             !changes.assets.is_empty(),
         );
         if !changes.jobs.is_empty() {
             self.signals.jobs.set(self.project.jobs());
         }
+    }
+
+    /// Re-reads only the few shots that changed, in place, when none of them moved, appeared or
+    /// went: typing in a shot's description on a board of thousands of shots must not re-read
+    /// them all per keystroke. Returns false when the whole board has to be re-read.
+    fn patch_shots(&self, changed: &std::collections::BTreeSet<shared_model::ShotId>) -> bool {
+        const FEW: usize = 16;
+        if changed.len() > FEW {
+            return false;
+        }
+        let mut fresh = Vec::with_capacity(changed.len());
+        for id in changed {
+            let Some(shot) = self.project.shot(id) else {
+                return false;
+            };
+            fresh.push(shot);
+        }
+        let places: Option<Vec<usize>> = self.signals.shots.with_untracked(|all| {
+            fresh
+                .iter()
+                .map(|new| {
+                    let i = all.iter().position(|s| s.id == new.id)?;
+                    let old = &all[i];
+                    // A move changes the order: the whole board is re-read and re-sorted.
+                    (old.scene_id == new.scene_id && old.position == new.position).then_some(i)
+                })
+                .collect()
+        });
+        let Some(places) = places else {
+            return false;
+        };
+        self.signals.shots.update(|all| {
+            for (i, shot) in places.into_iter().zip(fresh) {
+                all[i] = shot;
+            }
+        });
+        true
     }
 
     /// Re-reads the named parts of the document into their signals.
