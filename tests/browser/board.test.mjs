@@ -6,7 +6,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { startServer, launchBrowser, person, artifactPath } from "./harness.mjs";
-import { until, TIMEOUT, importBigBoard, domNodes } from "./helpers.mjs";
+import {
+  until, TIMEOUT, importBigBoard, domNodes, createProject, shareLink, openLink, waitCards,
+} from "./helpers.mjs";
 
 /** The bound the board holds however many shots it has (issue 12, item 8). */
 const MAX_NODES = 3000;
@@ -163,5 +165,52 @@ test("a 3,700-shot board holds a window of cards; keys and a drag reach every sh
     assert.deepEqual(alice.errors, [], "console errors");
   } finally {
     await alice.context.close();
+  }
+});
+
+test("a shot's description is edited on the card, and another person's change keeps the caret", async () => {
+  const alice = await person(browser, "Alice", "#e6194b");
+  const bob = await person(browser, "Bob", "#4363d8");
+  try {
+    await createProject(alice.page, server.url, "In place");
+    const link = await shareLink(alice.page, "editor");
+    await openLink(bob.page, link);
+    await alice.page.click(".add-scene");
+    await alice.page.waitForSelector(".scene .add-shot");
+    await alice.page.click(".scene .add-shot");
+    const [{ id }] = await waitCards(alice.page, "the new card", (c) => c.length === 1);
+    const field = `[data-shot-id="${id}"] textarea.shot-description`;
+
+    // Alice types on the card itself; each keystroke is written, Bob sees the words as they
+    // come, before Alice leaves the field.
+    await alice.page.click(field);
+    await alice.page.keyboard.type("The rabbit runs.");
+    await waitCards(bob.page, "Alice's words at Bob", (c) => c[0]?.text === "The rabbit runs.");
+    assert.equal(await alice.page.evaluate((f) => document.activeElement === document.querySelector(f), field), true);
+
+    // Alice's caret sits after "rabbit" when Bob puts "white " before it.
+    await alice.page.evaluate((f) => document.querySelector(f).setSelectionRange(10, 10), field);
+    await bob.page.click(`[data-shot-id="${id}"]`);
+    await bob.page.fill("#shot-description", "The white rabbit runs.");
+    await until(alice.page, "Bob's change in Alice's focused field", (f) =>
+      document.querySelector(f).value === "The white rabbit runs.", field);
+    const caret = await alice.page.evaluate((f) => {
+      const el = document.querySelector(f);
+      return { focused: document.activeElement === el, start: el.selectionStart, end: el.selectionEnd };
+    }, field);
+    assert.deepEqual(caret, { focused: true, start: 16, end: 16 }, "the caret did not follow the text");
+
+    // Typing goes on where the caret is, for both.
+    await alice.page.keyboard.type(" fast");
+    for (const p of [alice.page, bob.page]) {
+      await waitCards(p, "the merged description", (c) => c[0]?.text === "The white rabbit fast runs.");
+    }
+    await until(bob.page, "the panel follows", () =>
+      document.querySelector("#shot-description").value === "The white rabbit fast runs.");
+    assert.deepEqual(alice.errors, [], "console errors at Alice");
+    assert.deepEqual(bob.errors, [], "console errors at Bob");
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
   }
 });
