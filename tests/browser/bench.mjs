@@ -4,6 +4,7 @@
 //   node tests/browser/bench.mjs            # SHOTWEAVE_DATA_DIR or ../shared/data for the novel
 //   SHOTWEAVE_BENCH=keys node tests/browser/bench.mjs   # keystroke latency only (3.)
 //   SHOTWEAVE_BENCH=board node tests/browser/bench.mjs  # the 3,700-shot board only (4.)
+//   SHOTWEAVE_SERVER_BIN=$CARGO_TARGET_DIR/release/sync-server ...  # against a release server
 //
 // 1. the gzipped size of the bundle (wasm + JS);
 // 2. time from navigation to an interactive board (cold: empty cache; warm: service worker and
