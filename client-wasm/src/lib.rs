@@ -9,11 +9,13 @@
 //! - sans-IO core, built and unit-tested natively: [`sync`] (the y-websocket client: frames in,
 //!   frames and events out), [`presence`] (awareness states: names, views, shots, cursors) and
 //!   [`lines`] (the script editor's line mirror, fed by yrs deltas so that a keystroke touches
-//!   one line of the DOM, never the whole text);
+//!   one line of the DOM, never the whole text) and [`grid`] (the storyboard's window: which
+//!   scenes and rows of cards are in the DOM);
 //! - the browser layer, wasm32 only: `net` (the WebSocket and reconnection), `idb` (IndexedDB),
 //!   `api` (REST), `session` (one open project: document, sync, storage, presence, signals),
 //!   `editor` (the script's contenteditable surface) and `ui` (the screens).
 
+pub mod grid;
 pub mod lines;
 pub mod presence;
 pub mod sync;

@@ -548,45 +548,9 @@ pub fn normalize(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
     out
 }
 
-/// Where the caret belongs after a change made by undo or redo: after the last text inserted,
-/// or where the last text was removed.
-pub fn caret_after(delta: &[ScriptDelta]) -> Option<u32> {
-    let mut offset = 0u32;
-    let mut caret = None;
-    for step in delta {
-        match step {
-            ScriptDelta::Retain(n) => offset += n,
-            ScriptDelta::Insert(text) => {
-                offset += utf16_len(text);
-                caret = Some(offset);
-            }
-            ScriptDelta::Delete(_) => caret = Some(offset),
-        }
-    }
-    caret
-}
-
-/// Where `offset` ends up after `delta` is applied (someone else's change arriving while ours
-/// was not yet in the document). An insertion exactly at `offset` pushes it right.
-pub fn transform(offset: u32, delta: &[ScriptDelta]) -> u32 {
-    let mut pos = 0u32; // position in the old text
-    let mut moved = offset;
-    for step in delta {
-        if pos > offset {
-            break;
-        }
-        match step {
-            ScriptDelta::Retain(n) => pos += n,
-            ScriptDelta::Insert(text) => moved += utf16_len(text),
-            ScriptDelta::Delete(n) => {
-                let overlap = (*n).min(offset.saturating_sub(pos));
-                moved -= overlap;
-                pos += n;
-            }
-        }
-    }
-    moved
-}
+// The offset maths over deltas lives next to the document model, where it is tested natively
+// with the other pure moves; the editor reaches it through this module as before.
+pub use shared_model::moves::{caret_after, transform};
 
 #[cfg(test)]
 mod tests {
@@ -724,7 +688,7 @@ mod tests {
     }
 
     #[test]
-    fn windows_estimates_slices_and_carets() {
+    fn windows_estimates_and_slices() {
         let m = Metrics {
             row: 20.0,
             wide: 10.0,
@@ -744,25 +708,6 @@ mod tests {
         assert_eq!(lines.slice(0, lines.len()), "a🎬b\ncd\nef");
         assert_eq!(lines.slice(4, 5), "\n");
         assert_eq!(lines.slice(5, 6), "c");
-
-        use ScriptDelta::*;
-        assert_eq!(
-            caret_after(&[Retain(3), Insert("ab".into()), Retain(4)]),
-            Some(5)
-        );
-        assert_eq!(caret_after(&[Retain(3), Delete(2)]), Some(3));
-        assert_eq!(caret_after(&[Retain(3)]), None);
-    }
-
-    #[test]
-    fn offsets_transform_through_concurrent_deltas() {
-        use ScriptDelta::*;
-        assert_eq!(transform(5, &[Retain(2), Insert("abc".into())]), 8);
-        assert_eq!(transform(5, &[Retain(5), Insert("abc".into())]), 8);
-        assert_eq!(transform(5, &[Retain(6), Insert("abc".into())]), 5);
-        assert_eq!(transform(5, &[Retain(1), Delete(2)]), 3);
-        assert_eq!(transform(5, &[Retain(4), Delete(3)]), 4);
-        assert_eq!(transform(5, &[Delete(9)]), 0);
     }
 
     /// Applies patches to a plain vector of lines, the way the DOM layer does.

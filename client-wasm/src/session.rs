@@ -12,7 +12,8 @@ use std::rc::{Rc, Weak};
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
 use shared_model::{
-    Asset, Changes, Character, JobSummary, Meta, MetaPatch, Project, ProjectOptions, Scene, Shot,
+    Asset, Changes, Character, JobSummary, Meta, MetaPatch, Project, ProjectOptions, Scene,
+    ScriptDelta, ScriptHistory, Shot,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -21,7 +22,7 @@ use crate::idb::DocStore;
 use crate::net::{Socket, SocketHandler};
 use crate::presence::{Presence, PresenceState, RENEW_INTERVAL_MS, ServerJobs, User};
 use crate::sync::{Phase, SyncClient, SyncEvent, update_frame};
-use crate::{api, editor, storage};
+use crate::{api, storage};
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
@@ -140,6 +141,19 @@ enum Source {
     Storage,
 }
 
+/// A view of the script (the editor, while it is mounted), registered with
+/// [`Session::listen_script`]. The session tells it what happened and knows nothing else about
+/// it.
+pub(crate) trait ScriptListener {
+    /// A change to the script, local or remote. Called by yrs inside the transaction, where the
+    /// document cannot be read: queue it.
+    fn delta(&self, delta: &[ScriptDelta]);
+    /// The session has applied a batch of updates (after the deltas they caused).
+    fn flushed(&self);
+    /// Other people's presence changed (their cursors may have moved).
+    fn peers_changed(&self);
+}
+
 /// The open session, if any.
 pub(crate) fn current() -> Option<Rc<Session>> {
     CURRENT.with(|c| c.borrow().clone())
@@ -174,6 +188,12 @@ pub(crate) struct Session {
     retry: RefCell<Option<Timeout>>,
     renew: RefCell<Option<Interval>>,
     window_listeners: RefCell<Vec<(&'static str, Listener)>>,
+    /// The script's view, while one is mounted.
+    script_listener: RefCell<Option<Rc<dyn ScriptListener>>>,
+    /// The local user's script undo history, made when first needed. It lives as long as the
+    /// session, so switching to the board and back keeps it, and another opening (a new yrs
+    /// client id) starts a new one.
+    script_history: RefCell<Option<ScriptHistory>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -202,6 +222,11 @@ fn random_client_id() -> u64 {
 
 fn now_ms() -> f64 {
     js_sys::Date::now()
+}
+
+/// The clock of the undo history's grouping of keystrokes, in ms.
+fn clock_ms() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 fn online() -> bool {
@@ -250,6 +275,8 @@ impl Session {
             retry: RefCell::new(None),
             renew: RefCell::new(None),
             window_listeners: RefCell::new(Vec::new()),
+            script_listener: RefCell::new(None),
+            script_history: RefCell::new(None),
         });
         CURRENT.with(|c| *c.borrow_mut() = Some(session.clone()));
         session.observe();
@@ -306,12 +333,46 @@ impl Session {
             CHANGED.with(|c| merge(&mut c.borrow_mut(), changes));
             schedule_flush();
         });
-        self.project.observe_script("editor", editor::queue_delta);
+    }
+
+    /// Registers the script's view, replacing (and dropping) any earlier one. The script is
+    /// observed only while a view listens.
+    pub(crate) fn listen_script(&self, listener: Rc<dyn ScriptListener>) {
+        self.unlisten_script();
+        *self.script_listener.borrow_mut() = Some(listener);
+        self.project.observe_script("view", |delta| {
+            if let Some(listener) = current().and_then(|s| s.script_listener()) {
+                listener.delta(delta);
+            }
+        });
+    }
+
+    /// Drops the script's view, if any.
+    pub(crate) fn unlisten_script(&self) {
+        let old = self.script_listener.borrow_mut().take();
+        if old.is_some() {
+            self.project.unobserve_script("view");
+        }
+        // Dropped outside the borrow: the view's drop announces its cursor gone.
+        drop(old);
+    }
+
+    fn script_listener(&self) -> Option<Rc<dyn ScriptListener>> {
+        self.script_listener.borrow().clone()
+    }
+
+    /// Runs `f` with the local user's script undo history, starting it if need be.
+    pub(crate) fn with_script_history<R>(&self, f: impl FnOnce(&mut ScriptHistory) -> R) -> R {
+        let mut history = self.script_history.borrow_mut();
+        let history = history.get_or_insert_with(|| ScriptHistory::new(&self.project, clock_ms));
+        f(history)
     }
 
     /// Detaches everything; the page stays usable for another project.
     fn close(&self) {
         self.closed.set(true);
+        // First, so that the view's last presence change goes out before the local state ends.
+        self.unlisten_script();
         let frame = self.presence.borrow_mut().set_local(None);
         if let Some(socket) = self.socket.borrow_mut().take() {
             socket.send(&frame);
@@ -327,7 +388,6 @@ impl Session {
         }
         let _ = self.project.doc().unobserve_update_v1("session");
         self.project.unobserve("session");
-        self.project.unobserve_script("editor");
     }
 
     pub(crate) fn show_error(&self, message: &str) {
@@ -344,15 +404,54 @@ impl Session {
     }
 
     fn refresh_changed(&self, changes: &Changes) {
+        let board = !changes.scenes.is_empty()
+            || (!changes.shots.is_empty() && !self.patch_shots(&changes.shots));
         self.refresh(
             changes.meta,
-            !changes.scenes.is_empty() || !changes.shots.is_empty(),
+            board,
             !changes.characters.is_empty(),
             !changes.assets.is_empty(),
         );
         if !changes.jobs.is_empty() {
             self.signals.jobs.set(self.project.jobs());
         }
+    }
+
+    /// Re-reads only the few shots that changed, in place, when none of them moved, appeared or
+    /// went: typing in a shot's description on a board of thousands of shots must not re-read
+    /// them all per keystroke. Returns false when the whole board has to be re-read.
+    fn patch_shots(&self, changed: &std::collections::BTreeSet<shared_model::ShotId>) -> bool {
+        const FEW: usize = 16;
+        if changed.len() > FEW {
+            return false;
+        }
+        let mut fresh = Vec::with_capacity(changed.len());
+        for id in changed {
+            let Some(shot) = self.project.shot(id) else {
+                return false;
+            };
+            fresh.push(shot);
+        }
+        let places: Option<Vec<usize>> = self.signals.shots.with_untracked(|all| {
+            fresh
+                .iter()
+                .map(|new| {
+                    let i = all.iter().position(|s| s.id == new.id)?;
+                    let old = &all[i];
+                    // A move changes the order: the whole board is re-read and re-sorted.
+                    (old.scene_id == new.scene_id && old.position == new.position).then_some(i)
+                })
+                .collect()
+        });
+        let Some(places) = places else {
+            return false;
+        };
+        self.signals.shots.update(|all| {
+            for (i, shot) in places.into_iter().zip(fresh) {
+                all[i] = shot;
+            }
+        });
+        true
     }
 
     /// Re-reads the named parts of the document into their signals.
@@ -377,7 +476,9 @@ impl Session {
     fn flush(self: &Rc<Self>) {
         let outbox = OUTBOX.with(|o| std::mem::take(&mut *o.borrow_mut()));
         let changes = CHANGED.with(|c| std::mem::take(&mut *c.borrow_mut()));
-        editor::flush();
+        if let Some(listener) = self.script_listener() {
+            listener.flushed();
+        }
         if !changes.is_empty() {
             self.refresh_changed(&changes);
         }
@@ -612,7 +713,9 @@ impl Session {
         if self.signals.live_jobs.with_untracked(|l| l != &live) {
             self.signals.live_jobs.set(live);
         }
-        editor::redraw_cursors();
+        if let Some(listener) = self.script_listener() {
+            listener.peers_changed();
+        }
     }
 
     /// Remote cursors in the script, for the editor to draw: (name, colour, UTF-16 range).

@@ -4,6 +4,7 @@
 mod assets;
 mod board;
 mod characters;
+mod fields;
 mod generate;
 mod i18n;
 mod projects;

@@ -14,6 +14,7 @@
 //! can cross to JavaScript unchanged.
 
 pub use api_types::ids;
+pub mod moves;
 pub mod position;
 pub mod schema;
 

@@ -3,6 +3,8 @@
 //   cargo xtask web && cargo build -p sync-server
 //   node tests/browser/bench.mjs            # SHOTWEAVE_DATA_DIR or ../shared/data for the novel
 //   SHOTWEAVE_BENCH=keys node tests/browser/bench.mjs   # keystroke latency only (3.)
+//   SHOTWEAVE_BENCH=board node tests/browser/bench.mjs  # the 3,700-shot board only (4.)
+//   SHOTWEAVE_SERVER_BIN=$CARGO_TARGET_DIR/release/sync-server ...  # against a release server
 //
 // 1. the gzipped size of the bundle (wasm + JS);
 // 2. time from navigation to an interactive board (cold: empty cache; warm: service worker and
@@ -12,7 +14,10 @@
 //    next to three baselines: the editor with a 40-line script, the browser's own editing of
 //    the novel in a plain contenteditable, and of one paragraph (the floor). All of it twice:
 //    with headless Chromium's 60 Hz frame clock, and without it (frames as soon as there is
-//    something to show), which leaves the editor's and the browser's own work per key.
+//    something to show), which leaves the editor's and the browser's own work per key;
+// 4. a board of about 3,700 shots (the first fifth of 三国演义 imported through the API, every
+//    shot given a frame by the offline renderer unless SHOTWEAVE_BENCH_THUMBS=0): time from
+//    navigation to the first card, and the DOM nodes and images in the page once it is shown.
 
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -20,7 +25,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { startServer, launchBrowser, person } from "./harness.mjs";
-import { until, createProject, shareLink, openLink, waitConn, tab, waitCards } from "./helpers.mjs";
+import {
+  until, createProject, shareLink, openLink, waitConn, tab, waitCards, importBigBoard, domNodes,
+} from "./helpers.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -203,10 +210,83 @@ async function keystrokes(browser, link, clock, where) {
   for (const p of [writer, small, plain, floor]) await p.context.close();
 }
 
+// ---- 4. a board of thousands of shots ----
+
+/** Records when the first focusable shot card appears, from navigation start. */
+const boardProbe = () => {
+  const seen = () => {
+    if (document.querySelector(".shot-card[tabindex]") && !window.__boardReady) {
+      window.__boardReady = performance.now();
+    }
+  };
+  new MutationObserver(seen).observe(document, { childList: true, subtree: true });
+};
+
+async function bigBoard(browser) {
+  const big = await importBigBoard(server.url);
+  console.log(`-- board of ${big.shots} shots in ${big.scenes} scenes (first fifth of 三国演义, imported):`);
+  const auth = { Authorization: `Bearer ${big.token}` };
+  if (process.env.SHOTWEAVE_BENCH_THUMBS !== "0") {
+    const t0 = Date.now();
+    const res = await fetch(`${server.url}/api/projects/${big.project_id}/generate`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ provider: "offline", kind: "frame", scope: "missing" }),
+    });
+    if (!res.ok) throw new Error(`generate-all answered ${res.status}: ${await res.text()}`);
+    for (;;) {
+      const jobs = await (await fetch(`${server.url}/api/projects/${big.project_id}/jobs`, { headers: auth })).json();
+      const list = Array.isArray(jobs) ? jobs : jobs.jobs ?? [];
+      if (!list.some((j) => j.status === "queued" || j.status === "running")) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    console.log(`generate-all with the offline renderer: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  const link = `${server.url}/#/p/${big.project_id}/board?token=${encodeURIComponent(big.token)}`;
+  const cold = [];
+  const warm = [];
+  let nodes = 0;
+  let images = 0;
+  for (let run = 0; run < 3; run++) {
+    const p = await person(browser, `Board ${run}`, "#4363d8");
+    await p.context.addInitScript(boardProbe);
+    await p.page.goto(link);
+    await until(p.page, "the whole board in the model", (n) =>
+      Number(document.querySelector(".scenes")?.dataset.shots) === n && document.querySelector(".shot-card"), big.shots);
+    cold.push(await p.page.evaluate(() => window.__boardReady));
+    await p.page.waitForTimeout(500);
+    nodes = Math.max(nodes, await domNodes(p.page));
+    images = Math.max(images, await p.page.evaluate(() => document.images.length));
+    await until(p.page, "the service worker", () => navigator.serviceWorker.controller !== null);
+    await waitConn(p.page, "online");
+    await p.page.waitForSelector(".saved[data-saved=true]", { timeout: 60_000 });
+    await p.page.reload();
+    await p.page.waitForSelector(".shot-card", { timeout: 60_000 });
+    warm.push(await p.page.evaluate(() => window.__boardReady));
+    keyErrors.push(...p.errors);
+    await p.context.close();
+  }
+  const c = stats(cold);
+  const w = stats(warm);
+  console.log(`navigation -> first card, ${big.shots}-shot board, cold: median ${fmt(c.p50)} ms, max ${fmt(c.max)} ms (n=${c.n})`);
+  console.log(`navigation -> first card, warm (service worker + IndexedDB): median ${fmt(w.p50)} ms, max ${fmt(w.max)} ms (n=${w.n})`);
+  console.log(`DOM once shown: ${nodes} nodes, ${images} images`);
+}
+
 // ---- set-up: a project with the novel and a board ----
 
 const server = await startServer();
 const browser = await launchBrowser();
+if (only === "board") {
+  try {
+    await bigBoard(browser);
+    if (keyErrors.length) console.log("console errors:", keyErrors);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+  process.exit(0);
+}
 try {
   const owner = await person(browser, "Owner", "#e6194b");
   await createProject(owner.page, server.url, "三国演义 benchmark");
@@ -238,15 +318,6 @@ try {
 
   // ---- 2. navigation to an interactive board ----
 
-  // Records when the board first shows a focusable shot card, measured from navigation start.
-  const boardProbe = () => {
-    const seen = () => {
-      if (document.querySelector(".shot-card[tabindex]") && !window.__boardReady) {
-        window.__boardReady = performance.now();
-      }
-    };
-    new MutationObserver(seen).observe(document, { childList: true, subtree: true });
-  };
   const cold = [];
   const warm = [];
   for (let run = 0; run < (only === "keys" ? 0 : 5); run++) {
@@ -283,6 +354,8 @@ try {
   } finally {
     await unthrottled.close();
   }
+
+  await bigBoard(browser);
 
   const errors = [...owner.errors, ...keyErrors];
   if (errors.length) console.log("console errors:", errors);

@@ -1,30 +1,34 @@
 //! The storyboard: scenes as sections, shot cards, the shot panel.
 //!
-//! Cards are keyed by shot id, number and content, so a change re-creates only the cards it
-//! touched; presence and character chips are read reactively inside a card, so people moving
-//! around do not re-create anything. Reordering works by drag and drop and by keyboard
-//! (Alt+arrows); every move is one `move_shot` transaction, which writes scene and position
-//! together so that concurrent moves never duplicate a shot.
+//! The board is windowed ([`crate::grid`]): only the scenes and rows of cards in and around the
+//! viewport are in the DOM, with spacers sized for the rest, so a board of thousands of shots
+//! costs the page what a screenful does. The rows of the selected and the dragged shot stay in
+//! the DOM wherever the view goes, so the keyboard focus and a drag survive scrolling; moving
+//! the selection to a card out of view shows its row first, and dragging near the board's top
+//! or bottom edge scrolls it, so a drop reaches any scene. Scrolling re-windows on the next
+//! frame. Every card has the same height (the tallest seen, measured), which makes the spacers
+//! exact. Thumbnails load lazily as their cards come near the viewport.
+//!
+//! Cards are keyed by shot id and read their shot reactively, so a change re-renders only the
+//! parts of the cards it touched and a field being typed in keeps its focus. Reordering works
+//! by drag and drop and by keyboard (Alt+arrows); every move is one `move_shot` transaction,
+//! which writes scene and position together so that concurrent moves never duplicate a shot.
+//! Where a move goes is decided by `shared_model::moves`.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 use shared_model::{
-    AssetId, CharacterId, NewScene, NewShot, Scene, SceneId, Shot, ShotId, ShotPatch,
+    AssetId, CharacterId, NewScene, NewShot, SceneId, Shot, ShotId, ShotPatch, moves,
 };
 use wasm_bindgen::JsCast;
 
+use super::fields::{LiveInput, LiveTextarea};
 use super::generate::{self, CardActions, CardStatusLine, GenerateBar, JobsPanel};
 use super::{after_render, ctx, focus, format_duration};
 use crate::api::Scope;
+use crate::grid::{GridLayout, GridMetrics, Piece, Window};
 use crate::session::{self, Signals};
-
-/// Content hash of a shot, for keying its card.
-fn shot_hash(shot: &Shot) -> u64 {
-    let mut h = DefaultHasher::new();
-    format!("{shot:?}").hash(&mut h);
-    h.finish()
-}
 
 fn focus_shot(id: &ShotId) {
     let selector = format!("[data-shot-id=\"{id}\"]");
@@ -43,70 +47,29 @@ fn edit(f: impl FnOnce(&shared_model::Project) -> shared_model::Result<()>) {
     });
 }
 
-/// The shots of `scene` in order.
-fn scene_shots(sig: Signals, scene: &SceneId) -> Vec<Shot> {
-    sig.shots.with_untracked(|all| {
-        all.iter()
-            .filter(|s| s.scene_id.as_ref() == Some(scene))
-            .cloned()
-            .collect()
-    })
+fn move_to(id: &ShotId, target: Option<moves::Target>) {
+    if let Some((scene, index)) = target {
+        edit(|p| p.move_shot(id, &scene, index));
+        focus_shot(id);
+    }
 }
 
 /// Moves a shot one place earlier or later; past the scene's edge it crosses into the
 /// neighbouring scene.
 fn nudge(sig: Signals, id: &ShotId, later: bool) {
-    let Some(shot) = sig
-        .shots
-        .with_untracked(|all| all.iter().find(|s| &s.id == id).cloned())
-    else {
-        return;
-    };
-    let Some(scene) = shot.scene_id.clone() else {
-        return;
-    };
-    let siblings = scene_shots(sig, &scene);
-    let Some(i) = siblings.iter().position(|s| &s.id == id) else {
-        return;
-    };
-    let scenes = sig.scenes.get_untracked();
-    let scene_index = scenes.iter().position(|s| s.id == scene).unwrap_or(0);
-    let target = if later {
-        if i + 1 < siblings.len() {
-            Some((scene.clone(), i + 1))
-        } else {
-            scenes.get(scene_index + 1).map(|s| (s.id.clone(), 0))
-        }
-    } else if i > 0 {
-        Some((scene.clone(), i - 1))
-    } else if scene_index > 0 {
-        scenes
-            .get(scene_index - 1)
-            .map(|s| (s.id.clone(), usize::MAX))
-    } else {
-        None
-    };
-    if let Some((to, index)) = target {
-        edit(|p| p.move_shot(id, &to, index));
-        focus_shot(id);
-    }
+    let target = sig.scenes.with_untracked(|scenes| {
+        sig.shots
+            .with_untracked(|shots| moves::nudge(scenes, shots, id, later))
+    });
+    move_to(id, target);
 }
 
 /// Moves `dragged` to where `onto` is (before it), in `onto`'s scene.
-fn drop_onto(sig: Signals, dragged: &ShotId, onto: &Shot) {
-    if dragged == &onto.id {
-        return;
-    }
-    let Some(scene) = onto.scene_id.clone() else {
-        return;
-    };
-    let index = scene_shots(sig, &scene)
-        .iter()
-        .filter(|s| &s.id != dragged)
-        .position(|s| s.id == onto.id)
-        .unwrap_or(usize::MAX);
-    edit(|p| p.move_shot(dragged, &scene, index));
-    focus_shot(dragged);
+fn drop_onto(sig: Signals, dragged: &ShotId, onto: &ShotId) {
+    let target = sig
+        .shots
+        .with_untracked(|shots| moves::drop_onto(shots, dragged, onto));
+    move_to(dragged, target);
 }
 
 fn add_shot_at(scene: &SceneId, index: usize) -> Option<ShotId> {
@@ -120,6 +83,41 @@ fn add_shot_at(scene: &SceneId, index: usize) -> Option<ShotId> {
     ok.then_some(id)
 }
 
+/// The board's derived state, shared by its parts. `Copy`: every field is a signal.
+#[derive(Clone, Copy)]
+struct BoardState {
+    sig: Signals,
+    selected: RwSignal<Option<ShotId>>,
+    dragging: RwSignal<Option<ShotId>>,
+    /// Each shot's place in storyboard order (its number is one more).
+    index: Memo<HashMap<ShotId, usize>>,
+    /// The shot ids of each scene, in the order of `sig.scenes`.
+    grouped: Memo<Vec<Vec<ShotId>>>,
+    layout: Memo<GridLayout>,
+    window: Memo<Window>,
+}
+
+impl BoardState {
+    fn shot(&self, id: &ShotId) -> Option<Shot> {
+        let i = self.index.with(|ix| ix.get(id).copied())?;
+        self.sig.shots.with(|all| all.get(i).cloned())
+    }
+
+    /// (scene index, index within the scene) of a shot.
+    fn place(&self, id: &ShotId) -> Option<(usize, usize)> {
+        self.grouped.with(|groups| {
+            groups
+                .iter()
+                .enumerate()
+                .find_map(|(s, ids)| ids.iter().position(|i| i == id).map(|p| (s, p)))
+        })
+    }
+}
+
+/// The part of the board's scroll area the window covers beyond the viewport, above and below:
+/// a little scrolling shows cards already there.
+const MARGIN_SCREENS: f32 = 0.5;
+
 #[component]
 pub(crate) fn Board(sig: Signals) -> impl IntoView {
     let ctx = ctx();
@@ -127,18 +125,154 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
     let dragging = RwSignal::new(None::<ShotId>);
     let editable = move || sig.role.get().can_edit();
     generate::provide(sig);
-    let numbered = Memo::new(move |_| {
-        sig.shots
-            .get()
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| (i + 1, s))
-            .collect::<Vec<_>>()
+    let scroller = NodeRef::<leptos::html::Section>::new();
+    let scenes_el = NodeRef::<leptos::html::Div>::new();
+    let metrics = RwSignal::new(GridMetrics::default());
+    // The card height once measured (until then cards size themselves).
+    let card_height = RwSignal::new(None::<f32>);
+    // The viewport in px from the top of the first scene.
+    let band = RwSignal::new((0.0f32, 1000.0f32));
+
+    let index = Memo::new(move |_| {
+        sig.shots.with(|all| {
+            all.iter()
+                .enumerate()
+                .map(|(i, s)| (s.id.clone(), i))
+                .collect::<HashMap<_, _>>()
+        })
     });
-    let total = move || {
-        sig.shots
-            .with(|all| all.iter().map(|s| u64::from(s.duration_ms)).sum::<u64>())
+    let grouped = Memo::new(move |_| {
+        sig.scenes.with(|scenes| {
+            let at: HashMap<&SceneId, usize> =
+                scenes.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
+            let mut groups = vec![Vec::new(); scenes.len()];
+            sig.shots.with(|all| {
+                for shot in all {
+                    if let Some(&i) = shot.scene_id.as_ref().and_then(|s| at.get(s)) {
+                        groups[i].push(shot.id.clone());
+                    }
+                }
+            });
+            groups
+        })
+    });
+    let layout = Memo::new(move |_| {
+        let counts = grouped.with(|g| g.iter().map(Vec::len).collect());
+        GridLayout::new(counts, metrics.get())
+    });
+    let state_for_pins = move |id: Option<ShotId>| {
+        id.and_then(|id| {
+            grouped.with(|groups| {
+                groups
+                    .iter()
+                    .enumerate()
+                    .find_map(|(s, ids)| ids.iter().position(|i| *i == id).map(|p| (s, p)))
+            })
+        })
     };
+    let window = Memo::new(move |_| {
+        let (top, bottom) = band.get();
+        let margin = (bottom - top) * MARGIN_SCREENS;
+        let pinned: Vec<(usize, usize)> = [selected.get(), dragging.get()]
+            .into_iter()
+            .filter_map(state_for_pins)
+            .collect();
+        layout.with(|l| l.window(top - margin, bottom + margin, &pinned))
+    });
+    let state = BoardState {
+        sig,
+        selected,
+        dragging,
+        index,
+        grouped,
+        layout,
+        window,
+    };
+
+    // The band on screen, read from the page.
+    let read_band = move || {
+        let (Some(board), Some(scenes)) = (scroller.get_untracked(), scenes_el.get_untracked())
+        else {
+            return;
+        };
+        let b = board.get_bounding_client_rect();
+        let s = scenes.get_bounding_client_rect();
+        let top = (b.top() - s.top()) as f32;
+        let next = (top, top + b.height() as f32);
+        if band.get_untracked() != next {
+            band.set(next);
+        }
+    };
+    // The sizes the layout assumes, read from what is rendered.
+    let measure = move || {
+        let Some(scenes) = scenes_el.get_untracked() else {
+            return;
+        };
+        let scenes: &web_sys::Element = scenes.as_ref();
+        let Some(next) = measure_metrics(scenes, metrics.get_untracked(), card_height) else {
+            return;
+        };
+        if next != metrics.get_untracked() {
+            metrics.set(next);
+        }
+        read_band();
+    };
+    let frame_pending = StoredValue::new(false);
+    let on_scroll = move || {
+        if frame_pending.get_value() {
+            return;
+        }
+        frame_pending.set_value(true);
+        after_render(move || {
+            if frame_pending.try_update_value(|p| *p = false).is_some() {
+                read_band();
+            }
+        });
+    };
+    // The card that has the keyboard focus. Re-windowing can move a card's element in the
+    // DOM (the list around it changed), which drops the focus to the page; it is given back.
+    let focused = StoredValue::new(None::<String>);
+    let on_focusin = move |ev: leptos::ev::FocusEvent| {
+        let card = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .filter(|el| el.class_list().contains("shot-card"))
+            .and_then(|el| el.get_attribute("data-shot-id"));
+        focused.set_value(card);
+    };
+    let refocus = move || {
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let lost = doc
+            .active_element()
+            .is_none_or(|a| doc.body().is_some_and(|b| a == *b));
+        if lost
+            && let Some(id) = focused.try_get_value().flatten()
+            && let Ok(Some(el)) = doc.query_selector(&format!("[data-shot-id=\"{id}\"]"))
+            && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>()
+        {
+            // Where the user scrolled stays: the card only takes the focus back.
+            let options = web_sys::FocusOptions::new();
+            options.set_prevent_scroll(true);
+            let _ = el.focus_with_options(&options);
+        }
+    };
+    // After the window changes, measure what came into the DOM on the next frame.
+    Effect::new(move |_| {
+        window.track();
+        after_render(move || {
+            if metrics.try_get_untracked().is_some() {
+                measure();
+                refocus();
+            }
+        });
+    });
+    let resize = window_event_listener(leptos::ev::resize, move |_| {
+        measure();
+        read_band();
+    });
+    on_cleanup(move || resize.remove());
 
     // What this person is looking at, for everyone else's status bar.
     Effect::new(move |_| {
@@ -152,7 +286,7 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
     Effect::new(move |_| {
         let gone = selected
             .get()
-            .is_some_and(|id| sig.shots.with(|all| !all.iter().any(|s| s.id == id)));
+            .is_some_and(|id| index.with(|ix| !ix.contains_key(&id)));
         if gone {
             selected.set(None);
         }
@@ -169,10 +303,79 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
             Ok(())
         });
     };
+    let total = move || {
+        sig.shots
+            .with(|all| all.iter().map(|s| u64::from(s.duration_ms)).sum::<u64>())
+    };
+    // Dragging near the top or bottom edge scrolls the board, so that a shot can be dropped
+    // into a scene that is not on screen (it comes into the window as it scrolls in).
+    let autoscroll = move |ev: leptos::ev::DragEvent| {
+        if dragging.get_untracked().is_none() {
+            return;
+        }
+        let Some(board) = scroller.get_untracked() else {
+            return;
+        };
+        let r = board.get_bounding_client_rect();
+        let y = f64::from(ev.client_y());
+        const EDGE: f64 = 64.0;
+        let step = if y < r.top() + EDGE {
+            -(EDGE - (y - r.top())).max(8.0)
+        } else if y > r.bottom() - EDGE {
+            (EDGE - (r.bottom() - y)).max(8.0)
+        } else {
+            return;
+        };
+        board.scroll_by_with_x_and_y(0.0, step);
+    };
+    let blocks = move || {
+        window.with(|w| {
+            sig.scenes.with(|scenes| {
+                let mut blocks = Vec::with_capacity(w.scenes.len() * 2 + 1);
+                for shown in &w.scenes {
+                    let Some(scene) = scenes.get(shown.scene) else {
+                        continue;
+                    };
+                    if shown.gap_before > 0.5 {
+                        blocks.push(Block::Gap {
+                            before: Some(scene.id.clone()),
+                            height: px(shown.gap_before),
+                        });
+                    }
+                    let before = shown
+                        .scene
+                        .checked_sub(1)
+                        .and_then(|i| scenes.get(i))
+                        .map(|s| s.id.clone());
+                    blocks.push(Block::Scene(scene.id.clone(), before));
+                }
+                if w.gap_after > 0.5 {
+                    blocks.push(Block::Gap {
+                        before: None,
+                        height: px(w.gap_after),
+                    });
+                }
+                blocks
+            })
+        })
+    };
+    let card_style = move || {
+        card_height
+            .get()
+            .map(|h| format!("--card-h:{h:.0}px"))
+            .unwrap_or_default()
+    };
 
     view! {
         <div class="board-layout">
-            <section class="board" aria-label="Storyboard">
+            <section
+                class="board"
+                aria-label="Storyboard"
+                node_ref=scroller
+                on:scroll=move |_| on_scroll()
+                on:dragover=autoscroll
+                on:focusin=on_focusin
+            >
                 <div class="board-toolbar">
                     <span class="total">
                         {move || ctx.t("Total running time")} ": "
@@ -199,75 +402,228 @@ pub(crate) fn Board(sig: Signals) -> impl IntoView {
                         {move || ctx.t("No scenes yet. Add one to start the storyboard.")}
                     </p>
                 </Show>
-                <For
-                    each=move || sig.scenes.get()
-                    key=|s: &Scene| (s.id.clone(), s.title.clone())
-                    children=move |scene| {
-                        view! {
-                            <SceneSection
-                                scene=scene
-                                sig=sig
-                                numbered=numbered
-                                selected=selected
-                                dragging=dragging
-                            />
+                <div
+                    class="scenes"
+                    node_ref=scenes_el
+                    style=card_style
+                    data-shots=move || sig.shots.with(Vec::len).to_string()
+                    data-scenes=move || sig.scenes.with(Vec::len).to_string()
+                >
+                    <For
+                        each=blocks
+                        key=|b: &Block| b.clone()
+                        children=move |b| match b {
+                            Block::Gap { height, .. } => {
+                                view! {
+                                    <div
+                                        class="scene-gap"
+                                        aria-hidden="true"
+                                        style=format!("height:{:.1}px", f64::from(height) / 10.0)
+                                    ></div>
+                                }
+                                    .into_any()
+                            }
+                            Block::Scene(id, _) => view! { <SceneSection id=id state=state /> }.into_any(),
                         }
-                    }
-                />
+                    />
+                </div>
             </section>
             {move || {
                 selected
                     .get()
-                    .map(|id| view! { <ShotPanel id=id sig=sig selected=selected numbered=numbered /> })
+                    .map(|id| view! { <ShotPanel id=id sig=sig selected=selected index=index /> })
             }}
         </div>
     }
 }
 
+/// A height in tenths of a px, so that blocks can be keyed by it.
+fn px(h: f32) -> u32 {
+    (h.max(0.0) * 10.0).round() as u32
+}
+
+/// What the board renders between its toolbar and its end: shown scenes and the spacers for
+/// the hidden ones.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Block {
+    Gap {
+        before: Option<SceneId>,
+        height: u32,
+    },
+    /// A scene, keyed with the scene before it on the board (as cards are, see [`Item`]).
+    Scene(SceneId, Option<SceneId>),
+}
+
+/// Reads the grid's sizes from the rendered board: the column count and row gap from the
+/// first list's computed style, a card's height (the tallest card's content, never less than
+/// the height already set), a scene's heading and spacing from the first scene.
+fn measure_metrics(
+    scenes: &web_sys::Element,
+    old: GridMetrics,
+    card_height: RwSignal<Option<f32>>,
+) -> Option<GridMetrics> {
+    let window = web_sys::window()?;
+    let list = scenes.query_selector(".scene .shots").ok()??;
+    let style = window.get_computed_style(&list).ok()??;
+    let prop = |name: &str| -> f32 {
+        style
+            .get_property_value(name)
+            .ok()
+            .and_then(|v| v.trim().trim_end_matches("px").parse::<f32>().ok())
+            .unwrap_or(0.0)
+    };
+    let columns = style
+        .get_property_value("grid-template-columns")
+        .ok()
+        .map(|v| v.split_whitespace().count())
+        .filter(|n| *n > 0)
+        .unwrap_or(old.columns);
+    let gap = prop("row-gap");
+    let (pad_top, pad_bottom) = (prop("padding-top"), prop("padding-bottom"));
+
+    let cards = scenes.query_selector_all(".shot-card").ok()?;
+    let mut tallest: f32 = 0.0;
+    for i in 0..cards.length() {
+        if let Some(card) = cards
+            .item(i)
+            .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let border = (card.offset_height() - card.client_height()) as f32;
+            let needed = (card.scroll_height() as f32 + border).max(card.offset_height() as f32);
+            tallest = tallest.max(needed);
+        }
+    }
+    let card = match card_height.get_untracked() {
+        // Only ever grows: a card's content can be taller than the height set, never shorter.
+        Some(h) if tallest <= h + 0.5 => h,
+        _ if tallest > 0.0 => {
+            card_height.set(Some(tallest.ceil()));
+            tallest.ceil()
+        }
+        _ => old.card,
+    };
+
+    let section = list.closest(".scene").ok()??;
+    let s = section.get_bounding_client_rect();
+    let l = list.get_bounding_client_rect();
+    let content = l.height() as f32 - pad_top - pad_bottom;
+    let head = (l.top() - s.top()) as f32 + pad_top;
+    let chrome = s.height() as f32 - content;
+    let empty = if list
+        .query_selector(".shot-card, .shot-spacer")
+        .ok()?
+        .is_none()
+    {
+        content
+    } else {
+        old.empty
+    };
+    Some(GridMetrics {
+        columns,
+        card,
+        gap,
+        head,
+        chrome,
+        empty,
+    })
+}
+
+/// A shown scene's list: spacers and cards. A card is keyed by its id and the id of the card
+/// before it in the scene, so that a reorder re-creates the few cards whose neighbour changed
+/// and the keyed list never has to move an element (leptos 0.8's `For` did not always move a
+/// card when another person's reorder swapped two of them).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Item {
+    Spacer {
+        first_row: usize,
+        rows: usize,
+        height: u32,
+    },
+    Card(ShotId, Option<ShotId>),
+}
+
 #[component]
-fn SceneSection(
-    scene: Scene,
-    sig: Signals,
-    numbered: Memo<Vec<(usize, Shot)>>,
-    selected: RwSignal<Option<ShotId>>,
-    dragging: RwSignal<Option<ShotId>>,
-) -> impl IntoView {
+fn SceneSection(id: SceneId, state: BoardState) -> impl IntoView {
     let ctx = ctx();
+    let sig = state.sig;
     let editable = move || sig.role.get().can_edit();
-    let sid = scene.id.clone();
-    let shots = {
-        let sid = sid.clone();
-        move || {
-            numbered.with(|all| {
+    let position = {
+        let id = id.clone();
+        Memo::new(move |_| sig.scenes.with(|all| all.iter().position(|s| s.id == id)))
+    };
+    let title = {
+        let id = id.clone();
+        Signal::derive(move || {
+            sig.scenes.with(|all| {
                 all.iter()
-                    .filter(|(_, s)| s.scene_id.as_ref() == Some(&sid))
-                    .cloned()
-                    .collect::<Vec<_>>()
+                    .find(|s| s.id == id)
+                    .map(|s| s.title.clone())
+                    .unwrap_or_default()
             })
-        }
+        })
     };
-    let number = {
-        let sid = sid.clone();
-        move || {
-            sig.scenes
-                .with(|all| all.iter().position(|s| s.id == sid).map_or(0, |i| i + 1))
-        }
+    let number = move || position.get().map_or(0, |i| i + 1);
+    let duration = move || {
+        let Some(i) = position.get() else {
+            return format_duration(0);
+        };
+        let ms: u64 = state.grouped.with(|g| {
+            g.get(i).map_or(0, |ids| {
+                ids.iter()
+                    .filter_map(|id| state.shot(id))
+                    .map(|s| u64::from(s.duration_ms))
+                    .sum()
+            })
+        });
+        format_duration(ms)
     };
-    let duration = {
-        let shots = shots.clone();
-        move || format_duration(shots().iter().map(|(_, s)| u64::from(s.duration_ms)).sum())
+    let empty = move || {
+        position
+            .get()
+            .is_none_or(|i| state.grouped.with(|g| g.get(i).is_none_or(Vec::is_empty)))
     };
-    let empty = {
-        let shots = shots.clone();
-        move || shots().is_empty()
+    let items = move || {
+        let Some(i) = position.get() else {
+            return Vec::new();
+        };
+        let rows = state.window.with(|w| {
+            w.scenes
+                .iter()
+                .find(|s| s.scene == i)
+                .map(|s| s.rows.clone())
+                .unwrap_or_default()
+        });
+        let pieces = state.layout.with(|l| l.pieces(i, &rows));
+        state.grouped.with(|g| {
+            let ids = g.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            pieces
+                .into_iter()
+                .flat_map(|piece| match piece {
+                    Piece::Spacer {
+                        first_row,
+                        rows,
+                        height,
+                    } => vec![Item::Spacer {
+                        first_row,
+                        rows,
+                        height: px(height),
+                    }],
+                    Piece::Cards(range) => range
+                        .filter_map(|i| {
+                            let before = i.checked_sub(1).and_then(|j| ids.get(j)).cloned();
+                            ids.get(i).map(|id| Item::Card(id.clone(), before))
+                        })
+                        .collect(),
+                })
+                .collect::<Vec<_>>()
+        })
     };
     let rename = {
-        let sid = sid.clone();
-        move |ev: leptos::ev::Event| {
-            let title = event_target_value(&ev);
+        let id = id.clone();
+        move |title: String| {
             edit(|p| {
                 p.update_scene(
-                    &sid,
+                    &id,
                     &shared_model::ScenePatch {
                         title: Some(title),
                         ..Default::default()
@@ -277,20 +633,20 @@ fn SceneSection(
         }
     };
     let add = {
-        let sid = sid.clone();
+        let id = id.clone();
         move |_| {
-            if let Some(id) = add_shot_at(&sid, usize::MAX) {
-                selected.set(Some(id.clone()));
-                focus_shot(&id);
+            if let Some(new) = add_shot_at(&id, usize::MAX) {
+                state.selected.set(Some(new.clone()));
+                focus_shot(&new);
             }
         }
     };
     let remove = {
-        let sid = sid.clone();
-        move |_| edit(|p| p.delete_scene(&sid))
+        let id = id.clone();
+        move |_| edit(|p| p.delete_scene(&id))
     };
     let generate_scene = {
-        let sid = sid.clone();
+        let id = id.clone();
         let g = use_context::<generate::Gen>();
         move |_| {
             if let Some(g) = g {
@@ -299,35 +655,34 @@ fn SceneSection(
                     g,
                     kind,
                     Scope::Scene {
-                        scene: sid.to_string(),
+                        scene: id.to_string(),
                     },
                 );
             }
         }
     };
     let drop_at_end = {
-        let sid = sid.clone();
+        let id = id.clone();
         move |ev: leptos::ev::DragEvent| {
             ev.prevent_default();
-            if let Some(dragged) = dragging.get_untracked() {
-                edit(|p| p.move_shot(&dragged, &sid, usize::MAX));
+            if let Some(dragged) = state.dragging.get_untracked() {
+                edit(|p| p.move_shot(&dragged, &id, usize::MAX));
                 focus_shot(&dragged);
             }
-            dragging.set(None);
+            state.dragging.set(None);
         }
     };
 
     view! {
-        <section class="scene" data-scene-id=sid.to_string()>
+        <section class="scene" data-scene-id=id.to_string()>
             <header class="scene-header">
                 <span class="scene-number">{move || ctx.t("Scene")} " " {number}</span>
-                <input
+                <LiveInput
                     class="scene-title"
-                    type="text"
-                    aria-label="Scene title"
-                    prop:value=scene.title.clone()
-                    prop:disabled=move || !editable()
-                    on:change=rename
+                    label="Scene title"
+                    value=title
+                    write=rename
+                    disabled=Signal::derive(move || !editable())
                 />
                 <span class="scene-duration">{duration}</span>
                 <Show when=editable>
@@ -348,21 +703,24 @@ fn SceneSection(
                 on:drop=drop_at_end
             >
                 <For
-                    each=shots
-                    key=|(n, s): &(usize, Shot)| (s.id.clone(), *n, shot_hash(s))
-                    children=move |(n, shot)| {
-                        view! {
-                            <ShotCard
-                                number=n
-                                shot=shot
-                                sig=sig
-                                selected=selected
-                                dragging=dragging
-                            />
+                    each=items
+                    key=|item: &Item| item.clone()
+                    children=move |item| match item {
+                        Item::Spacer { height, rows, .. } => {
+                            view! {
+                                <li
+                                    class="shot-spacer"
+                                    aria-hidden="true"
+                                    data-rows=rows.to_string()
+                                    style=format!("height:{:.1}px", f64::from(height) / 10.0)
+                                ></li>
+                            }
+                                .into_any()
                         }
+                        Item::Card(id, _) => view! { <ShotCard id=id state=state /> }.into_any(),
                     }
                 />
-                <Show when=empty.clone()>
+                <Show when=empty>
                     <li class="muted no-shots">{move || ctx.t("No shots yet")}</li>
                 </Show>
             </ol>
@@ -403,15 +761,18 @@ fn Thumb(asset: Option<AssetId>, sig: Signals) -> impl IntoView {
 }
 
 #[component]
-fn ShotCard(
-    number: usize,
-    shot: Shot,
-    sig: Signals,
-    selected: RwSignal<Option<ShotId>>,
-    dragging: RwSignal<Option<ShotId>>,
-) -> impl IntoView {
+fn ShotCard(id: ShotId, state: BoardState) -> impl IntoView {
+    let sig = state.sig;
+    let (selected, dragging) = (state.selected, state.dragging);
     let editable = move || sig.role.get().can_edit();
-    let id = shot.id.clone();
+    let shot = {
+        let id = id.clone();
+        Memo::new(move |_| state.shot(&id))
+    };
+    let number = {
+        let id = id.clone();
+        Memo::new(move |_| state.index.with(|ix| ix.get(&id).map_or(0, |i| i + 1)))
+    };
     let is_selected = {
         let id = id.clone();
         move || selected.get().as_ref() == Some(&id)
@@ -427,31 +788,42 @@ fn ShotCard(
             })
         }
     };
-    let characters = {
-        let ids: Vec<CharacterId> = shot.character_ids.clone();
-        move || {
-            sig.characters.with(|all| {
-                all.iter()
-                    .filter(|c| ids.contains(&c.id))
-                    .map(|c| (c.name.clone(), c.color.clone()))
-                    .collect::<Vec<_>>()
-            })
-        }
+    let characters = move || {
+        let ids: Vec<CharacterId> = shot.with(|s| {
+            s.as_ref()
+                .map(|s| s.character_ids.clone())
+                .unwrap_or_default()
+        });
+        sig.characters.with(|all| {
+            all.iter()
+                .filter(|c| ids.contains(&c.id))
+                .map(|c| (c.name.clone(), c.color.clone()))
+                .collect::<Vec<_>>()
+        })
     };
+    // Typing in the card's own fields must not make it draggable under the pointer (the
+    // browser would drag the card instead of selecting text).
+    let typing = RwSignal::new(false);
     let on_key = {
-        let shot = shot.clone();
+        let id = id.clone();
         move |ev: leptos::ev::KeyboardEvent| {
             // Keys typed into a control inside the card are not board commands.
             if ev.target() != ev.current_target() {
                 return;
             }
-            let id = shot.id.clone();
-            let all = sig.shots.get_untracked();
-            let i = all.iter().position(|s| s.id == id).unwrap_or(0);
+            let Some(i) = state.index.with_untracked(|ix| ix.get(&id).copied()) else {
+                return;
+            };
+            let count = sig.shots.with_untracked(Vec::len);
+            // The target's row is pinned into the window when it is selected, so its card
+            // exists by the time it is focused, however far away it was.
             let go = |j: usize| {
-                if let Some(s) = all.get(j) {
-                    selected.set(Some(s.id.clone()));
-                    focus_shot(&s.id);
+                if let Some(s) = sig
+                    .shots
+                    .with_untracked(|all| all.get(j).map(|s| s.id.clone()))
+                {
+                    selected.set(Some(s.clone()));
+                    focus_shot(&s);
                 }
             };
             let handled = match (ev.key().as_str(), ev.alt_key()) {
@@ -470,7 +842,7 @@ fn ShotCard(
                     true
                 }
                 ("End", _) => {
-                    go(all.len().saturating_sub(1));
+                    go(count.saturating_sub(1));
                     true
                 }
                 ("ArrowRight" | "ArrowDown", true) => {
@@ -487,10 +859,9 @@ fn ShotCard(
                     true
                 }
                 ("Delete" | "Backspace", _) if editable() => {
-                    let next = all
-                        .get(i + 1)
-                        .or_else(|| i.checked_sub(1).and_then(|j| all.get(j)));
-                    let next = next.map(|s| s.id.clone());
+                    let next = sig
+                        .shots
+                        .with_untracked(|all| moves::after_delete(all, &id));
                     edit(|p| p.delete_shot(&id));
                     selected.set(next.clone());
                     if let Some(next) = next {
@@ -499,12 +870,13 @@ fn ShotCard(
                     true
                 }
                 ("n" | "N", false) if editable() && !ev.ctrl_key() && !ev.meta_key() => {
-                    if let Some(scene) = &shot.scene_id {
-                        let index = scene_shots(sig, scene)
-                            .iter()
-                            .position(|s| s.id == id)
-                            .map_or(usize::MAX, |j| j + 1);
-                        if let Some(new) = add_shot_at(scene, index) {
+                    if let Some((scene, index)) = state.place(&id) {
+                        let scene_id = sig
+                            .scenes
+                            .with_untracked(|s| s.get(scene).map(|s| s.id.clone()));
+                        if let Some(scene_id) = scene_id
+                            && let Some(new) = add_shot_at(&scene_id, index + 1)
+                        {
                             selected.set(Some(new.clone()));
                             focus_shot(&new);
                         }
@@ -519,7 +891,7 @@ fn ShotCard(
         }
     };
     let on_drop = {
-        let shot = shot.clone();
+        let id = id.clone();
         move |ev: leptos::ev::DragEvent| {
             ev.prevent_default();
             ev.stop_propagation();
@@ -530,7 +902,7 @@ fn ShotCard(
                     .map(ShotId::from)
             });
             if let Some(dragged) = dragged {
-                drop_onto(sig, &dragged, &shot);
+                drop_onto(sig, &dragged, &id);
             }
             dragging.set(None);
         }
@@ -544,10 +916,40 @@ fn ShotCard(
         }
     };
     let drag_id = id.clone();
-    let action_id = id.clone();
-    let duration = format!("{:.1}s", f64::from(shot.duration_ms) / 1000.0);
-    let description = shot.description.clone();
-    let label = format!("Shot {number}: {}", shot.description);
+    let field = move |f: fn(&Shot) -> String| {
+        Signal::derive(move || shot.with(|s| s.as_ref().map(f).unwrap_or_default()))
+    };
+    let write = {
+        let id = id.clone();
+        move |which: fn(String) -> ShotPatch| {
+            let id = id.clone();
+            move |v: String| {
+                let p = which(v);
+                edit(|proj| proj.update_shot(&id, &p));
+            }
+        }
+    };
+    let duration = move || {
+        shot.with(|s| {
+            s.as_ref()
+                .map(|s| format!("{:.1}s", f64::from(s.duration_ms) / 1000.0))
+                .unwrap_or_default()
+        })
+    };
+    let label = move || {
+        format!(
+            "Shot {}: {}",
+            number.get(),
+            shot.with(|s| s
+                .as_ref()
+                .map(|s| s.description.clone())
+                .unwrap_or_default())
+        )
+    };
+    // Its own memo, so that typing in the card does not re-create the picture.
+    let take = Memo::new(move |_| shot.with(|s| s.as_ref().and_then(|s| s.selected_take.clone())));
+    let action_id = id.to_string();
+    let status_id = id.to_string();
 
     view! {
         <li
@@ -556,7 +958,7 @@ fn ShotCard(
             tabindex="0"
             data-shot-id=id.to_string()
             aria-label=label
-            draggable=move || if editable() { "true" } else { "false" }
+            draggable=move || if editable() && !typing.get() { "true" } else { "false" }
             on:click={
                 let select = select.clone();
                 move |_| select()
@@ -566,6 +968,10 @@ fn ShotCard(
                     select()
                 }
             }
+            on:focusin=move |ev: leptos::ev::FocusEvent| {
+                typing.set(ev.target() != ev.current_target());
+            }
+            on:focusout=move |_| typing.set(false)
             on:keydown=on_key
             on:dragstart=move |ev: leptos::ev::DragEvent| {
                 if let Some(d) = ev.data_transfer() {
@@ -578,7 +984,7 @@ fn ShotCard(
             on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
             on:drop=on_drop
         >
-            <Thumb asset=shot.selected_take.clone() sig=sig />
+            {move || view! { <Thumb asset=take.get() sig=sig /> }}
             <div class="shot-meta">
                 <span class="shot-number">"#" {number}</span>
                 <span class="shot-duration">{duration}</span>
@@ -601,8 +1007,22 @@ fn ShotCard(
                     }}
                 </span>
             </div>
-            <CardStatusLine shot=id.to_string() />
-            <p class="shot-description">{description}</p>
+            <CardStatusLine shot=status_id />
+            <LiveTextarea
+                class="shot-description"
+                label="Shot description"
+                rows=3
+                value=field(|s| s.description.clone())
+                write=write(|v| ShotPatch { description: Some(v), ..Default::default() })
+                disabled=Signal::derive(move || !editable())
+            />
+            <LiveInput
+                class="shot-dialogue"
+                label="Dialogue"
+                value=field(|s| s.dialogue.clone())
+                write=write(|v| ShotPatch { dialogue: Some(v), ..Default::default() })
+                disabled=Signal::derive(move || !editable())
+            />
             <ul class="chips">
                 {move || {
                     characters()
@@ -618,7 +1038,10 @@ fn ShotCard(
                 }}
             </ul>
             <Show when=editable>
-                <CardActions shot=action_id.to_string() number=number />
+                {
+                    let action_id = action_id.clone();
+                    move || view! { <CardActions shot=action_id.clone() number=number.get() /> }
+                }
             </Show>
         </li>
     }
@@ -629,7 +1052,7 @@ fn ShotPanel(
     id: ShotId,
     sig: Signals,
     selected: RwSignal<Option<ShotId>>,
-    numbered: Memo<Vec<(usize, Shot)>>,
+    index: Memo<HashMap<ShotId, usize>>,
 ) -> impl IntoView {
     let ctx = ctx();
     let editable = move || sig.role.get().can_edit();
@@ -642,7 +1065,7 @@ fn ShotPanel(
     };
     let number = {
         let id = id.clone();
-        move || numbered.with(|all| all.iter().find(|(_, s)| s.id == id).map_or(0, |(n, _)| *n))
+        move || index.with(|ix| ix.get(&id).map_or(0, |i| i + 1))
     };
     let field = move |f: fn(&Shot) -> String| move || shot.get().map(|s| f(&s)).unwrap_or_default();
     let patch = {
@@ -660,13 +1083,21 @@ fn ShotPanel(
                 let v = Some(event_target_value(&ev));
                 let mut p = ShotPatch::default();
                 match which {
-                    "description" => p.description = v,
-                    "dialogue" => p.dialogue = v,
                     "camera" => p.camera = v,
                     _ => p.framing = v,
                 }
                 patch(p);
             }
+        }
+    };
+    let live = move |f: fn(&Shot) -> String| {
+        Signal::derive(move || shot.with(|s| s.as_ref().map(f).unwrap_or_default()))
+    };
+    let write_text = {
+        let patch = patch.clone();
+        move |which: fn(String) -> ShotPatch| {
+            let patch = patch.clone();
+            move |v: String| patch(which(v))
         }
     };
     let set_duration = {
@@ -743,23 +1174,23 @@ fn ShotPanel(
             </header>
             <label>
                 {move || ctx.t("Description")}
-                <textarea
+                <LiveTextarea
                     id="shot-description"
-                    rows="4"
-                    prop:value=field(|s| s.description.clone())
-                    prop:disabled=move || !editable()
-                    on:change=set_text("description")
-                ></textarea>
+                    rows=4
+                    value=live(|s| s.description.clone())
+                    write=write_text(|v| ShotPatch { description: Some(v), ..Default::default() })
+                    disabled=Signal::derive(move || !editable())
+                />
             </label>
             <label>
                 {move || ctx.t("Dialogue")}
-                <textarea
+                <LiveTextarea
                     id="shot-dialogue"
-                    rows="2"
-                    prop:value=field(|s| s.dialogue.clone())
-                    prop:disabled=move || !editable()
-                    on:change=set_text("dialogue")
-                ></textarea>
+                    rows=2
+                    value=live(|s| s.dialogue.clone())
+                    write=write_text(|v| ShotPatch { dialogue: Some(v), ..Default::default() })
+                    disabled=Signal::derive(move || !editable())
+                />
             </label>
             <div class="row">
                 <label>

@@ -5,6 +5,7 @@ use shared_model::{Character, CharacterId, CharacterPatch, NewCharacter};
 
 use super::board::first_file;
 use super::ctx;
+use super::fields::{LiveInput, LiveTextarea};
 use crate::session::{self, Signals};
 
 fn edit(f: impl FnOnce(&shared_model::Project) -> shared_model::Result<()>) {
@@ -50,10 +51,12 @@ pub(crate) fn Characters(sig: Signals) -> impl IntoView {
                 <p class="muted">{move || ctx.t("No characters yet")}</p>
             </Show>
             <div class="sheet-grid">
+                // Keyed by id: a sheet reads its character reactively, so a field being typed
+                // in keeps its focus while the character changes.
                 <For
-                    each=move || sig.characters.get()
-                    key=|c: &Character| format!("{c:?}")
-                    children=move |c| view! { <Sheet character=c sig=sig /> }
+                    each=move || sig.characters.with(|all| all.iter().map(|c| c.id.clone()).collect::<Vec<_>>())
+                    key=|id: &CharacterId| id.clone()
+                    children=move |id| view! { <Sheet id=id sig=sig /> }
                 />
             </div>
         </section>
@@ -61,21 +64,35 @@ pub(crate) fn Characters(sig: Signals) -> impl IntoView {
 }
 
 #[component]
-fn Sheet(character: Character, sig: Signals) -> impl IntoView {
+fn Sheet(id: CharacterId, sig: Signals) -> impl IntoView {
     let ctx = ctx();
     let editable = move || sig.role.get().can_edit();
-    let id = character.id.clone();
+    let character = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            sig.characters
+                .with(|all| all.iter().find(|c| c.id == id).cloned())
+        })
+    };
+    let read = move |f: fn(&Character) -> String| {
+        Signal::derive(move || character.with(|c| c.as_ref().map(f).unwrap_or_default()))
+    };
     let on = |f: fn(String) -> CharacterPatch, id: CharacterId| {
         move |ev: leptos::ev::Event| patch(&id, f(event_target_value(&ev)))
     };
+    let write =
+        |f: fn(String) -> CharacterPatch, id: CharacterId| move |v: String| patch(&id, f(v));
     let upload = {
         let id = id.clone();
-        let refs = character.reference_asset_ids.clone();
         move |ev: leptos::ev::Event| {
             let Some(file) = first_file(&ev) else {
                 return;
             };
-            let (id, mut refs) = (id.clone(), refs.clone());
+            let id = id.clone();
+            let mut refs = character
+                .get_untracked()
+                .map(|c| c.reference_asset_ids)
+                .unwrap_or_default();
             leptos::task::spawn_local(async move {
                 if let Some(asset) = super::assets::upload(file).await {
                     if !refs.contains(&asset) {
@@ -99,21 +116,31 @@ fn Sheet(character: Character, sig: Signals) -> impl IntoView {
     let (project, token) = session::current()
         .map(|s| (s.id.clone(), s.token.clone()))
         .unwrap_or_default();
+    let color = read(|c| c.color.clone());
+    // Its own memo, so that typing in the sheet does not reload the pictures.
+    let refs = Memo::new(move |_| {
+        character
+            .with(|c| {
+                c.as_ref()
+                    .map(|c| (c.reference_asset_ids.clone(), c.name.clone()))
+            })
+            .unwrap_or_default()
+    });
+    let aliases = read(|c| c.aliases.join(", "));
     view! {
         <article class="sheet card" data-character-id=id.to_string()>
-            <header class="sheet-header" style=format!("border-color:{}", character.color)>
-                <input
+            <header class="sheet-header" style=move || format!("border-color:{}", color.get())>
+                <LiveInput
                     class="character-name"
-                    type="text"
-                    aria-label=move || ctx.t("Name")
-                    prop:value=character.name.clone()
-                    prop:disabled=move || !editable()
-                    on:change=on(|v| CharacterPatch { name: Some(v), ..Default::default() }, id.clone())
+                    label=ctx.t("Name")
+                    value=read(|c| c.name.clone())
+                    write=write(|v| CharacterPatch { name: Some(v), ..Default::default() }, id.clone())
+                    disabled=Signal::derive(move || !editable())
                 />
                 <input
                     type="color"
                     aria-label=move || ctx.t("Colour")
-                    prop:value=character.color.clone()
+                    prop:value=color
                     prop:disabled=move || !editable()
                     on:change=on(|v| CharacterPatch { color: Some(v), ..Default::default() }, id.clone())
                 />
@@ -122,7 +149,7 @@ fn Sheet(character: Character, sig: Signals) -> impl IntoView {
                 {move || ctx.t("Aliases (comma separated)")}
                 <input
                     type="text"
-                    prop:value=character.aliases.join(", ")
+                    prop:value=aliases
                     prop:disabled=move || !editable()
                     on:change=on(
                         |v| CharacterPatch {
@@ -140,23 +167,25 @@ fn Sheet(character: Character, sig: Signals) -> impl IntoView {
             </label>
             <label>
                 {move || ctx.t("Description")}
-                <textarea
-                    rows="3"
-                    prop:value=character.description.clone()
-                    prop:disabled=move || !editable()
-                    on:change=on(|v| CharacterPatch { description: Some(v), ..Default::default() }, id.clone())
-                ></textarea>
+                <LiveTextarea
+                    class="character-description"
+                    rows=3
+                    value=read(|c| c.description.clone())
+                    write=write(|v| CharacterPatch { description: Some(v), ..Default::default() }, id.clone())
+                    disabled=Signal::derive(move || !editable())
+                />
             </label>
             <h3>{move || ctx.t("Reference images")}</h3>
             <div class="refs">
-                {character
-                    .reference_asset_ids
-                    .iter()
-                    .map(|a| {
-                        let url = crate::api::asset_url(&project, &token, a.as_str());
-                        view! { <img class="ref" src=url alt=character.name.clone() /> }
-                    })
-                    .collect_view()}
+                {move || {
+                    let (refs, name) = refs.get();
+                    refs.iter()
+                        .map(|a| {
+                            let url = crate::api::asset_url(&project, &token, a.as_str());
+                            view! { <img class="ref" src=url alt=name.clone() /> }
+                        })
+                        .collect_view()
+                }}
             </div>
             <Show when=editable>
                 <label class="upload">

@@ -24,10 +24,8 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
             signals.set(Some(session.signals));
         });
     }
-    on_cleanup(|| {
-        editor::unmount();
-        session::close_current();
-    });
+    // Closing the session drops the script editor too, if it is mounted.
+    on_cleanup(session::close_current);
 
     // Presence follows the screen being looked at.
     Effect::new(move |_| {
@@ -132,12 +130,19 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
 fn ScriptView(sig: Signals) -> impl IntoView {
     let text = NodeRef::<leptos::html::Div>::new();
     let overlay = NodeRef::<leptos::html::Div>::new();
+    // The session holds the mounted editor; this view keeps only a weak handle to it.
+    let mounted = StoredValue::new_local(None::<std::rc::Weak<editor::Editor>>);
     Effect::new(move |_| {
         if let (Some(text), Some(overlay)) = (text.get(), overlay.get()) {
-            editor::mount(text.into(), overlay.into());
+            mounted.set_value(editor::mount(text.into(), overlay.into()));
         }
     });
-    Effect::new(move |_| editor::set_editable(sig.role.get().can_edit()));
+    Effect::new(move |_| {
+        let editable = sig.role.get().can_edit();
+        if let Some(editor) = mounted.with_value(|m| m.as_ref().and_then(|w| w.upgrade())) {
+            editor.set_editable(editable);
+        }
+    });
     on_cleanup(editor::unmount);
     view! {
         <div class="script-scroll">
