@@ -120,49 +120,43 @@ pub fn transform(offset: u32, delta: &[ScriptDelta]) -> u32 {
 /// in a shot's description) turned back into one edit. Never splits a surrogate pair, so the
 /// delta's pieces are valid strings.
 pub fn splice(old: &str, new: &str) -> Vec<ScriptDelta> {
-    let a: Vec<u16> = old.encode_utf16().collect();
-    let b: Vec<u16> = new.encode_utf16().collect();
-    let mut prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    // A prefix ending between the halves of a surrogate pair gives that pair back.
-    if prefix > 0 && prefix < a.len().max(b.len()) && is_high_surrogate(a.get(prefix - 1)) {
-        prefix -= 1;
-    }
-    let max_suffix = a.len().min(b.len()) - prefix;
-    let mut suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take(max_suffix)
-        .take_while(|(x, y)| x == y)
-        .count();
-    // A suffix starting on the low half of a pair gives that pair back too.
-    if suffix > 0 && is_low_surrogate(a.get(a.len() - suffix)) {
-        suffix -= 1;
-    }
-    let deleted = a.len() - prefix - suffix;
-    let inserted = String::from_utf16_lossy(&b[prefix..b.len() - suffix]);
-    if deleted == 0 && inserted.is_empty() {
-        return Vec::new();
-    }
+    let (prefix, suffix) = common_ends(old, new);
+    let deleted = utf16_len(&old[prefix..old.len() - suffix]);
+    let inserted = &new[prefix..new.len() - suffix];
     let mut delta = Vec::with_capacity(3);
+    if deleted == 0 && inserted.is_empty() {
+        return delta;
+    }
     if prefix > 0 {
-        delta.push(ScriptDelta::Retain(prefix as u32));
+        delta.push(ScriptDelta::Retain(utf16_len(&old[..prefix])));
     }
     if deleted > 0 {
-        delta.push(ScriptDelta::Delete(deleted as u32));
+        delta.push(ScriptDelta::Delete(deleted));
     }
     if !inserted.is_empty() {
-        delta.push(ScriptDelta::Insert(inserted));
+        delta.push(ScriptDelta::Insert(inserted.to_owned()));
     }
     delta
 }
 
-fn is_high_surrogate(unit: Option<&u16>) -> bool {
-    unit.is_some_and(|u| (0xD800..0xDC00).contains(u))
-}
-
-fn is_low_surrogate(unit: Option<&u16>) -> bool {
-    unit.is_some_and(|u| (0xDC00..0xE000).contains(u))
+/// The byte lengths of the longest common prefix of `old` and `new` and of the longest common
+/// suffix after it (so the two never overlap), on character boundaries: what differs between
+/// them is `old[prefix..old.len() - suffix]` against `new[prefix..new.len() - suffix]`. The one
+/// diff behind [`splice`] and the document's whole-value writes of text fields.
+pub(crate) fn common_ends(old: &str, new: &str) -> (usize, usize) {
+    let prefix = old
+        .char_indices()
+        .zip(new.chars())
+        .find(|((_, x), y)| x != y)
+        .map_or_else(|| old.len().min(new.len()), |((i, _), _)| i);
+    let suffix = old[prefix..]
+        .chars()
+        .rev()
+        .zip(new[prefix..].chars().rev())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x.len_utf8())
+        .sum();
+    (prefix, suffix)
 }
 
 /// A field's selection carried from `old` to `new` text (a remote change arrived while the

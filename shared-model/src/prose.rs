@@ -89,31 +89,11 @@ fn byte_at_utf16(s: &str, offset: u32) -> usize {
     s.len()
 }
 
-/// The byte length of the longest common prefix of `a` and `b`, on character boundaries.
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.char_indices()
-        .zip(b.chars())
-        .find(|((_, x), y)| x != y)
-        .map_or_else(|| a.len().min(b.len()), |((i, _), _)| i)
-}
-
-/// The byte length of the longest common suffix of `a` and `b`, on character boundaries.
-fn common_suffix(a: &str, b: &str) -> usize {
-    a.chars()
-        .rev()
-        .zip(b.chars().rev())
-        .take_while(|(x, y)| x == y)
-        .map(|(x, _)| x.len_utf8())
-        .sum()
-}
-
 /// Turns `text` (currently `old`) into `new` with one delete and one insert of what differs
 /// between them, so that a whole-value write from a form merges with concurrent edits of the
 /// rest of the text instead of replacing it.
 fn splice_to(txn: &mut TransactionMut, text: &TextRef, old: &str, new: &str, kind: OffsetKind) {
-    let prefix = common_prefix(old, new);
-    // The suffix is looked for after the prefix only, so the two never overlap.
-    let suffix = common_suffix(&old[prefix..], &new[prefix..]);
+    let (prefix, suffix) = crate::moves::common_ends(old, new);
     let deleted = &old[prefix..old.len() - suffix];
     let inserted = &new[prefix..new.len() - suffix];
     let at = units(kind, &old[..prefix]);
@@ -313,11 +293,14 @@ mod tests {
     #[test]
     fn prefix_and_suffix_stay_on_character_boundaries() {
         // "🎬" and "🎥" share their first three UTF-8 bytes; the prefix must not split them.
-        assert_eq!(common_prefix("a🎬b", "a🎥b"), 1);
-        assert_eq!(common_suffix("a🎬", "b🎬"), "🎬".len());
-        assert_eq!(common_suffix("🎬x", "🎥x"), 1);
-        assert_eq!(common_prefix("abc", "ab"), 2);
-        assert_eq!(common_prefix("", "x"), 0);
+        use crate::moves::common_ends;
+        assert_eq!(common_ends("a🎬b", "a🎥b"), (1, 1));
+        assert_eq!(common_ends("a🎬", "b🎬"), (0, "🎬".len()));
+        assert_eq!(common_ends("🎬x", "🎥x"), (0, 1));
+        assert_eq!(common_ends("abc", "ab"), (2, 0));
+        assert_eq!(common_ends("", "x"), (0, 0));
+        // The suffix is looked for after the prefix only: "aa" -> "aaa" inserts one "a".
+        assert_eq!(common_ends("aa", "aaa"), (2, 0));
     }
 
     #[test]
