@@ -158,19 +158,17 @@ fn bind(
     (sync, control)
 }
 
-/// A multi-line field (`<textarea>`) bound to a document text.
-#[component]
-pub(crate) fn LiveTextarea(
+/// The field's two writers: every input event outside an IME composition, and the end of a
+/// composition (whose text is merged with what arrived meanwhile), both written through `sync`.
+fn writers(
+    sync: Sync,
+    control: impl Fn() -> Option<Control> + Copy + 'static,
     value: Signal<String>,
     write: impl Fn(String) + Clone + 'static,
-    #[prop(into)] disabled: Signal<bool>,
-    #[prop(optional, into)] class: String,
-    #[prop(optional, into)] id: Option<String>,
-    #[prop(optional, into)] label: Option<String>,
-    #[prop(default = 3)] rows: u32,
-) -> impl IntoView {
-    let node = NodeRef::<leptos::html::Textarea>::new();
-    let (sync, control) = bind(node, NodeRef::new(), value);
+) -> (
+    impl Fn(leptos::ev::Event) + 'static,
+    impl Fn(leptos::ev::CompositionEvent) + 'static,
+) {
     let on_input = {
         let write = write.clone();
         move |ev: leptos::ev::Event| {
@@ -191,6 +189,23 @@ pub(crate) fn LiveTextarea(
             sync.write(&c, &value.get_untracked(), &write);
         }
     };
+    (on_input, on_end)
+}
+
+/// A multi-line field (`<textarea>`) bound to a document text.
+#[component]
+pub(crate) fn LiveTextarea(
+    value: Signal<String>,
+    write: impl Fn(String) + Clone + 'static,
+    #[prop(into)] disabled: Signal<bool>,
+    #[prop(optional, into)] class: String,
+    #[prop(optional, into)] id: Option<String>,
+    #[prop(optional, into)] label: Option<String>,
+    #[prop(default = 3)] rows: u32,
+) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Textarea>::new();
+    let (sync, control) = bind(node, NodeRef::new(), value);
+    let (on_input, on_end) = writers(sync, control, value, write);
     view! {
         <textarea
             node_ref=node
@@ -219,26 +234,7 @@ pub(crate) fn LiveInput(
 ) -> impl IntoView {
     let line = NodeRef::<leptos::html::Input>::new();
     let (sync, control) = bind(NodeRef::new(), line, value);
-    let on_input = {
-        let write = write.clone();
-        move |ev: leptos::ev::Event| {
-            let composing = ev
-                .dyn_ref::<web_sys::InputEvent>()
-                .is_some_and(|e| e.is_composing());
-            if composing {
-                return;
-            }
-            if let Some(c) = control() {
-                sync.write(&c, &value.get_untracked(), &write);
-            }
-        }
-    };
-    let on_end = move |_: leptos::ev::CompositionEvent| {
-        sync.composing.set_value(false);
-        if let Some(c) = control() {
-            sync.write(&c, &value.get_untracked(), &write);
-        }
-    };
+    let (on_input, on_end) = writers(sync, control, value, write);
     view! {
         <input
             node_ref=line
