@@ -202,28 +202,11 @@ fn provider_message(e: &ProviderError) -> String {
 
 /// `text` with every URL replaced by `[address]`.
 fn without_urls(text: &str) -> String {
-    const SCHEMES: [&str; 4] = ["http://", "https://", "ws://", "wss://"];
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = SCHEMES
-        .iter()
-        .filter_map(|s| find_ignoring_case(rest, s))
-        .min()
-    {
-        out.push_str(&rest[..start]);
-        out.push_str("[address]");
-        rest = &rest[start..];
-        let end = rest
-            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ']' | ','))
-            .unwrap_or(rest.len());
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
-    haystack.to_ascii_lowercase().find(needle)
+    static URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        #[allow(clippy::unwrap_used)] // a constant pattern, checked by the tests below
+        regex::Regex::new(r#"(?i)\b(?:https?|wss?)://[^\s)"'>\],]*"#).unwrap()
+    });
+    URL.replace_all(text, "[address]").into_owned()
 }
 
 /// The failure reason collaborators see (`GET /jobs`, the document's job summary). A failure
