@@ -5,8 +5,8 @@
 use anyhow::{Context, Result};
 use api_types::{
     ApiErrorBody, BreakdownMode, BreakdownQueued, BreakdownRequest, BrokenDown, ErrorCode,
-    GenerateRequest, Imported, JobList, JobView, MediaItem, MediaList, Queued, Scope,
-    SetCredential,
+    GenerateRequest, Imported, JobList, JobView, MediaItem, MediaList, ProviderInfo, ProviderList,
+    Queued, Scope, SetCredential,
 };
 use reqwest::{RequestBuilder, Response, StatusCode};
 
@@ -162,6 +162,17 @@ impl Api {
                 idempotency_key: None,
             });
         Ok(self.send(request).await?.json().await?)
+    }
+
+    /// What each provider can make on this studio (`GET /api/providers`), the default first.
+    pub(crate) async fn providers(&self) -> Result<Vec<ProviderInfo>> {
+        let request = self.http.get(format!("{}/api/providers", self.base));
+        Ok(self
+            .send(request)
+            .await?
+            .json::<ProviderList>()
+            .await?
+            .providers)
     }
 
     pub(crate) async fn jobs(&self, project: &str, token: &str) -> Result<Vec<JobView>> {

@@ -93,6 +93,9 @@ enum Command {
         /// `openai-chat`, `openai-images`, `gemini`, `fal`, ...
         provider: String,
     },
+    /// List the providers this studio can run and what each makes (the studio's provider
+    /// picker shows the same list).
+    Providers,
     /// Generate takes for shots and wait for them, showing progress.
     Generate {
         /// Provider to use.
@@ -215,6 +218,11 @@ async fn main() -> Result<()> {
             }
             api.set_key(&project, &token, &provider, key).await?;
             println!("{provider} key stored for project {project}");
+        }
+        Command::Providers => {
+            for p in api.providers().await? {
+                println!("{}", provider_line(&p));
+            }
         }
         Command::Generate {
             provider,
@@ -398,4 +406,26 @@ async fn wait_for(api: &Api, project: &str, token: &str, ids: &[JobId]) -> Resul
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// One provider as `shotweave providers` prints it: name, what it makes, whether it needs a
+/// key, how many reference images it takes, its models (the default first).
+fn provider_line(p: &api_types::ProviderInfo) -> String {
+    let kinds: Vec<&str> = p.kinds.iter().map(|k| k.as_str()).collect();
+    let mut line = format!(
+        "{:<14} {:<30} {}",
+        p.name,
+        kinds.join(", "),
+        if p.needs_key { "needs a key" } else { "no key" }
+    );
+    if p.max_references > 0 {
+        line.push_str(&format!(", up to {} references", p.max_references));
+    }
+    if p.first_last_frame {
+        line.push_str(", first/last frame");
+    }
+    if !p.models.is_empty() {
+        line.push_str(&format!(", models: {}", p.models.join(" ")));
+    }
+    line
 }

@@ -155,3 +155,44 @@ async fn novel_to_animatic_in_three_commands() -> anyhow::Result<()> {
     server.stop().await;
     Ok(())
 }
+
+/// `shotweave providers` prints what `GET /api/providers` says, in its order: one line per
+/// provider with what it makes and whether it needs a key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_lists_what_the_studio_can_run() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let url = server.http("");
+    let url = url.trim_end_matches('/').to_owned();
+    let listed: Value = reqwest::get(format!("{url}/api/providers"))
+        .await?
+        .json()
+        .await?;
+    let listed = listed["providers"]
+        .as_array()
+        .context("the providers list")?
+        .clone();
+    let work = tempfile::tempdir()?;
+    let config = work.path().join("config");
+    let printed =
+        tokio::task::spawn_blocking(move || shotweave(&url, &config, &["providers"])).await?;
+    let printed = stdout(&printed);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), listed.len(), "{printed}");
+    for (line, provider) in lines.iter().zip(&listed) {
+        let name = provider["name"].as_str().context("a name")?;
+        assert_eq!(line.split_whitespace().next(), Some(name), "{printed}");
+        for kind in provider["kinds"].as_array().context("kinds")? {
+            assert!(line.contains(kind.as_str().unwrap_or("?")), "{line}");
+        }
+        let key = if provider["needs_key"] == true {
+            "needs a key"
+        } else {
+            "no key"
+        };
+        assert!(line.contains(key), "{line}");
+        if let Some(default) = provider["models"][0].as_str() {
+            assert!(line.contains(default), "{line}");
+        }
+    }
+    Ok(())
+}
