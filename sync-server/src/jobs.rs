@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use api_types::{CharacterId, JobId, JobKind, JobStatus, ShotId};
-use provider_adapters::{Operation, Secret};
+use provider_adapters::Secret;
 use serde::{Deserialize, Serialize};
 use shared_model::Project;
 use tokio::sync::{Notify, Semaphore};
@@ -213,19 +213,13 @@ impl JobRunner {
                 JobKind::CharacterSheet.as_str()
             ))
         })?;
-        let ops = providers::operations(&inner.config.providers, provider);
-        let can = |a: Operation, b: Operation| ops.contains(&a) || ops.contains(&b);
-        let able = match kind {
-            JobKind::Frame => can(Operation::TextToImage, Operation::ImageEdit),
-            JobKind::Clip => can(Operation::TextToVideo, Operation::ImageToVideo),
-            JobKind::CharacterSheet => can(Operation::TextToImage, Operation::TextToImage),
-            JobKind::Breakdown => {
-                return Err(Error::Invalid(
-                    "breakdown runs through POST /api/projects/{id}/breakdown, not as a generation job"
-                        .into(),
-                ));
-            }
-        };
+        if kind == JobKind::Breakdown {
+            return Err(Error::Invalid(
+                "breakdown runs through POST /api/projects/{id}/breakdown, not as a generation job"
+                    .into(),
+            ));
+        }
+        let able = provider_adapters::registry::spec(provider).is_some_and(|s| s.can_make(kind));
         if !able {
             return Err(Error::Invalid(format!(
                 "{provider} cannot make a {}",

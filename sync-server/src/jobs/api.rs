@@ -148,8 +148,6 @@ async fn put_budget(
 
 /// The providers a job may name, with what each can make under this server's configuration,
 /// for the studio's provider picker. Public: it says nothing about any project.
-async fn providers(State(state): State<AppState>) -> Json<ProviderList> {
-    Json(super::providers::catalog(
-        &state.jobs().inner.config.providers,
-    ))
+async fn providers() -> Json<ProviderList> {
+    Json(super::providers::catalog())
 }

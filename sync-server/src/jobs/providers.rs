@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use api_types::{ProviderInfo, ProviderList};
 use provider_adapters::registry::{self, ProviderSpec};
-use provider_adapters::{
-    ConcurrencyLimit, GenerationProvider, Operation, Retry, RetryConfig, Secret,
-};
+use provider_adapters::{ConcurrencyLimit, GenerationProvider, Retry, RetryConfig, Secret};
 use serde::Deserialize;
 use url::Url;
 
@@ -83,20 +81,11 @@ impl ProviderSettings {
     }
 }
 
-/// What a provider can do, from the registry's data. The settings are kept for callers: a
-/// base URL changes where a provider is reached, not what it can do.
-pub fn operations(_settings: &ProviderSettings, provider: &str) -> Vec<Operation> {
-    registry::spec(provider)
-        .map(|s| s.operations.to_vec())
-        .unwrap_or_default()
-}
-
 /// The providers a job may name, with what each can make here, for `GET /api/providers`:
 /// the registry's capabilities, narrowed to what this server does with them (it attaches at
-/// most [`MAX_REFERENCES`] references), the offline renderer first. Of the settings only the
-/// base URLs concern providers today, and they change where a provider is reached, not what it
-/// can do; a setting that narrows the list (providers turned off, models) belongs here.
-pub fn catalog(_settings: &ProviderSettings) -> ProviderList {
+/// most [`MAX_REFERENCES`] references), the offline renderer first. The server's settings do
+/// not enter: a base URL changes where a provider is reached, not what it can do.
+pub fn catalog() -> ProviderList {
     let providers = PROVIDERS
         .iter()
         .filter_map(|name| registry::spec(name))
@@ -292,6 +281,7 @@ pub fn retry_config(base: Duration, max_retries: u32) -> RetryConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use provider_adapters::Operation;
 
     #[test]
     fn the_price_table_parses_and_prefers_model_prices() {
@@ -331,7 +321,7 @@ mod tests {
 
     #[test]
     fn the_catalog_lists_every_generation_provider_offline_first() {
-        let list = catalog(&settings()).providers;
+        let list = catalog().providers;
         let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, PROVIDERS);
         assert_eq!(names[0], "offline");
@@ -362,9 +352,9 @@ mod tests {
 
     #[test]
     fn operations_and_keys_come_from_the_registry() {
-        let ops = operations(&settings(), "runway");
-        assert_eq!(ops, [Operation::ImageToVideo]);
-        assert!(operations(&settings(), "nope").is_empty());
+        let ops = registry::spec("runway").map(|s| s.operations);
+        assert_eq!(ops, Some(&[Operation::ImageToVideo][..]));
+        assert!(registry::spec("nope").is_none());
         assert!(needs_key("kling") && needs_key("openai-chat") && needs_key("nope"));
         assert!(!needs_key("comfyui"));
         assert!(is_known("openai-chat") && !is_known("sora"));
