@@ -48,7 +48,14 @@ const KNOWN_NODES: &[&str] = &[
 fn data_dir() -> PathBuf {
     std::env::var_os("SHOTWEAVE_SHARED_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+        .unwrap_or_else(|| {
+            // The crate being tested or benchmarked, as cargo says at run time: checkouts that
+            // share one target directory may run a library built in another checkout, whose
+            // compiled-in directory can be gone. Every crate sits one level below the root.
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+                .join("../../shared/data")
+        })
 }
 
 fn load(name: &str) -> Value {
