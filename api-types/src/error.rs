@@ -21,6 +21,11 @@ pub enum ErrorCode {
     InvalidBody,
     /// 401: no token, or a malformed, forged or expired one.
     Unauthorized,
+    /// 401: the share link this token belongs to was revoked by the project's owner.
+    LinkRevoked,
+    /// 403: the action needs a personal identity (a name given once through
+    /// `POST /api/projects/{id}/join`), and the token is a bare share link.
+    IdentityRequired,
     /// 403: the token's role may not do this.
     Forbidden,
     /// 404

@@ -63,6 +63,21 @@ string_id!(
     AssetId
 );
 string_id!(JobId);
+string_id!(
+    /// A person known to a project: the owner, someone invited by name, or someone who opened
+    /// a share link and gave a display name. Set by the server, never by a client.
+    PersonId
+);
+string_id!(
+    /// A share link (a token the owner made and can revoke).
+    LinkId
+);
+string_id!(
+    /// A named (or automatic) version of a project document.
+    VersionId
+);
+string_id!(ThreadId);
+string_id!(CommentId);
 
 /// A project id: a UUID in its canonical hyphenated lowercase form. Unlike the ids above it
 /// is checked when parsed, because it arrives in URLs and names database rows and documents.

@@ -9,6 +9,8 @@
 //! - [`providers`]: what each provider can make here.
 //! - [`projects`]: projects, share tokens and roles, uploaded assets.
 //! - [`studio`]: importing a novel, breaking a script down, the media of an export.
+//! - [`review`]: people and share links, versions and their diffs, review threads, verdicts
+//!   and activity.
 //! - [`settings`]: a project's provider keys (which are set, never the keys) and budget.
 //! - [`error`]: the one error body every API error takes, `{"error", "code", ...}`.
 
@@ -55,11 +57,15 @@ pub mod ids;
 pub mod jobs;
 pub mod projects;
 pub mod providers;
+pub mod review;
 pub mod settings;
 pub mod studio;
 
 pub use error::{ApiErrorBody, ErrorCode};
-pub use ids::{AssetId, CharacterId, JobId, ProjectId, SceneId, ShotId};
+pub use ids::{
+    AssetId, CharacterId, CommentId, JobId, LinkId, PersonId, ProjectId, SceneId, ShotId, ThreadId,
+    VersionId,
+};
 pub use jobs::{
     ErrorClass, GenerateRequest, JobKind, JobList, JobStatus, JobView, LiveJob, Queued, Scope,
     ServerJobs, UnknownValue,
@@ -68,6 +74,13 @@ pub use projects::{
     CreateProject, CreateToken, CreatedProject, CreatedToken, ProjectSummary, Role, UploadedAsset,
 };
 pub use providers::{ProviderInfo, ProviderList};
+pub use review::{
+    Activity, ActivityGroup, Anchor, Author, ChangeKind, CharacterChange, Comment, CreateVersion,
+    DiffSide, EditComment, FieldChange, JoinRequest, Joined, LineOp, LinkInfo, Me, NewAnchor,
+    NewComment, NewThread, NewVerdict, Person, Restored, SceneChange, SceneRef, ScriptHunk,
+    ScriptLine, ShotAuthor, ShotChange, ShotPlace, TakeChange, Thread, ThreadStatus, Verdict,
+    VerdictKind, VerdictTally, VersionDiff, VersionInfo, VersionKind,
+};
 pub use settings::{Budget, BudgetLimit, CredentialInfo, Credentials, SetCredential};
 pub use studio::{
     BreakdownMode, BreakdownQueued, BreakdownRequest, BrokenDown, Imported, MediaItem, MediaList,

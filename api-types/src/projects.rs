@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::ProjectId;
+use crate::ids::{LinkId, ProjectId, VersionId};
+use crate::review::Person;
 
 wire_enum!(
     /// What a token holder may do with a project. The wire names are the ones tokens carry.
@@ -47,6 +48,15 @@ pub struct CreateToken {
     /// Lifetime in seconds; the server's default (a week) when absent.
     #[serde(default)]
     pub expires_in_secs: Option<u64>,
+    /// What the owner calls this link in the list of links ("crew Discord").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// A personal invite: the link is this named person's (it needs no join).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// "Share for review": the link opens straight into review of this version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_version: Option<VersionId>,
 }
 
 /// The answer to `POST /api/projects/{id}/tokens`.
@@ -56,6 +66,11 @@ pub struct CreatedToken {
     pub role: Role,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The link this token is, for revoking it.
+    pub link: LinkId,
+    /// For a personal invite: the person it names.
+    #[serde(default)]
+    pub person: Option<Person>,
 }
 
 /// The answer to `POST /api/projects/{id}/assets`: the stored bytes, named by their hash.
@@ -109,7 +124,10 @@ mod tests {
             request,
             CreateToken {
                 role: Role::Editor,
-                expires_in_secs: None
+                expires_in_secs: None,
+                label: None,
+                name: None,
+                review_version: None,
             }
         );
     }

@@ -127,6 +127,9 @@ pub(crate) async fn create_token(
         .json(&CreateToken {
             role,
             expires_in_secs: Some(30 * 24 * 3600),
+            label: None,
+            name: None,
+            review_version: None,
         })
         .map_err(|_| ApiError::Network)?
         .send()

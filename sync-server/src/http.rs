@@ -445,6 +445,9 @@ async fn create_token(
             token,
             role: body.role,
             expires_at,
+            // Replaced by the link's row once links are stored (issue 13, links).
+            link: api_types::LinkId::new(),
+            person: None,
         }),
     ))
 }
