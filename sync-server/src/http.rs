@@ -102,6 +102,10 @@ pub enum ApiError {
     /// 402: the work would exceed the project's budget; the message says by how much.
     PaymentRequired(String),
     MethodNotAllowed,
+    /// 403: a bare share link tried something that needs a personal identity.
+    IdentityRequired,
+    /// 401: the token's share link was revoked.
+    LinkRevoked,
     Conflict(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(&'static str),
@@ -239,6 +243,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
             }
+            ApiError::IdentityRequired => (StatusCode::FORBIDDEN, ErrorCode::IdentityRequired),
+            ApiError::LinkRevoked => (StatusCode::UNAUTHORIZED, ErrorCode::LinkRevoked),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
             ApiError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
@@ -267,6 +273,10 @@ impl ApiError {
             | ApiError::Conflict(m)
             | ApiError::PayloadTooLarge(m) => m,
             ApiError::MethodNotAllowed => "this endpoint does not take that method".to_owned(),
+            ApiError::IdentityRequired => {
+                "give your name first: comments and verdicts are signed with it".to_owned()
+            }
+            ApiError::LinkRevoked => "this link was revoked by the project's owner".to_owned(),
             ApiError::MissingCredential { provider, message } => {
                 return ApiErrorBody {
                     provider: Some(provider),
@@ -340,9 +350,31 @@ pub(crate) const ANYONE: &[Role] = &[Role::Owner, Role::Editor, Role::Commenter,
 pub(crate) struct ProjectCaller {
     pub project: ProjectId,
     pub role: Role,
+    /// The person the token names; `None` for a share link whose holder has not joined.
+    pub person: Option<api_types::Person>,
 }
 
 impl ProjectCaller {
+    /// Who is acting, for attribution: the person, else the bare link.
+    pub(crate) fn author(&self) -> api_types::Author {
+        match &self.person {
+            Some(p) => api_types::Author {
+                id: Some(p.id.clone()),
+                name: p.name.clone(),
+            },
+            None => api_types::Author {
+                id: None,
+                name: "someone with a link".into(),
+            },
+        }
+    }
+
+    /// The person, for actions that must be attributed to one (comments, verdicts):
+    /// `identity_required` for a bare share link.
+    pub(crate) fn require_person(&self) -> ApiResult<&api_types::Person> {
+        self.person.as_ref().ok_or(ApiError::IdentityRequired)
+    }
+
     /// The project, when the caller's role is one of `roles`; 403 with `why` otherwise.
     pub(crate) fn require(self, roles: &[Role], why: &'static str) -> ApiResult<ProjectId> {
         if roles.contains(&self.role) {
@@ -370,6 +402,8 @@ impl FromRequestParts<AppState> for ProjectCaller {
         Ok(Self {
             project,
             role: claims.role,
+            // Filled from the token's person once people are stored (issue 13, identity).
+            person: None,
         })
     }
 }
