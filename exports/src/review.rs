@@ -8,11 +8,26 @@
 //! so [`ReviewNotes::from_threads`] asks for it; a note with no shot, or with a shot the timeline
 //! no longer has, goes on the timeline as a whole where the format allows it (see each writer).
 //! Only open threads become markers: the writers skip resolved ones.
+//!
+//! ```
+//! use exports::{ReviewNotes, Timeline};
+//!
+//! let timeline = Timeline { name: "Draft 2".into(), fps: 24, shots: vec![] };
+//! // `threads` from GET /api/projects/{id}/threads; script-range threads placed by the caller
+//! // (here: nowhere, so they go on the timeline as a whole).
+//! let threads: Vec<api_types::review::Thread> = vec![];
+//! let notes = ReviewNotes::from_threads(&threads, |_thread| None);
+//! let otio = exports::otio::write_with_notes(&timeline, &notes);
+//! let edl = exports::edl::write_with_notes(&timeline, &notes);
+//! let fcp7 = exports::fcp7::write_with_notes(&timeline, &notes);
+//! let fcpxml = exports::fcpxml::write_with_notes(&timeline, &notes);
+//! assert_eq!(edl, exports::edl::write(&timeline));
+//! ```
 
 use std::collections::HashMap;
 
-use api_types::review::{Anchor, Thread, ThreadStatus};
 use api_types::ids::{ShotId, ThreadId};
+use api_types::review::{Anchor, Thread, ThreadStatus};
 
 use crate::Timeline;
 
@@ -39,7 +54,12 @@ impl Note {
             Some(_) => "(deleted)".to_owned(),
             None => thread.quote.clone(),
         };
-        let replies = thread.comments.iter().skip(1).filter(|c| !c.deleted).count();
+        let replies = thread
+            .comments
+            .iter()
+            .skip(1)
+            .filter(|c| !c.deleted)
+            .count();
         Note {
             thread_id: thread.id.clone(),
             shot_id,
@@ -131,14 +151,17 @@ pub(crate) struct Placed<'a> {
 
 impl Placed<'_> {
     pub(crate) fn on(&self, shot: &ShotId) -> &[&Note] {
-        self.by_shot.get(shot).map(Vec::as_slice).unwrap_or_default()
+        self.by_shot
+            .get(shot)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use api_types::review::{Author, Comment};
     use api_types::ids::CommentId;
+    use api_types::review::{Author, Comment};
 
     use super::*;
 
@@ -196,7 +219,10 @@ mod tests {
             ThreadStatus::Open,
             vec![comment("", true), comment("yes", false)],
         );
-        assert_eq!(Note::from_thread(&one, None).label(), "(deleted) (1 reply) — Mei Chen");
+        assert_eq!(
+            Note::from_thread(&one, None).label(),
+            "(deleted) (1 reply) — Mei Chen"
+        );
     }
 
     #[test]
@@ -211,13 +237,15 @@ mod tests {
                 vec![comment("a", false)],
             ),
             thread(
-                Anchor::Script {
-                    anchor: "x".into(),
-                },
+                Anchor::Script { anchor: "x".into() },
                 ThreadStatus::Open,
                 vec![comment("b", false)],
             ),
-            thread(Anchor::Project, ThreadStatus::Resolved, vec![comment("c", false)]),
+            thread(
+                Anchor::Project,
+                ThreadStatus::Resolved,
+                vec![comment("c", false)],
+            ),
             thread(
                 Anchor::Shot {
                     shot_id: ShotId::from("gone"),

@@ -10,10 +10,19 @@
 //!   for Latin, Greek and Cyrillic and Droid Sans Fallback for CJK, chosen per character, so
 //!   Chinese comments render and can be searched and copied on any machine.
 //!
-//! ```ignore
-//! let review = Review { timeline: &timeline, threads: &threads, versions: &versions, verdicts: &verdicts };
+//! ```
+//! use exports::Timeline;
+//! use exports::review_report::{self, Review};
+//!
+//! let timeline = Timeline { name: "Draft 2".into(), fps: 24, shots: vec![] };
+//! // From the server: GET .../threads, .../versions and each version's verdicts.
+//! let review = Review { timeline: &timeline, threads: &[], versions: &[], verdicts: &[] };
 //! let page = review_report::html(&review, |media| Some(format!("/media/{}", media.asset_id)));
-//! let pdf = review_report::pdf(&review, |media| std::fs::read(media_path(media)).ok())?;
+//! assert!(page.contains("Draft 2 — review"));
+//! // The frame closure returns the selected take's image bytes (PNG, JPEG, WebP, GIF).
+//! let pdf = review_report::pdf(&review, |_media| None)?;
+//! assert!(pdf.starts_with(b"%PDF-"));
+//! # Ok::<(), exports::Error>(())
 //! ```
 
 use std::borrow::Cow;
@@ -48,7 +57,11 @@ enum About<'a> {
 
 impl Review<'_> {
     fn shots(&self) -> HashMap<&ShotId, &TimelineShot> {
-        self.timeline.shots.iter().map(|s| (&s.shot_id, s)).collect()
+        self.timeline
+            .shots
+            .iter()
+            .map(|s| (&s.shot_id, s))
+            .collect()
     }
 
     fn open_count(&self) -> usize {
@@ -65,7 +78,9 @@ impl Review<'_> {
 
 fn about<'a>(thread: &Thread, shots: &HashMap<&ShotId, &'a TimelineShot>) -> About<'a> {
     match &thread.anchor {
-        Anchor::Shot { shot_id } => shots.get(shot_id).map_or(About::GoneShot, |s| About::Shot(s)),
+        Anchor::Shot { shot_id } => shots
+            .get(shot_id)
+            .map_or(About::GoneShot, |s| About::Shot(s)),
         Anchor::Script { .. } => About::Script,
         Anchor::Project => About::Project,
     }
@@ -176,9 +191,9 @@ fn esc(text: &str) -> Cow<'_, str> {
     quick_xml::escape::escape(text)
 }
 
-/// The review as a print-ready HTML page. `frame_src` gives the `src` of a selected take's
-/// image (a URL the reader can load, or a `data:` URI for a self-contained file); `None`, or a
-/// video take, shows an empty frame.
+/// The review as a print-ready HTML page. `frame_src` gives the `src` of a selected take (a URL
+/// the reader can load, or a `data:` URI for a self-contained file; a video take becomes a
+/// `<video>`); `None` shows an empty frame.
 pub fn html(review: &Review, frame_src: impl Fn(&Media) -> Option<String>) -> String {
     let shots = review.shots();
     let mut verdicts = String::new();
@@ -202,19 +217,16 @@ pub fn html(review: &Review, frame_src: impl Fn(&Media) -> Option<String>) -> St
         let about = about(thread, &shots);
         let frame = match &about {
             About::Shot(shot) => {
-                let img = shot
-                    .media
-                    .as_ref()
-                    .filter(|m| !m.is_video)
-                    .and_then(&frame_src)
-                    .map(|src| {
-                        format!(
-                            "<img src=\"{}\" alt=\"Shot {}\">",
-                            esc(&src),
-                            shot.number
-                        )
-                    })
-                    .unwrap_or_else(|| "<span class=\"empty\">no frame</span>".to_owned());
+                let img = match shot.media.as_ref().map(|m| (m, frame_src(m))) {
+                    Some((m, Some(src))) if m.is_video => format!(
+                        "<video src=\"{}\" muted preload=\"metadata\"></video>",
+                        esc(&src)
+                    ),
+                    Some((_, Some(src))) => {
+                        format!("<img src=\"{}\" alt=\"Shot {}\">", esc(&src), shot.number)
+                    }
+                    _ => "<span class=\"empty\">no frame</span>".to_owned(),
+                };
                 format!("<div class=\"frame\">{img}</div>")
             }
             _ => String::new(),
@@ -252,7 +264,7 @@ pub fn html(review: &Review, frame_src: impl Fn(&Media) -> Option<String>) -> St
   li.approve {{ color: #1a7f37; }} li.request_changes {{ color: #b42318; }}
   .thread {{ break-inside: avoid; display: flex; gap: 4mm; border-top: 1px solid #ccc; padding: 3mm 0; }}
   .frame {{ flex: 0 0 55mm; aspect-ratio: 16 / 9; background: #eee; display: flex; align-items: center; justify-content: center; overflow: hidden; }}
-  .frame img {{ width: 100%; height: 100%; object-fit: contain; }}
+  .frame img, .frame video {{ width: 100%; height: 100%; object-fit: contain; }}
   .empty {{ color: #888; }}
   .body {{ flex: 1; }}
   .status {{ font-size: 9pt; font-weight: bold; }}
@@ -288,7 +300,12 @@ pub fn pdf(review: &Review, frame: impl Fn(&Media) -> Option<Vec<u8>>) -> Result
     let mut layout = pdf::Layout::new(&fonts);
     let shots = review.shots();
 
-    layout.paragraph(&format!("{} — review", review.timeline.name), 20.0, pdf::INK, 0.0);
+    layout.paragraph(
+        &format!("{} — review", review.timeline.name),
+        20.0,
+        pdf::INK,
+        0.0,
+    );
     layout.paragraph(&summary(review), 10.0, pdf::GREY, 0.0);
     layout.gap(10.0);
 
@@ -316,8 +333,12 @@ pub fn pdf(review: &Review, frame: impl Fn(&Media) -> Option<Vec<u8>>) -> Result
     }
     for thread in review.threads {
         let about = about(thread, &shots);
-        // Keep a thread's heading with its frame (or first comment) on one page.
-        layout.keep(if matches!(about, About::Shot(_)) { 140.0 } else { 60.0 });
+        // Keep a thread's heading with its frame and first comment on one page.
+        layout.keep(if matches!(about, About::Shot(_)) {
+            200.0
+        } else {
+            80.0
+        });
         layout.rule();
         layout.paragraph(&heading(thread, &about), 12.0, pdf::INK, 0.0);
         let color = match (thread.orphaned, thread.status) {
@@ -327,7 +348,11 @@ pub fn pdf(review: &Review, frame: impl Fn(&Media) -> Option<Vec<u8>>) -> Result
         };
         layout.paragraph(&status(thread), 9.0, color, 0.0);
         if let About::Shot(shot) = about {
-            let image = shot.media.as_ref().and_then(&frame).and_then(|b| pdf::image(&b));
+            let image = shot
+                .media
+                .as_ref()
+                .and_then(&frame)
+                .and_then(|b| pdf::image(&b));
             layout.frame(image);
         }
         for comment in &thread.comments {
@@ -763,9 +788,7 @@ mod pdf {
                 surface.finish();
                 page.finish();
             }
-            document
-                .finish()
-                .map_err(|e| Error::Pdf(format!("{e:?}")))
+            document.finish().map_err(|e| Error::Pdf(format!("{e:?}")))
         }
     }
 

@@ -404,7 +404,10 @@ fn review_notes_are_read_back_as_markers_and_locators() {
     let shot2_at = timeline.shots[0].frames as f64;
     let write = |name: &str, text: String| -> PathBuf {
         let path = dir.path().join(name);
-        assert!(!text.contains("Old note"), "{name} carries a resolved thread");
+        assert!(
+            !text.contains("Old note"),
+            "{name} carries a resolved thread"
+        );
         std::fs::write(&path, text).unwrap();
         path
     };
@@ -413,7 +416,10 @@ fn review_notes_are_read_back_as_markers_and_locators() {
     // with the thread in metadata; the project's and the deleted shot's on the stack.
     let otio = reader(
         "otio_markers",
-        &write("notes.otio", exports::otio::write_with_notes(&timeline, &notes)),
+        &write(
+            "notes.otio",
+            exports::otio::write_with_notes(&timeline, &notes),
+        ),
     );
     assert_eq!(names(&otio["stack"]), [PROJECT, DELETED_SHOT], "{otio}");
     let items = otio["items"].as_array().unwrap();
@@ -423,7 +429,11 @@ fn review_notes_are_read_back_as_markers_and_locators() {
         assert_eq!(names(&item["markers"]), want, "{item}");
         for m in item["markers"].as_array().unwrap() {
             assert_eq!(
-                (m["start"].as_f64(), m["duration"].as_f64(), m["rate"].as_f64()),
+                (
+                    m["start"].as_f64(),
+                    m["duration"].as_f64(),
+                    m["rate"].as_f64()
+                ),
                 (Some(0.0), Some(1.0), Some(24.0))
             );
             assert_eq!(m["color"], "RED");
@@ -442,7 +452,10 @@ fn review_notes_are_read_back_as_markers_and_locators() {
     // whole timeline's on the first event.
     let edl = reader(
         "edl_locators",
-        &write("notes.edl", exports::edl::write_with_notes(&timeline, &notes)),
+        &write(
+            "notes.edl",
+            exports::edl::write_with_notes(&timeline, &notes),
+        ),
     );
     let events = edl["events"].as_array().unwrap();
     let expected: [&[&str]; 3] = [
@@ -453,7 +466,10 @@ fn review_notes_are_read_back_as_markers_and_locators() {
     assert_eq!(events.len(), 3);
     for (event, want) in events.iter().zip(expected) {
         let locators = event["locators"].as_array().unwrap();
-        let texts: Vec<&str> = locators.iter().map(|l| l["text"].as_str().unwrap()).collect();
+        let texts: Vec<&str> = locators
+            .iter()
+            .map(|l| l["text"].as_str().unwrap())
+            .collect();
         assert_eq!(texts, want, "{event}");
         for l in locators {
             assert_eq!(l["timecode"], event["record_in"]);
@@ -466,7 +482,10 @@ fn review_notes_are_read_back_as_markers_and_locators() {
     // shot's marker on the sequence at the frame the shot starts, the whole timeline's at 0.
     let fcp7 = reader(
         "fcp7_markers",
-        &write("notes.xml", exports::fcp7::write_with_notes(&timeline, &notes)),
+        &write(
+            "notes.xml",
+            exports::fcp7::write_with_notes(&timeline, &notes),
+        ),
     );
     assert_eq!(
         names(&fcp7["stack"]),
@@ -525,7 +544,10 @@ fn review_notes_are_read_back_as_markers_and_locators() {
     }
     let tree = reader("fcpxml_tree", &path);
     let gap = &tree["items"][1];
-    assert_eq!((gap["tag"].as_str(), gap["name"].as_str()), (Some("gap"), Some("Shot 2")));
+    assert_eq!(
+        (gap["tag"].as_str(), gap["name"].as_str()),
+        (Some("gap"), Some("Shot 2"))
+    );
     let values: Vec<&str> = gap["markers"]
         .as_array()
         .unwrap()
