@@ -31,6 +31,9 @@ use api_types::review::{Anchor, Thread, ThreadStatus};
 
 use crate::Timeline;
 
+/// The longest first-comment text a marker's label carries, in characters.
+pub const LABEL_TEXT_CHARS: usize = 200;
+
 /// One review thread as a timeline marker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Note {
@@ -71,9 +74,15 @@ impl Note {
     }
 
     /// What a marker shows: `text (N replies) — author`, on one line (markers and EDL
-    /// comments are single lines; line breaks become spaces).
+    /// comments are single lines; line breaks become spaces), the text cut at
+    /// [`LABEL_TEXT_CHARS`] characters with `…` (a marker is a pointer to the note, and OTIO
+    /// markers carry the whole text in their `comment`).
     pub fn label(&self) -> String {
-        let text = one_line(&self.text);
+        let mut text = one_line(&self.text);
+        if let Some((cut, _)) = text.char_indices().nth(LABEL_TEXT_CHARS) {
+            text.truncate(cut);
+            text.push('…');
+        }
         let replies = match self.replies {
             0 => String::new(),
             1 => " (1 reply)".to_owned(),
@@ -223,6 +232,20 @@ mod tests {
             Note::from_thread(&one, None).label(),
             "(deleted) (1 reply) — Mei Chen"
         );
+        let long = thread(
+            Anchor::Project,
+            ThreadStatus::Open,
+            vec![comment(&"猫".repeat(201), false)],
+        );
+        let label = Note::from_thread(&long, None).label();
+        assert_eq!(label, format!("{}… — Mei Chen", "猫".repeat(200)));
+        let exact = thread(
+            Anchor::Project,
+            ThreadStatus::Open,
+            vec![comment(&"a".repeat(200), false)],
+        );
+        let label = Note::from_thread(&exact, None).label();
+        assert_eq!(label, format!("{} — Mei Chen", "a".repeat(200)));
     }
 
     #[test]
