@@ -9,7 +9,11 @@
 //!   reading an edited `.otio` back into shot order and durations;
 //! - [`edl`]: CMX3600 EDL; [`fcp7`]: Final Cut Pro 7 XML (xmeml); [`fcpxml`]: FCPXML 1.9;
 //! - [`fountain`]: the screenplay as Fountain; [`sheet`]: a print-ready HTML storyboard sheet;
-//! - [`animatic`]: an MP4 of the selected takes with shot durations, through ffmpeg.
+//! - [`animatic`]: an MP4 of the selected takes with shot durations, through ffmpeg;
+//! - [`review`]: open review threads as [`ReviewNotes`], which the timeline writers'
+//!   `write_with_notes` turn into markers (OTIO, FCP7 XML, FCPXML) and locators (EDL);
+//! - [`review_report`]: the review as a print-ready HTML page and a PDF (threads with their
+//!   shot's frame, comments and status; verdicts per version).
 
 pub mod animatic;
 pub mod edl;
@@ -17,10 +21,13 @@ pub mod fcp7;
 pub mod fcpxml;
 pub mod fountain;
 pub mod otio;
+pub mod review;
+pub mod review_report;
 pub mod sheet;
 mod timeline;
 mod xml;
 
+pub use review::{Note, ReviewNotes};
 pub use timeline::{Media, Timeline, TimelineShot, extension, timecode};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +42,8 @@ pub enum Error {
     Ffmpeg(String),
     #[error("nothing to export: the storyboard has no shots")]
     NoShots,
+    #[error("the review report's PDF could not be written: {0}")]
+    Pdf(String),
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
 }

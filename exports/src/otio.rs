@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 use shared_model::{Project, ShotId};
 
+use crate::review::{Note, ReviewNotes};
 use crate::{Error, Result, Timeline, TimelineShot};
 
 fn rational_time(value: u64, rate: u32) -> Value {
@@ -19,7 +20,36 @@ fn time_range(duration: u64, rate: u32) -> Value {
     })
 }
 
-fn item(shot: &TimelineShot, fps: u32) -> Value {
+fn time_range_at(start: u64, duration: u64, rate: u32) -> Value {
+    json!({
+        "OTIO_SCHEMA": "TimeRange.1",
+        "start_time": rational_time(start, rate),
+        "duration": rational_time(duration, rate),
+    })
+}
+
+/// A one-frame red marker at the first frame of what carries it (a clip's source range and the
+/// stack's time both start at 0). The full first comment goes in `comment`, the one-line label
+/// in `name`, which is what editors show on the timeline.
+fn marker(note: &Note, fps: u32) -> Value {
+    json!({
+        "OTIO_SCHEMA": "Marker.2",
+        "name": note.label(),
+        "marked_range": time_range_at(0, 1, fps),
+        "color": "RED",
+        "comment": note.text,
+        "metadata": {"shotweave": {
+            "thread_id": note.thread_id.as_str(),
+            "shot_id": note.shot_id.as_ref().map(|s| s.as_str()),
+            "author": note.author,
+            "status": note.status.as_str(),
+            "replies": note.replies,
+        }},
+    })
+}
+
+fn item(shot: &TimelineShot, fps: u32, notes: &[&Note]) -> Value {
+    let markers: Vec<Value> = notes.iter().map(|n| marker(n, fps)).collect();
     let metadata = json!({"shotweave": {
         "shot_id": shot.shot_id.as_str(),
         "scene_id": shot.scene_id.as_ref().map(|s| s.as_str()),
@@ -45,7 +75,7 @@ fn item(shot: &TimelineShot, fps: u32) -> Value {
             "active_media_reference_key": "DEFAULT_MEDIA",
             "metadata": metadata,
             "effects": [],
-            "markers": [],
+            "markers": markers,
             "enabled": true,
         }),
         None => json!({
@@ -54,17 +84,29 @@ fn item(shot: &TimelineShot, fps: u32) -> Value {
             "source_range": time_range(shot.frames, fps),
             "metadata": metadata,
             "effects": [],
-            "markers": [],
+            "markers": markers,
             "enabled": true,
         }),
     }
 }
 
+/// The timeline as OpenTimelineIO JSON, without review notes.
 pub fn write(timeline: &Timeline) -> String {
+    write_with_notes(timeline, &ReviewNotes::default())
+}
+
+/// The timeline as OpenTimelineIO JSON, with the open review notes as markers.
+pub fn write_with_notes(timeline: &Timeline, notes: &ReviewNotes) -> String {
+    let placed = notes.placed(timeline);
     let children: Vec<Value> = timeline
         .shots
         .iter()
-        .map(|s| item(s, timeline.fps))
+        .map(|s| item(s, timeline.fps, placed.on(&s.shot_id)))
+        .collect();
+    let whole: Vec<Value> = placed
+        .whole
+        .iter()
+        .map(|n| marker(n, timeline.fps))
         .collect();
     let doc = json!({
         "OTIO_SCHEMA": "Timeline.1",
@@ -77,7 +119,7 @@ pub fn write(timeline: &Timeline) -> String {
             "source_range": null,
             "metadata": {},
             "effects": [],
-            "markers": [],
+            "markers": whole,
             "enabled": true,
             "children": [{
                 "OTIO_SCHEMA": "Track.1",

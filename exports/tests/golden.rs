@@ -1,5 +1,5 @@
 //! Golden files: every export written from a `Timeline` (FCP7 XML, FCPXML, EDL, OTIO, the
-//! sheet; Fountain is written from the snapshot and checked by its reader) for one small, fixed
+//! sheet, and the first four again with review notes, and the review report's HTML; Fountain is written from the snapshot and checked by its reader) for one small, fixed
 //! timeline, compared byte for byte with the files in `tests/golden/`. The timeline carries the names that break hand-made markup
 //! (`&`, `<`, `>`, both quotes, CJK) and both kinds of take (a still, a video) and a shot
 //! without one, so a change to escaping or structure shows up as a diff to review.
@@ -12,7 +12,7 @@ use std::path::Path;
 #[path = "fixtures/markup.rs"]
 mod markup;
 
-use markup::timeline;
+use markup::{notes, timeline};
 
 fn check(file: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -67,4 +67,55 @@ fn otio() {
 #[test]
 fn sheet() {
     check("board.html", &exports::sheet::write(&timeline()));
+}
+
+// The same timeline with review notes (`fixtures/markup.rs`: threads whose texts carry markup
+// characters and CJK): open threads as markers and locators, resolved ones left out.
+
+#[test]
+fn fcp7_xml_with_notes() {
+    check(
+        "board-notes.xml",
+        &exports::fcp7::write_with_notes(&timeline(), &notes()),
+    );
+}
+
+#[test]
+fn fcpxml_with_notes() {
+    check(
+        "board-notes.fcpxml",
+        &exports::fcpxml::write_with_notes(&timeline(), &notes()),
+    );
+}
+
+#[test]
+fn edl_with_notes() {
+    check(
+        "board-notes.edl",
+        &exports::edl::write_with_notes(&timeline(), &notes()),
+    );
+}
+
+#[test]
+fn otio_with_notes() {
+    check(
+        "board-notes.otio",
+        &exports::otio::write_with_notes(&timeline(), &notes()),
+    );
+}
+
+#[test]
+fn review_report_html() {
+    let (timeline, threads) = (timeline(), markup::threads());
+    let (versions, verdicts) = (markup::versions(), markup::verdicts());
+    let review = exports::review_report::Review {
+        timeline: &timeline,
+        threads: &threads,
+        versions: &versions,
+        verdicts: &verdicts,
+    };
+    check(
+        "review.html",
+        &exports::review_report::html(&review, |m| Some(m.url.clone())),
+    );
 }

@@ -375,3 +375,191 @@ fn markup_characters_and_cjk_in_names_survive_the_fcp_readers() {
         .collect();
     assert_eq!(kinds, ["clip", "gap", "clip"]);
 }
+
+/// The markers' names as a reader gives them.
+fn names(markers: &serde_json::Value) -> Vec<&str> {
+    markers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect()
+}
+
+/// Open review threads come back from every timeline format's reader as markers (locators in
+/// the EDL) on the right clips, at the right frames, with names and CJK intact; the resolved
+/// thread is nowhere. The expected labels are written out here by hand from the fixture's
+/// threads (first comment, live replies, author).
+#[test]
+fn review_notes_are_read_back_as_markers_and_locators() {
+    const SHOT1_DARK: &str = "Too dark \"here\" & <there> — 太暗了 (1 reply) — Lin & <Co>";
+    const SHOT1_HOLD: &str = "Hold two frames longer — Mei";
+    const SHOT2_CUT: &str = "Cut 'this' line? 猫 — Mei";
+    const SCRIPT_ON_SHOT3: &str = "Rewrite <b>this</b> & that (2 replies) — Lin & <Co>";
+    const PROJECT: &str = "Music & <sound>: 配乐 — Mei";
+    const DELETED_SHOT: &str = "Bring the \"cat\" back — Mei";
+    let dir = tempfile::tempdir().unwrap();
+    let timeline = markup::timeline();
+    let notes = markup::notes();
+    let shot2_at = timeline.shots[0].frames as f64;
+    let write = |name: &str, text: String| -> PathBuf {
+        let path = dir.path().join(name);
+        assert!(
+            !text.contains("Old note"),
+            "{name} carries a resolved thread"
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+
+    // OpenTimelineIO: clip and gap markers at the item's first frame, one frame long, red,
+    // with the thread in metadata; the project's and the deleted shot's on the stack.
+    let otio = reader(
+        "otio_markers",
+        &write(
+            "notes.otio",
+            exports::otio::write_with_notes(&timeline, &notes),
+        ),
+    );
+    assert_eq!(names(&otio["stack"]), [PROJECT, DELETED_SHOT], "{otio}");
+    let items = otio["items"].as_array().unwrap();
+    let expected: [&[&str]; 3] = [&[SHOT1_DARK, SHOT1_HOLD], &[SHOT2_CUT], &[SCRIPT_ON_SHOT3]];
+    for ((item, shot), want) in items.iter().zip(&timeline.shots).zip(expected) {
+        assert_eq!(item["shot_id"], shot.shot_id.as_str());
+        assert_eq!(names(&item["markers"]), want, "{item}");
+        for m in item["markers"].as_array().unwrap() {
+            assert_eq!(
+                (
+                    m["start"].as_f64(),
+                    m["duration"].as_f64(),
+                    m["rate"].as_f64()
+                ),
+                (Some(0.0), Some(1.0), Some(24.0))
+            );
+            assert_eq!(m["color"], "RED");
+            assert_eq!(m["status"], "open");
+        }
+    }
+    assert_eq!(items[0]["markers"][0]["thread_id"], "thread-1");
+    assert_eq!(items[0]["markers"][0]["author"], "Lin & <Co>");
+    assert_eq!(
+        items[0]["markers"][0]["comment"],
+        "Too dark \"here\" & <there> — 太暗了"
+    );
+    assert_eq!(items[1]["kind"], "gap");
+
+    // CMX3600 through pycmx: LOC remarks on their shot's event at its record timecode; the
+    // whole timeline's on the first event.
+    let edl = reader(
+        "edl_locators",
+        &write(
+            "notes.edl",
+            exports::edl::write_with_notes(&timeline, &notes),
+        ),
+    );
+    let events = edl["events"].as_array().unwrap();
+    let expected: [&[&str]; 3] = [
+        &[SHOT1_DARK, SHOT1_HOLD, PROJECT, DELETED_SHOT],
+        &[SHOT2_CUT],
+        &[SCRIPT_ON_SHOT3],
+    ];
+    assert_eq!(events.len(), 3);
+    for (event, want) in events.iter().zip(expected) {
+        let locators = event["locators"].as_array().unwrap();
+        let texts: Vec<&str> = locators
+            .iter()
+            .map(|l| l["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(texts, want, "{event}");
+        for l in locators {
+            assert_eq!(l["timecode"], event["record_in"]);
+            assert_eq!(l["color"], "RED");
+        }
+    }
+    assert_eq!(events[1]["record_in"], "01:00:03:00");
+
+    // FCP7 XML through OpenTimelineIO's fcp_xml adapter: clip markers on the clips; the gap
+    // shot's marker on the sequence at the frame the shot starts, the whole timeline's at 0.
+    let fcp7 = reader(
+        "fcp7_markers",
+        &write(
+            "notes.xml",
+            exports::fcp7::write_with_notes(&timeline, &notes),
+        ),
+    );
+    assert_eq!(
+        names(&fcp7["stack"]),
+        [PROJECT, DELETED_SHOT, SHOT2_CUT],
+        "{fcp7}"
+    );
+    let starts: Vec<f64> = fcp7["stack"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["start"].as_f64().unwrap())
+        .collect();
+    assert_eq!(starts, [0.0, 0.0, shot2_at]);
+    let clips: Vec<&serde_json::Value> = fcp7["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "clip")
+        .collect();
+    assert_eq!(clips.len(), 2);
+    assert_eq!(names(&clips[0]["markers"]), [SHOT1_DARK, SHOT1_HOLD]);
+    assert_eq!(names(&clips[1]["markers"]), [SCRIPT_ON_SHOT3]);
+    assert_eq!(
+        clips[0]["markers"][0]["fcp_comment"],
+        "Shotweave review thread thread-1 (open)"
+    );
+    assert_eq!(clips[0]["markers"][0]["start"].as_f64(), Some(0.0));
+
+    // FCPXML through OpenTimelineIO's fcpx_xml adapter: to-do markers (red) on the asset
+    // clips, the whole timeline's on the first item. The adapter rebuilds gaps from the
+    // clips' offsets and so never reads a marker inside a <gap>: that one is checked with a
+    // plain XML parse of the same file.
+    let path = write(
+        "notes.fcpxml",
+        exports::fcpxml::write_with_notes(&timeline, &notes),
+    );
+    let fcpx = reader("fcpxml_markers", &path);
+    let clips: Vec<&serde_json::Value> = fcpx["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "clip")
+        .collect();
+    assert_eq!(
+        names(&clips[0]["markers"]),
+        [SHOT1_DARK, SHOT1_HOLD, PROJECT, DELETED_SHOT],
+        "{fcpx}"
+    );
+    assert_eq!(names(&clips[1]["markers"]), [SCRIPT_ON_SHOT3]);
+    for m in clips[0]["markers"].as_array().unwrap() {
+        assert_eq!(m["color"], "RED");
+        assert_eq!(
+            (m["start"].as_f64(), m["duration"].as_f64()),
+            (Some(0.0), Some(1.0))
+        );
+    }
+    let tree = reader("fcpxml_tree", &path);
+    let gap = &tree["items"][1];
+    assert_eq!(
+        (gap["tag"].as_str(), gap["name"].as_str()),
+        (Some("gap"), Some("Shot 2"))
+    );
+    let values: Vec<&str> = gap["markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, [SHOT2_CUT]);
+    assert_eq!(gap["markers"][0]["completed"], "0");
+
+    // Without notes, no format carries a marker.
+    assert!(!exports::otio::write(&timeline).contains("Marker.2"));
+    assert!(!exports::edl::write(&timeline).contains("LOC:"));
+    assert!(!exports::fcp7::write(&timeline).contains("<marker>"));
+    assert!(!exports::fcpxml::write(&timeline).contains("<marker"));
+}

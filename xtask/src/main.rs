@@ -65,8 +65,8 @@ fn ensure_npm_clients() -> Result {
     step("install the npm interop clients", cmd)
 }
 
-/// The reference readers that check exports (Python `opentimelineio`, `pycmx`, `screenplain`)
-/// and ffmpeg/ffprobe for animatics.
+/// The reference readers that check exports (Python `opentimelineio`, `pycmx`, `screenplain`),
+/// ffmpeg/ffprobe for animatics, and poppler (`pdftoppm`, `pdftotext`) for the review PDF.
 fn ensure_export_readers() -> Result {
     let mut cmd = Command::new("python3");
     cmd.args([
@@ -80,7 +80,8 @@ fn ensure_export_readers() -> Result {
         "exports/tests/readers/requirements.txt",
     ]);
     step("install the export reference readers", cmd)?;
-    apt_install_if_missing("ffprobe", "ffmpeg")
+    apt_install_if_missing("ffprobe", "ffmpeg")?;
+    apt_install_if_missing("pdftoppm", "poppler-utils")
 }
 
 /// Installs a Debian package when the program it provides is missing.
