@@ -69,18 +69,29 @@ pub struct NewLink<'a> {
     pub person_name: Option<&'a str>,
 }
 
-type RawLink = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-);
+/// A row of `links` as the database holds it, before [`decode_link`] reads it.
+#[derive(Debug, sqlx::FromRow)]
+struct RawLink {
+    id: String,
+    project_id: String,
+    role: String,
+    label: String,
+    person_id: Option<String>,
+    review_version: Option<String>,
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+/// A row of the links listing: the link and the invited person's name.
+#[derive(Debug, sqlx::FromRow)]
+struct RawListedLink {
+    #[sqlx(flatten)]
+    link: RawLink,
+    person_name: Option<String>,
+}
+
 type RawPerson = (String, String, String, String, String, i64);
 
 fn corrupt(what: &'static str, id: &str, reason: impl Into<String>) -> Error {
@@ -92,24 +103,28 @@ fn corrupt(what: &'static str, id: &str, reason: impl Into<String>) -> Error {
 }
 
 fn decode_link(raw: RawLink) -> Result<LinkRow> {
-    let (id, project, role, label, person, review, created_at, expires_at, last_used, revoked) =
-        raw;
-    let project_id = ProjectId::parse(&project)
-        .ok_or_else(|| corrupt("link", &id, format!("invalid project id {project:?}")))?;
-    let role: Role = role
+    let project_id = ProjectId::parse(&raw.project_id).ok_or_else(|| {
+        corrupt(
+            "link",
+            &raw.id,
+            format!("invalid project id {:?}", raw.project_id),
+        )
+    })?;
+    let role: Role = raw
+        .role
         .parse()
-        .map_err(|e| corrupt("link", &id, format!("{e}")))?;
+        .map_err(|e| corrupt("link", &raw.id, format!("{e}")))?;
     Ok(LinkRow {
-        id: LinkId::from(id),
+        id: LinkId::from(raw.id),
         project_id,
         role,
-        label,
-        person_id: person.map(PersonId::from),
-        review_version: review.map(VersionId::from),
-        created_at,
-        expires_at,
-        last_used_at: last_used,
-        revoked_at: revoked,
+        label: raw.label,
+        person_id: raw.person_id.map(PersonId::from),
+        review_version: raw.review_version.map(VersionId::from),
+        created_at: raw.created_at,
+        expires_at: raw.expires_at,
+        last_used_at: raw.last_used_at,
+        revoked_at: raw.revoked_at,
     })
 }
 
@@ -313,26 +328,20 @@ impl Store {
 
     /// Every link of the project, newest first, with the invited person's name.
     pub async fn links(&self, project: &ProjectId) -> Result<Vec<LinkInfo>> {
-        let raw: Vec<(RawLink, Option<String>)> = on_pool!(self, pool => {
-            let rows: Vec<(
-                String, String, String, String, Option<String>, Option<String>,
-                i64, Option<i64>, Option<i64>, Option<i64>, Option<String>,
-            )> = sqlx::query_as(
+        let raw: Vec<RawListedLink> = on_pool!(self, pool => {
+            sqlx::query_as(
                 "SELECT l.id, l.project_id, l.role, l.label, l.person_id, l.review_version, \
-                 l.created_at, l.expires_at, l.last_used_at, l.revoked_at, p.name \
+                 l.created_at, l.expires_at, l.last_used_at, l.revoked_at, p.name AS person_name \
                  FROM links l LEFT JOIN people p ON p.id = l.person_id \
                  WHERE l.project_id = $1 ORDER BY l.created_at DESC, l.id DESC",
             )
             .bind(project.as_str())
             .fetch_all(pool)
-            .await?;
-            rows.into_iter()
-                .map(|(a, b, c, d, e, f, g, h, i, j, name)| ((a, b, c, d, e, f, g, h, i, j), name))
-                .collect()
+            .await?
         });
         raw.into_iter()
-            .map(|(raw, person_name)| {
-                let link = decode_link(raw)?;
+            .map(|RawListedLink { link, person_name }| {
+                let link = decode_link(link)?;
                 Ok(LinkInfo {
                     id: link.id,
                     role: link.role,
