@@ -188,11 +188,15 @@ async fn serve_connection(
             }
             revocation = RevocationWatch::next(&mut revoked) => {
                 let still_valid = match (revocation, &revoked) {
-                    (Revocation::Lagged, Some(watch)) => state
-                        .store()
-                        .link(&watch.link)
-                        .await
-                        .is_ok_and(|row| row.is_some_and(|l| l.revoked_at.is_none())),
+                    (Revocation::Lagged, Some(watch)) => match state.store().link(&watch.link).await {
+                        Ok(row) => row.is_some_and(|l| l.revoked_at.is_none()),
+                        // Not knowing is no reason to tell the client its link is gone (it
+                        // would drop its token); the next request or reconnect checks again.
+                        Err(e) => {
+                            warn!(error = %e, "re-reading the connection's link failed");
+                            true
+                        }
+                    },
                     _ => false,
                 };
                 if !still_valid {

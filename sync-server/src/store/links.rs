@@ -376,13 +376,13 @@ impl Store {
         Ok(affected > 0)
     }
 
-    /// Records that `link` was used at `now`, unless a use since `not_before` is recorded
+    /// Records that `link` was used at `now`, unless a use after `not_before` is recorded
     /// already (another request or server instance got there first).
     pub async fn touch_link(&self, link: &LinkId, now: i64, not_before: i64) -> Result<()> {
         on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE links SET last_used_at = $2 \
-                 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+                 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
             )
             .bind(link.as_str())
             .bind(now)
