@@ -502,13 +502,19 @@ fn random_edit(p: &Project, rng: &mut rand_chacha::ChaCha8Rng, n: &mut u64) {
                 character_ids,
                 ..Default::default()
             };
-            p.insert_shot(&ShotId::from(format!("shot{n}")), &s.id, rng.random_range(0..8), &new)
-                .unwrap();
+            p.insert_shot(
+                &ShotId::from(format!("shot{n}")),
+                &s.id,
+                rng.random_range(0..8),
+                &new,
+            )
+            .unwrap();
         }
         5 if !shots.is_empty() && !scenes.is_empty() => {
             let shot = &shots[pick(rng, shots.len())];
             let s = &scenes[pick(rng, scenes.len())];
-            p.move_shot(&shot.id, &s.id, rng.random_range(0..8)).unwrap();
+            p.move_shot(&shot.id, &s.id, rng.random_range(0..8))
+                .unwrap();
         }
         6 | 7 if !shots.is_empty() => {
             let shot = &shots[pick(rng, shots.len())];
@@ -518,9 +524,7 @@ fn random_edit(p: &Project, rng: &mut rand_chacha::ChaCha8Rng, n: &mut u64) {
                     .then(|| format!("{} {}", shot.description, word(rng))),
                 dialogue: rng.random_bool(0.3).then(|| word(rng).to_owned()),
                 camera: rng.random_bool(0.3).then(|| word(rng).to_owned()),
-                duration_ms: rng
-                    .random_bool(0.3)
-                    .then(|| rng.random_range(500..9_000)),
+                duration_ms: rng.random_bool(0.3).then(|| rng.random_range(500..9_000)),
                 character_ids: rng.random_bool(0.3).then(|| {
                     chars
                         .iter()
@@ -559,13 +563,15 @@ fn random_edit(p: &Project, rng: &mut rand_chacha::ChaCha8Rng, n: &mut u64) {
             p.update_character(&c.id, &patch).unwrap();
         }
         11 if !chars.is_empty() && rng.random_bool(0.3) => {
-            p.delete_character(&chars[pick(rng, chars.len())].id).unwrap();
+            p.delete_character(&chars[pick(rng, chars.len())].id)
+                .unwrap();
         }
         12 if !shots.is_empty() => {
             let shot = &shots[pick(rng, shots.len())];
             let take = asset(&format!("take {n}"), &format!("{n:x}"));
             p.add_asset(&take).unwrap();
-            p.add_take(&shot.id, &take.id, rng.random_bool(0.7)).unwrap();
+            p.add_take(&shot.id, &take.id, rng.random_bool(0.7))
+                .unwrap();
         }
         13 => {
             let len = p.script_len();
@@ -630,7 +636,11 @@ fn random_edits_versions_and_restores_always_restore_exactly() {
     }
     sync(&live, &offline);
     sync(&offline, &live);
-    assert_eq!(live.snapshot(), offline.snapshot(), "seed {seed}: peers diverged");
+    assert_eq!(
+        live.snapshot(),
+        offline.snapshot(),
+        "seed {seed}: peers diverged"
+    );
     assert!(restores > 10, "seed {seed}: only {restores} restores");
     // After all the merging, restoring still gives a version back exactly, on both peers.
     if let Some((state, snapshot)) = versions.first() {
@@ -639,4 +649,41 @@ fn random_edits_versions_and_restores_always_restore_exactly() {
         sync(&live, &offline);
         assert_eq!(without_jobs(offline.snapshot()), *snapshot, "seed {seed}");
     }
+}
+
+#[test]
+fn an_offline_edit_of_a_shot_the_restore_removed_does_not_bring_it_back() {
+    let b = board();
+    let live = &b.project;
+    let v1_state = live.encode_state();
+    let v1 = without_jobs(live.snapshot());
+    let later = live
+        .add_shot(
+            &b.scenes[0],
+            &NewShot {
+                description: "added after v1".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    live.delete_shot(&b.shots[4]).unwrap();
+    let offline = Project::empty(ProjectOptions::default());
+    sync(live, &offline);
+    // Offline: an edit to the shot the restore is about to remove.
+    offline
+        .update_shot(
+            &later,
+            &ShotPatch {
+                description: Some("edited offline".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    live.restore(&Project::load(&v1_state, ProjectOptions::default()).unwrap())
+        .unwrap();
+    sync(&offline, live);
+    sync(live, &offline);
+    assert!(live.shot(&later).is_none());
+    assert_eq!(without_jobs(live.snapshot()), v1);
+    assert_eq!(without_jobs(offline.snapshot()), v1);
 }
