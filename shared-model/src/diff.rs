@@ -670,6 +670,33 @@ mod tests {
     }
 
     #[test]
+    fn script_hunks_carry_two_lines_of_context_and_1_based_starts() {
+        let old = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n";
+        // Line 3 changed, line 11 removed: far enough apart for two hunks.
+        let new = "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\n12\n";
+        let hunks = script_hunks(old, new);
+        let show = |h: &ScriptHunk| {
+            h.lines
+                .iter()
+                .map(|l| {
+                    let sign = match l.op {
+                        LineOp::Same => ' ',
+                        LineOp::Added => '+',
+                        LineOp::Removed => '-',
+                    };
+                    format!("{sign}{}", l.text)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(hunks.len(), 2, "{hunks:?}");
+        assert_eq!((hunks[0].old_start, hunks[0].new_start), (1, 1));
+        assert_eq!(show(&hunks[0]), [" 1", " 2", "-3", "+three", " 4", " 5"]);
+        assert_eq!((hunks[1].old_start, hunks[1].new_start), (9, 9));
+        assert_eq!(show(&hunks[1]), [" 9", " 10", "-11", " 12"]);
+        assert!(script_hunks(old, old).is_empty());
+    }
+
+    #[test]
     fn durations_read_as_seconds() {
         assert_eq!(seconds(3_000), "3.0 s");
         assert_eq!(seconds(12_500), "12.5 s");

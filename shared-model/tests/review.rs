@@ -311,3 +311,24 @@ fn a_shot_thread_is_orphaned_when_its_shot_is_deleted() {
         assert_eq!(p.anchor_text(&anchor), None);
     }
 }
+
+#[test]
+fn a_review_doc_over_a_shared_doc_sees_the_same_threads_and_unobserve_stops_reports() {
+    let server = ReviewDoc::empty();
+    // The sync server's room holds the yrs Doc; wrapping a clone shares its state.
+    let view = ReviewDoc::from_doc(server.doc().clone());
+    let seen: Arc<Mutex<Vec<ReviewChanges>>> = Arc::default();
+    let sink = seen.clone();
+    view.observe("panel", move |c| sink.lock().unwrap().push(c.clone()));
+    let lin = person("Lin");
+    server
+        .add_thread(&thread("t1", Anchor::Project, &lin, 1, "first"), None)
+        .unwrap();
+    assert_eq!(view.threads().len(), 1);
+    view.unobserve("panel");
+    server
+        .add_thread(&thread("t2", Anchor::Project, &lin, 2, "second"), None)
+        .unwrap();
+    assert_eq!(view.threads().len(), 2);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
