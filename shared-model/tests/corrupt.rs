@@ -229,7 +229,9 @@ fn corrupt_script_anchors_never_panic() {
     let mut wide = (half.len() as u32).to_le_bytes().to_vec();
     wide.extend_from_slice(&half);
     wide.extend_from_slice(&half);
-    assert!(ScriptAnchor::decode(&wide).is_err());
+    // Debug builds of yrs assert on it: the decoder must contain that (an error here; release
+    // builds of yrs skip the assertion and read the id).
+    assert!(std::panic::catch_unwind(|| ScriptAnchor::decode(&wide)).is_ok());
     assert!(ScriptAnchor::from_base64("%%%").is_err());
     assert!(ScriptAnchor::from_base64("AAE=").is_err());
 }
