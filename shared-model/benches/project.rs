@@ -5,10 +5,13 @@
 
 use std::sync::LazyLock;
 
+use api_types::DiffSide;
 use shared_model::testing::load_novel;
 use shared_model::yrs::Update;
 use shared_model::yrs::updates::decoder::Decode;
-use shared_model::{MetaPatch, NewCharacter, NewScene, NewShot, Project, ProjectOptions};
+use shared_model::{
+    MetaPatch, NewCharacter, NewScene, NewShot, Project, ProjectOptions, ShotId, ShotPatch,
+};
 
 const SHOTS: usize = 3_000;
 const SCENES: usize = 120;
@@ -64,6 +67,73 @@ fn loaded() -> Project {
     Project::load(&STATE, ProjectOptions::default()).expect("load")
 }
 
+/// A later version of the same project: a dozen shots edited, two deleted, two added, three
+/// moved, the script edited in two places, a scene retitled.
+static LATER: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let project = loaded();
+    let scenes = project.scenes();
+    let shots = project.shots();
+    for shot in shots.iter().step_by(250) {
+        let patch = ShotPatch {
+            description: Some(format!("{}（改）", shot.description)),
+            duration_ms: Some(4_500),
+            ..Default::default()
+        };
+        project.update_shot(&shot.id, &patch).expect("shot exists");
+    }
+    project.delete_shot(&shots[10].id).expect("shot exists");
+    project.delete_shot(&shots[2_010].id).expect("shot exists");
+    for scene in [&scenes[3], &scenes[90]] {
+        project
+            .insert_shot(&ShotId::new(), &scene.id, 0, &NewShot::default())
+            .expect("scene exists");
+    }
+    project
+        .move_shot(&shots[100].id, &scenes[5].id, 0)
+        .expect("move");
+    project
+        .move_shot(&shots[1_510].id, &scenes[60].id, 20)
+        .expect("move");
+    project
+        .move_shot(&shots[2_900].id, &scenes[0].id, 3)
+        .expect("move");
+    project.script_insert(1_000, "（此处增补一段。）\n");
+    project.script_delete(300_000, 40);
+    project
+        .set_scene_title(&scenes[7].id, "第八回（改）")
+        .expect("scene exists");
+    project.encode_state()
+});
+
+/// The diff of two versions as the server computes it: both loaded, snapshotted and diffed
+/// (the budget is 200 ms).
+#[divan::bench]
+fn diff_two_versions(bencher: divan::Bencher) {
+    let from = loaded();
+    let to = Project::load(&LATER, ProjectOptions::default()).expect("load");
+    let side = |label: &str| DiffSide {
+        version: None,
+        label: label.into(),
+    };
+    bencher.bench_local(|| {
+        let diff = shared_model::diff(&from.snapshot(), &to.snapshot(), side("v1"), side("now"));
+        assert_eq!(diff.shots.len(), 19);
+        diff
+    });
+}
+
+/// Restoring the earlier version into a document holding the later one.
+#[divan::bench(sample_count = 20)]
+fn restore_version(bencher: divan::Bencher) {
+    let target = loaded();
+    bencher
+        .with_inputs(|| Project::load(&LATER, ProjectOptions::default()).expect("load"))
+        .bench_local_values(|live| {
+            live.restore(&target).expect("restore");
+            live
+        });
+}
+
 #[divan::bench]
 fn encode(bencher: divan::Bencher) {
     let project = loaded();
@@ -89,8 +159,9 @@ fn load_and_read_board() -> usize {
 
 fn main() {
     println!(
-        "full-novel project: {} bytes encoded, {SHOTS} shots, {SCENES} scenes",
-        STATE.len()
+        "full-novel project: {} bytes encoded, {SHOTS} shots, {SCENES} scenes; later version {} bytes",
+        STATE.len(),
+        LATER.len()
     );
     divan::main();
 }
