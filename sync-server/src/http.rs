@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/{doc}", get(ws::sync_handler))
         .merge(crate::studio::routes())
         .merge(crate::jobs::routes())
+        .merge(crate::versions::routes())
         // An API path that names no endpoint is a client's mistake, answered in the API's
         // shape; without this it would fall through to the studio's static files.
         .route("/api", any(no_such_endpoint))

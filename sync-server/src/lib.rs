@@ -29,6 +29,7 @@ pub mod store;
 pub mod studio;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod versions;
 pub mod ws;
 
 use std::sync::Arc;

@@ -29,7 +29,9 @@ macro_rules! on_pool {
 }
 
 mod jobs;
+mod versions;
 pub use jobs::{JobEnd, JobRecord, Spending};
+pub use versions::StoredState;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
