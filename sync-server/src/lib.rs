@@ -11,6 +11,8 @@
 //!   object store, [`auth`] signed tokens and roles.
 //! - [`jobs`] is the durable generation job runner: it writes results into documents as the
 //!   server's own peer; [`credentials`] keeps provider keys encrypted at rest.
+//! - [`versions`] keeps named and automatic versions of a project, diffs them and restores
+//!   one as a forward change written through the room by the same peer.
 //!
 //! The binary only parses a [`Config`], initialises tracing and calls [`run`]; tests do the
 //! same on port 0.
