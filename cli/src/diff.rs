@@ -5,7 +5,9 @@
 use std::fmt::Write;
 
 use anyhow::{Result, bail};
-use api_types::{ChangeKind, FieldChange, LineOp, ShotPlace, VersionDiff, VersionInfo, VersionKind};
+use api_types::{
+    ChangeKind, FieldChange, LineOp, ShotPlace, VersionDiff, VersionInfo, VersionKind,
+};
 
 /// A version argument: `now`, a version's id, or a version's name (which must name one).
 /// Something shaped like an id that is not listed is passed on, so the studio says why.
@@ -65,7 +67,11 @@ pub(crate) fn version_line(v: &VersionInfo) -> String {
         v.id,
         utc(v.created_at_ms),
         v.name,
-        if v.kind == VersionKind::Auto { " (automatic)" } else { "" },
+        if v.kind == VersionKind::Auto {
+            " (automatic)"
+        } else {
+            ""
+        },
         v.author.name,
         v.shots,
         size(v.stored_bytes)
@@ -131,17 +137,12 @@ pub(crate) fn render(diff: &VersionDiff) -> String {
                 (Some(from), None) => place(from),
                 (None, None) => String::new(),
             };
-            let _ = writeln!(
-                out,
-                "  {} {} {at}: {}",
-                mark(s.kind),
-                s.kind,
-                s.description
-            );
+            let _ = writeln!(out, "  {} {} {at}: {}", mark(s.kind), s.kind, s.description);
             fields(&mut out, &s.fields);
             if let Some(take) = &s.take {
                 let name = |a: &Option<api_types::AssetId>| {
-                    a.as_ref().map_or("none".to_owned(), |a| a.as_str().chars().take(12).collect())
+                    a.as_ref()
+                        .map_or("none".to_owned(), |a| a.as_str().chars().take(12).collect())
                 };
                 let _ = writeln!(out, "      take: {} → {}", name(&take.old), name(&take.new));
             }
@@ -174,7 +175,7 @@ pub(crate) fn render(diff: &VersionDiff) -> String {
 #[cfg(test)]
 mod tests {
     use api_types::{
-        Author, DiffSide, ScriptHunk, ScriptLine, ShotChange, ShotId, VersionId, VerdictTally,
+        Author, DiffSide, ScriptHunk, ScriptLine, ShotChange, ShotId, VerdictTally, VersionId,
     };
 
     use super::*;
@@ -204,11 +205,20 @@ mod tests {
         assert_eq!(resolve(&list, "Draft 1").ok(), Some(a.id.to_string()));
         assert_eq!(resolve(&list, b.id.as_str()).ok(), Some(b.id.to_string()));
         assert_eq!(resolve(&list, "now").ok().as_deref(), Some("now"));
-        let twice = resolve(&list, "Draft 2").err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(twice.contains(b.id.as_str()) && twice.contains(c.id.as_str()), "{twice}");
+        let twice = resolve(&list, "Draft 2")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            twice.contains(b.id.as_str()) && twice.contains(c.id.as_str()),
+            "{twice}"
+        );
         assert!(resolve(&list, "Draft 3").is_err());
         let unlisted = VersionId::new();
-        assert_eq!(resolve(&list, unlisted.as_str()).ok(), Some(unlisted.to_string()));
+        assert_eq!(
+            resolve(&list, unlisted.as_str()).ok(),
+            Some(unlisted.to_string())
+        );
     }
 
     #[test]

@@ -61,7 +61,12 @@ async fn versions_from_the_command_line() -> anyhow::Result<()> {
     let project = saved["current"].as_str().context("project")?;
     let token = saved["tokens"][project].as_str().context("token")?;
 
-    let named = run(url, &config, &["version", "Draft 1", "--note", "for the director"]).await?;
+    let named = run(
+        url,
+        &config,
+        &["version", "Draft 1", "--note", "for the director"],
+    )
+    .await?;
     assert!(named.contains("\"Draft 1\""), "{named}");
     assert!(named.contains("for the director"), "{named}");
 
@@ -104,7 +109,11 @@ async fn versions_from_the_command_line() -> anyhow::Result<()> {
                 .is_some_and(|s| s.camera == first.camera)
         })
         .await?;
-    assert!(run(url, &config, &["diff", "Draft 1"]).await?.contains("no changes"));
+    assert!(
+        run(url, &config, &["diff", "Draft 1"])
+            .await?
+            .contains("no changes")
+    );
 
     let listed = run(url, &config, &["versions"]).await?;
     let lines: Vec<&str> = listed.lines().filter(|l| !l.starts_with("    ")).collect();

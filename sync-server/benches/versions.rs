@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use api_types::{Restored, VersionDiff, VersionInfo};
 use serde_json::json;
 use shared_model::testing::load_novel;
-use shared_model::{MetaPatch, NewCharacter, NewScene, NewShot, Project, ProjectOptions, ShotPatch};
+use shared_model::{
+    MetaPatch, NewCharacter, NewScene, NewShot, Project, ProjectOptions, ShotPatch,
+};
 use sync_server::test_support::{TestServer, WsClient};
 
 const SHOTS: usize = 3_000;
@@ -53,7 +55,11 @@ fn sanguo() -> Project {
         });
         for i in 0..SHOTS / SCENES {
             let new = NewShot {
-                description: format!("第{}回 第{}镜：玄德引关、张二人，于桃园中结义。", s + 1, i + 1),
+                description: format!(
+                    "第{}回 第{}镜：玄德引关、张二人，于桃园中结义。",
+                    s + 1,
+                    i + 1
+                ),
                 dialogue: "念刘备、关羽、张飞，虽然异姓，既结为兄弟，则同心协力。".into(),
                 framing: "wide".into(),
                 character_ids: characters[..(i % 4) + 1].to_vec(),
@@ -99,7 +105,11 @@ impl Api {
             .json(&body)
             .send()
             .await?;
-        anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
+        anyhow::ensure!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
         Ok(response.json().await?)
     }
 
@@ -110,7 +120,11 @@ impl Api {
             .bearer_auth(&self.token)
             .send()
             .await?;
-        anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
+        anyhow::ensure!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
         Ok(response.json().await?)
     }
 }
@@ -167,7 +181,9 @@ async fn main() -> anyhow::Result<()> {
     let mut named = Vec::new();
     for i in 0..RUNS {
         let started = Instant::now();
-        let v: VersionInfo = api.post("/versions", json!({"name": format!("v{i}")})).await?;
+        let v: VersionInfo = api
+            .post("/versions", json!({"name": format!("v{i}")}))
+            .await?;
         runs.push(started.elapsed());
         named.push(v);
     }
@@ -205,9 +221,15 @@ async fn main() -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let diff: VersionDiff = api.get(&format!("/diff?from={}&to={}", v1.id, v2.id)).await?;
+        let diff: VersionDiff = api
+            .get(&format!("/diff?from={}&to={}", v1.id, v2.id))
+            .await?;
         runs.push(started.elapsed());
-        anyhow::ensure!(diff.shots.len() == changed.len(), "{} shots", diff.shots.len());
+        anyhow::ensure!(
+            diff.shots.len() == changed.len(),
+            "{} shots",
+            diff.shots.len()
+        );
     }
     report("diff of two versions (GET round trip)", &mut runs, 200.0);
     let mut runs = Vec::new();

@@ -27,8 +27,7 @@ use std::io::{Read, Write};
 
 use api_types::review::{MAX_TEXT_CHARS, MAX_VERSION_NAME_CHARS};
 use api_types::{
-    Author, CreateVersion, DiffSide, Restored,
-    VersionDiff, VersionId, VersionInfo, VersionKind,
+    Author, CreateVersion, DiffSide, Restored, VersionDiff, VersionId, VersionInfo, VersionKind,
 };
 use axum::Router;
 use axum::extract::State;
@@ -65,7 +64,10 @@ pub fn server_author() -> Author {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/projects/{id}/versions", post(create).get(list))
-        .route("/api/projects/{id}/versions/{v}", axum::routing::delete(remove))
+        .route(
+            "/api/projects/{id}/versions/{v}",
+            axum::routing::delete(remove),
+        )
         .route("/api/projects/{id}/versions/{v}/state", get(state))
         .route("/api/projects/{id}/versions/{v}/restore", post(restore))
         .route("/api/projects/{id}/diff", get(diff))
@@ -167,12 +169,15 @@ impl<'a> Archive<'a> {
     }
 
     /// A version loaded as a document of its own.
-    pub async fn load(&self, project: &ProjectId, id: &VersionId) -> Result<(VersionInfo, Project)> {
+    pub async fn load(
+        &self,
+        project: &ProjectId,
+        id: &VersionId,
+    ) -> Result<(VersionInfo, Project)> {
         let (info, state) = self.state(project, id).await?;
-        let doc = tokio::task::spawn_blocking(move || {
-            Project::load(&state, ProjectOptions::default())
-        })
-        .await??;
+        let doc =
+            tokio::task::spawn_blocking(move || Project::load(&state, ProjectOptions::default()))
+                .await??;
         Ok((info, doc))
     }
 
@@ -260,7 +265,10 @@ async fn create(
             "a version's name must be 1 to {MAX_VERSION_NAME_CHARS} characters"
         )));
     }
-    let note = body.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let note = body
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
     if note
         .as_ref()
         .is_some_and(|n| n.chars().count() > MAX_TEXT_CHARS)
@@ -413,7 +421,9 @@ mod tests {
 
     #[test]
     fn states_come_back_from_compression_unchanged() {
-        let state: Vec<u8> = (0..100_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let state: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         let compressed = compress(&state).unwrap_or_default();
         assert!(compressed.len() < state.len() / 4, "{}", compressed.len());
         assert_eq!(decompress(&compressed).unwrap_or_default(), state);
@@ -423,7 +433,12 @@ mod tests {
     #[test]
     fn only_server_made_ids_name_versions() {
         assert!(is_version_id(VersionId::new().as_str()));
-        for bad in ["", "now", "../../etc/passwd", "ABCDEF0123456789abcdef0123456789"] {
+        for bad in [
+            "",
+            "now",
+            "../../etc/passwd",
+            "ABCDEF0123456789abcdef0123456789",
+        ] {
             assert!(!is_version_id(bad), "{bad}");
         }
     }

@@ -15,7 +15,9 @@ use shared_model::{
     ProjectSnapshot, SceneId, ShotPatch,
 };
 use sync_server::auth::{ProjectId, Role};
-use sync_server::test_support::{TestServer, WsClient, drop_postgres_schema, fresh_postgres_schema};
+use sync_server::test_support::{
+    TestServer, WsClient, drop_postgres_schema, fresh_postgres_schema,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -60,7 +62,12 @@ impl Api {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Vec<u8>)> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -235,17 +242,17 @@ fn content(s: &ProjectSnapshot) -> (String, String, Value, Value, Value) {
     )
 }
 
-async fn wait_content(
-    client: &mut WsClient,
-    expected: &ProjectSnapshot,
-) -> anyhow::Result<()> {
+async fn wait_content(client: &mut WsClient, expected: &ProjectSnapshot) -> anyhow::Result<()> {
     let want = content(expected);
     let result = client
         .pump_until(WAIT, |c| content(&snapshot(c)) == want)
         .await;
     if result.is_err() {
         let got = content(&snapshot(client));
-        anyhow::ensure!(got == want, "replica differs:\n{got:#?}\nexpected:\n{want:#?}");
+        anyhow::ensure!(
+            got == want,
+            "replica differs:\n{got:#?}\nexpected:\n{want:#?}"
+        );
     }
     Ok(())
 }
@@ -256,7 +263,12 @@ fn field<'a>(diff: &'a VersionDiff, shot: &ShotId) -> Option<&'a api_types::Shot
 
 async fn versions_diff_and_restore(server: TestServer) -> anyhow::Result<()> {
     let (project, owner) = server.project().await;
-    let board = seed(&server, &project, "EXT. PIER - NIGHT\nRain on the boards.\n").await?;
+    let board = seed(
+        &server,
+        &project,
+        "EXT. PIER - NIGHT\nRain on the boards.\n",
+    )
+    .await?;
     let api = Api::new(&server, &project, &owner);
     let url = server.ws_url(project.as_str(), &owner);
     let mut alice = WsClient::connect_synced(&url).await?;
@@ -337,9 +349,15 @@ async fn versions_diff_and_restore(server: TestServer) -> anyhow::Result<()> {
     let diff = api.diff(&format!("from={}", v1.id)).await?;
     assert_eq!(diff.from.version.as_ref(), Some(&v1.id));
     assert_eq!(diff.from.label, "v1");
-    assert_eq!((diff.to.version.as_ref(), diff.to.label.as_str()), (None, "now"));
-    let mut changed: Vec<(ShotId, ChangeKind)> =
-        diff.shots.iter().map(|c| (c.shot_id.clone(), c.kind)).collect();
+    assert_eq!(
+        (diff.to.version.as_ref(), diff.to.label.as_str()),
+        (None, "now")
+    );
+    let mut changed: Vec<(ShotId, ChangeKind)> = diff
+        .shots
+        .iter()
+        .map(|c| (c.shot_id.clone(), c.kind))
+        .collect();
     changed.sort_by(|a, b| a.0.cmp(&b.0));
     let mut expected = vec![
         (s0.clone(), ChangeKind::Changed),
@@ -385,8 +403,12 @@ async fn versions_diff_and_restore(server: TestServer) -> anyhow::Result<()> {
     let s2_fields = fields(&s2);
     assert_eq!(s2_fields.len(), 1, "{s2_fields:?}");
     assert_eq!(
-        (s2_fields[0].0.as_str(), s2_fields[0].1.as_str(), s2_fields[0].2.as_str()),
-        ("characters", "Mara", "Mara, Ivo")
+        (
+            s2_fields[0].0.as_str(),
+            s2_fields[0].1.as_str(),
+            s2_fields[0].2.as_str()
+        ),
+        ("characters", "Mara", "Ivo, Mara")
     );
     assert!(fields(&s3).is_empty() && fields(&added).is_empty());
     assert_eq!(
@@ -408,7 +430,11 @@ async fn versions_diff_and_restore(server: TestServer) -> anyhow::Result<()> {
     let restored = api.restore(&v1).await?;
     assert_eq!(restored.restored, v1.id);
     assert_eq!(restored.before.kind, VersionKind::Auto);
-    assert!(restored.before.name.contains("v1"), "{}", restored.before.name);
+    assert!(
+        restored.before.name.contains("v1"),
+        "{}",
+        restored.before.name
+    );
     wait_content(&mut bob, &v1_snapshot).await?;
     wait_content(&mut alice, &v1_snapshot).await?;
     assert!(api.diff(&format!("from={}", v1.id)).await?.is_empty());
@@ -484,7 +510,8 @@ async fn bad_input_changes_nothing(server: TestServer) -> anyhow::Result<()> {
         json!({"name": "ok", "note": "n".repeat(10_001)}),
     ] {
         assert_eq!(
-            api.refused(Method::POST, "/versions", Some(body.clone())).await?,
+            api.refused(Method::POST, "/versions", Some(body.clone()))
+                .await?,
             (400, ErrorCode::BadRequest),
             "{body}"
         );
@@ -543,7 +570,9 @@ async fn bad_input_changes_nothing(server: TestServer) -> anyhow::Result<()> {
     // Another project's version does not exist here.
     let (other, other_owner) = server.project().await;
     seed(&server, &other, "elsewhere\n").await?;
-    let theirs = Api::new(&server, &other, &other_owner).name("theirs").await?;
+    let theirs = Api::new(&server, &other, &other_owner)
+        .name("theirs")
+        .await?;
     for query in [
         format!("from={}", theirs.id),
         format!("from={}&to={}", kept.id, theirs.id),
@@ -551,7 +580,8 @@ async fn bad_input_changes_nothing(server: TestServer) -> anyhow::Result<()> {
         "from=nonsense".to_owned(),
     ] {
         assert_eq!(
-            api.refused(Method::GET, &format!("/diff?{query}"), None).await?,
+            api.refused(Method::GET, &format!("/diff?{query}"), None)
+                .await?,
             (404, ErrorCode::NotFound),
             "{query}"
         );
@@ -560,7 +590,11 @@ async fn bad_input_changes_nothing(server: TestServer) -> anyhow::Result<()> {
         format!("/versions/{}/state", theirs.id),
         format!("/versions/{}/restore", theirs.id),
     ] {
-        let method = if path.ends_with("restore") { Method::POST } else { Method::GET };
+        let method = if path.ends_with("restore") {
+            Method::POST
+        } else {
+            Method::GET
+        };
         assert_eq!(
             api.refused(method, &path, None).await?,
             (404, ErrorCode::NotFound),
@@ -569,7 +603,8 @@ async fn bad_input_changes_nothing(server: TestServer) -> anyhow::Result<()> {
     }
     for query in ["", "to=now", "from="] {
         assert_eq!(
-            api.refused(Method::GET, &format!("/diff?{query}"), None).await?,
+            api.refused(Method::GET, &format!("/diff?{query}"), None)
+                .await?,
             (400, ErrorCode::BadRequest),
             "{query:?}"
         );
@@ -581,8 +616,16 @@ async fn bad_input_changes_nothing(server: TestServer) -> anyhow::Result<()> {
         &project,
         &server.token(&project, Role::Commenter, None),
     );
-    let viewer = Api::new(&server, &project, &server.token(&project, Role::Viewer, None));
-    let editor = Api::new(&server, &project, &server.token(&project, Role::Editor, None));
+    let viewer = Api::new(
+        &server,
+        &project,
+        &server.token(&project, Role::Viewer, None),
+    );
+    let editor = Api::new(
+        &server,
+        &project,
+        &server.token(&project, Role::Editor, None),
+    );
     for who in [&commenter, &viewer] {
         assert_eq!(
             who.refused(Method::POST, "/versions", Some(json!({"name": "mine"})))
@@ -590,8 +633,12 @@ async fn bad_input_changes_nothing(server: TestServer) -> anyhow::Result<()> {
             (403, ErrorCode::Forbidden)
         );
         assert_eq!(
-            who.refused(Method::POST, &format!("/versions/{}/restore", kept.id), None)
-                .await?,
+            who.refused(
+                Method::POST,
+                &format!("/versions/{}/restore", kept.id),
+                None
+            )
+            .await?,
             (403, ErrorCode::Forbidden)
         );
         assert_eq!(who.list().await?, listed);
@@ -659,7 +706,11 @@ async fn large_states_and_breakdowns(server: TestServer) -> anyhow::Result<()> {
     assert_eq!(content(&back), content(&snapshot(&client)));
 
     let (status, _) = api
-        .send(reqwest::Method::DELETE, &format!("/versions/{}", big.id), None)
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/versions/{}", big.id),
+            None,
+        )
         .await?;
     assert_eq!(status, 204);
     assert!(!file.exists(), "a deleted version's state stays behind");
@@ -689,7 +740,10 @@ async fn large_states_and_breakdowns(server: TestServer) -> anyhow::Result<()> {
         (list[0].name.as_str(), list[0].kind, list[0].shots),
         ("Before the offline breakdown", VersionKind::Auto, 0)
     );
-    assert_eq!(api.version_snapshot(&list[0]).await?.script, doc.script_text());
+    assert_eq!(
+        api.version_snapshot(&list[0]).await?.script,
+        doc.script_text()
+    );
     server.stop().await;
     Ok(())
 }

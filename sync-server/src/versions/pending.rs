@@ -13,9 +13,13 @@ pub(super) fn diff(
     _from_side: DiffSide,
     _to_side: DiffSide,
 ) -> Result<VersionDiff> {
-    Err(Error::Conflict("diffs are not available in this build yet".into()))
+    Err(Error::Conflict(
+        "diffs are not available in this build yet".into(),
+    ))
 }
 
 pub(super) fn restore(_live: &Project, _target: &Project) -> Result<()> {
-    Err(Error::Conflict("restores are not available in this build yet".into()))
+    Err(Error::Conflict(
+        "restores are not available in this build yet".into(),
+    ))
 }
