@@ -30,8 +30,10 @@ macro_rules! on_pool {
 
 mod jobs;
 mod links;
+mod versions;
 pub use jobs::{JobEnd, JobRecord, Spending};
 pub use links::{LinkRow, NewLink, OWNER_LINK_LABEL, PersonRow};
+pub use versions::StoredState;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
