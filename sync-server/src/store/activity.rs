@@ -256,3 +256,114 @@ impl Store {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(id: Option<&str>, name: &str, from: i64, to: i64, shots: &[&str]) -> ActivityBatch {
+        let mut b = ActivityBatch::new(
+            Author {
+                id: id.map(PersonId::from),
+                name: name.into(),
+            },
+            from,
+        );
+        b.to_ms = to;
+        b.shots = shots.iter().map(|s| (ShotId::from(*s), to)).collect();
+        b
+    }
+
+    async fn check(store: Store) {
+        store.migrate().await.expect("migrations");
+        let gap = 10_000;
+        let mut lin = batch(Some("lin"), "Lin", 1_000, 2_000, &["s1", "s2"]);
+        lin.scenes.insert(SceneId::from("c1"));
+        lin.characters.insert(CharacterId::from("k1"));
+        lin.script_edits = 3;
+        let ada = batch(Some("ada"), "Ada", 1_500, 1_600, &["s2"]);
+        store
+            .record_activity("p", &[lin.clone(), ada], gap)
+            .await
+            .expect("record");
+        // Lin again within the gap: the same group grows. The server, without an id, is its
+        // own author.
+        let mut more = batch(Some("lin"), "Lin", 5_000, 6_000, &["s3", "s1"]);
+        more.characters.insert(CharacterId::from("k1"));
+        more.script_edits = 1;
+        let server = batch(None, "Shotweave", 5_500, 5_500, &["s3"]);
+        store
+            .record_activity("p", &[more, server], gap)
+            .await
+            .expect("record");
+        // Lin after a long pause: a new group.
+        let later = batch(Some("lin"), "Lin", 30_000, 31_000, &["s4"]);
+        store
+            .record_activity("p", &[later], gap)
+            .await
+            .expect("record");
+        // Another project's activity stays its own.
+        store
+            .record_activity("q", &[batch(Some("lin"), "Lin", 1, 2, &["x"])], gap)
+            .await
+            .expect("record");
+
+        let groups = store.activity("p", 50).await.expect("activity");
+        let summary: Vec<(&str, i64, i64, Vec<&str>, u32, u32)> = groups
+            .iter()
+            .map(|g| {
+                (
+                    g.author.name.as_str(),
+                    g.from_ms,
+                    g.to_ms,
+                    g.shots.iter().map(ShotId::as_str).collect(),
+                    g.characters,
+                    g.script_edits,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("Lin", 30_000, 31_000, vec!["s4"], 0, 0),
+                ("Lin", 1_000, 6_000, vec!["s1", "s2", "s3"], 1, 4),
+                ("Shotweave", 5_500, 5_500, vec!["s3"], 0, 0),
+                ("Ada", 1_500, 1_600, vec!["s2"], 0, 0),
+            ]
+        );
+        assert_eq!(groups[1].scenes, vec![SceneId::from("c1")]);
+        assert_eq!(groups[2].author.id, None);
+
+        let authors = store.shot_authors("p").await.expect("shot authors");
+        let by_shot: BTreeMap<&str, (&str, i64)> = authors
+            .iter()
+            .map(|a| (a.shot_id.as_str(), (a.author.name.as_str(), a.at_ms)))
+            .collect();
+        assert_eq!(by_shot["s4"], ("Lin", 31_000));
+        assert_eq!(by_shot["s3"], ("Lin", 6_000));
+        assert_eq!(by_shot["s2"], ("Lin", 2_000));
+        assert_eq!(by_shot.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn activity_groups_extend_within_the_gap_on_sqlite() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::sqlite_file(&dir.path().join("t.sqlite"))
+            .await
+            .expect("sqlite");
+        check(store).await;
+    }
+
+    #[tokio::test]
+    async fn activity_groups_extend_within_the_gap_on_postgres() {
+        let url = crate::test_support::fresh_postgres_schema()
+            .await
+            .expect("test postgres");
+        let store = Store::connect(&url).await.expect("postgres");
+        check(store.clone()).await;
+        store.close().await;
+        crate::test_support::drop_postgres_schema(&url)
+            .await
+            .expect("drop schema");
+    }
+}
