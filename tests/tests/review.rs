@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use api_types::{
-    Activity, Comment, MAX_TEXT_CHARS, Person, Thread, ThreadStatus, Verdict, VersionInfo,
+    Activity, Comment, Person, Thread, ThreadStatus, Verdict, VersionInfo,
 };
+use api_types::review::MAX_TEXT_CHARS;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared_model::{NewScene, NewShot, Project, ProjectOptions, ReviewDoc, ShotId, ShotPatch};

@@ -1,7 +1,8 @@
 //! What a comment's text may be, and the people its `@name` mentions name. Pure functions: the
 //! handlers call them before anything is written.
 
-use api_types::{MAX_TEXT_CHARS, Person, PersonId};
+use api_types::review::MAX_TEXT_CHARS;
+use api_types::{Person, PersonId};
 
 use crate::http::ApiError;
 
