@@ -144,7 +144,13 @@ pub(crate) async fn run(api: &Api, project: &str, token: &str, cmd: ReviewComman
         }
         ReviewCommand::Reply { thread, text } => {
             let comment = api
-                .reply(project, token, &ThreadId::from(thread), &text, &client_key())
+                .reply(
+                    project,
+                    token,
+                    &ThreadId::from(thread),
+                    &text,
+                    &client_key(),
+                )
                 .await?;
             println!("comment {} posted", comment.id);
         }
@@ -229,7 +235,11 @@ fn thread_text(t: &Thread) -> String {
     }
     out.push('\n');
     for c in &t.comments {
-        let text = if c.deleted { "(deleted)" } else { c.text.as_str() };
+        let text = if c.deleted {
+            "(deleted)"
+        } else {
+            c.text.as_str()
+        };
         out.push_str(&format!("    {}: {}\n", c.author.name, text));
     }
     out

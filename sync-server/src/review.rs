@@ -43,8 +43,8 @@ use yrs::{ReadTxn, Transact};
 use crate::AppState;
 use crate::auth::ProjectId;
 use crate::http::{ANYONE, ApiError, ApiResult, Json, Path, ProjectCaller};
-use crate::jobs::peer::DocPeer;
 use crate::jobs::now_ms;
+use crate::jobs::peer::DocPeer;
 use crate::{Error, Result};
 
 /// The roles that write reviews.
@@ -134,7 +134,9 @@ async fn create_thread(
     let (status, thread) = write_review(&state, &project, move |r| {
         // Checked again where it is written: two retries may race past the check above.
         if let (Some(person), Some(key)) = (&author.id, &key)
-            && let Some(thread) = r.find_client_key(person, key).and_then(|(t, _)| r.thread(&t))
+            && let Some(thread) = r
+                .find_client_key(person, key)
+                .and_then(|(t, _)| r.thread(&t))
         {
             return Ok((StatusCode::OK, thread));
         }
@@ -248,7 +250,9 @@ async fn set_status(
     let tends_all = matches!(caller.role, Role::Owner | Role::Editor);
     let project = caller.project;
     let thread = write_review(&state, &project, move |r| {
-        let current = r.thread(&thread).ok_or(ApiError::NotFound("no such thread"))?;
+        let current = r
+            .thread(&thread)
+            .ok_or(ApiError::NotFound("no such thread"))?;
         if !tends_all && !same_person(&current.author, &author) {
             return Err(ApiError::Forbidden(
                 "only the thread's author, an editor or the owner can resolve or reopen it",
@@ -258,7 +262,8 @@ async fn set_status(
             r.set_status(&thread, status, Some(&author), now_ms())
                 .map_err(doc_error)?;
         }
-        r.thread(&thread).ok_or(ApiError::NotFound("no such thread"))
+        r.thread(&thread)
+            .ok_or(ApiError::NotFound("no such thread"))
     })
     .await?;
     let live = live_project(&state, &project).await?;
@@ -280,7 +285,9 @@ async fn put_verdict(
     let project = caller.project;
     let summary = text::summary_text(&body.summary)?.to_owned();
     let Some(covered) = version_state(&state, &project, &version).await? else {
-        return Err(ApiError::NotFound("a verdict needs a named version of this project"));
+        return Err(ApiError::NotFound(
+            "a verdict needs a named version of this project",
+        ));
     };
     let verdict = Verdict {
         version: version.clone(),
@@ -291,7 +298,10 @@ async fn put_verdict(
         stale_shots: Vec::new(),
     };
     let stored = verdict.clone();
-    write_review(&state, &project, move |r| r.put_verdict(&stored).map_err(doc_error)).await?;
+    write_review(&state, &project, move |r| {
+        r.put_verdict(&stored).map_err(doc_error)
+    })
+    .await?;
     let stale = stale_shots(&state, &project, &covered).await?;
     Ok(Json(Verdict {
         stale_shots: stale,
@@ -324,7 +334,10 @@ async fn activity(
     caller: ProjectCaller,
 ) -> ApiResult<Json<Activity>> {
     let project = caller.require(ANYONE, "no access")?;
-    let rows = state.store().activity(project.as_str(), ACTIVITY_GROUPS).await?;
+    let rows = state
+        .store()
+        .activity(project.as_str(), ACTIVITY_GROUPS)
+        .await?;
     let shots = state.store().shot_authors(project.as_str()).await?;
     let live = live_project(&state, &project).await?;
     let titles: HashMap<SceneId, String> =
@@ -342,7 +355,9 @@ async fn activity(
 /// The caller as the author of a review write: a person with a reviewing role.
 fn reviewer(caller: &ProjectCaller) -> ApiResult<Author> {
     if !REVIEWERS.contains(&caller.role) {
-        return Err(ApiError::Forbidden("viewers can read reviews but not write them"));
+        return Err(ApiError::Forbidden(
+            "viewers can read reviews but not write them",
+        ));
     }
     let person = caller.require_person()?;
     Ok(Author {
@@ -443,7 +458,9 @@ async fn live_project(state: &AppState, project: &ProjectId) -> Result<Arc<DocPe
         loop {
             let holds = peer.read(|p| {
                 let have = p.doc().transact().state_vector();
-                committed.iter().all(|(client, clock)| have.get(client) >= *clock)
+                committed
+                    .iter()
+                    .all(|(client, clock)| have.get(client) >= *clock)
             });
             if holds || !peer.is_alive() {
                 return;

@@ -525,7 +525,10 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
     let mut next_flush = tokio::time::Instant::now() + activity::FLUSH_EVERY;
 
     let exit = loop {
-        let flush_due = room.activity.as_ref().is_some_and(activity::Tracker::has_pending);
+        let flush_due = room
+            .activity
+            .as_ref()
+            .is_some_and(activity::Tracker::has_pending);
         let first = if room.conns.is_empty() {
             tokio::select! {
                 cmd = inbox.recv() => cmd,
@@ -687,12 +690,9 @@ impl Room {
         let sink = updates.clone();
         // One update per transaction that changed something (yrs calls this only then), so a
         // closure that only reads produces nothing to store.
-        let observed = self
-            .state
-            .doc()
-            .observe_update_v1(KEY, move |_, event| {
-                lock_any(&sink).push(event.update.clone());
-            });
+        let observed = self.state.doc().observe_update_v1(KEY, move |_, event| {
+            lock_any(&sink).push(event.update.clone());
+        });
         if observed.is_err() {
             // Only possible while a transaction is open, which never outlives a call here.
             error!("cannot observe the room's document; the change is not run");
@@ -702,7 +702,8 @@ impl Room {
         let _ = self.state.doc().unobserve_update_v1(KEY);
         let updates = std::mem::take(&mut *lock_any(&updates));
         for update in updates {
-            self.outbox.push((Target::All, crate::protocol::update_frame(&update)));
+            self.outbox
+                .push((Target::All, crate::protocol::update_frame(&update)));
             self.pending.push(update);
         }
         if let Some(activity) = &mut self.activity {

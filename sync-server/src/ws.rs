@@ -104,7 +104,11 @@ async fn serve_connection(
 ) {
     let _gauge = ConnectionGauge::new();
     info!("connected");
-    let joined = match state.rooms().join(&doc, conn, write_denied, Some(author)).await {
+    let joined = match state
+        .rooms()
+        .join(&doc, conn, write_denied, Some(author))
+        .await
+    {
         Ok(joined) => joined,
         Err(e) => {
             let code = match e {

@@ -5,15 +5,15 @@
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use api_types::{
-    Activity, Comment, Person, Thread, ThreadStatus, Verdict, VersionInfo,
-};
 use api_types::review::MAX_TEXT_CHARS;
+use api_types::{Activity, Comment, Person, Thread, ThreadStatus, Verdict, VersionInfo};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared_model::{NewScene, NewShot, Project, ProjectOptions, ReviewDoc, ShotId, ShotPatch};
 use sync_server::config::Secret;
-use sync_server::test_support::{TestServer, WsClient, drop_postgres_schema, fresh_postgres_schema};
+use sync_server::test_support::{
+    TestServer, WsClient, drop_postgres_schema, fresh_postgres_schema,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -41,7 +41,10 @@ impl Studio {
             .await?
             .json()
             .await?;
-        let project = created["project_id"].as_str().context("project id")?.to_owned();
+        let project = created["project_id"]
+            .as_str()
+            .context("project id")?
+            .to_owned();
         let token = created["token"].as_str().context("token")?.to_owned();
         let me: Value = http
             .get(server.http(&format!("/api/projects/{project}/me")))
@@ -79,7 +82,8 @@ impl Studio {
     }
 
     fn url(&self, rest: &str) -> String {
-        self.server.http(&format!("/api/projects/{}{rest}", self.project))
+        self.server
+            .http(&format!("/api/projects/{}{rest}", self.project))
     }
 
     async fn send(
@@ -89,7 +93,10 @@ impl Studio {
         who: &Member,
         body: Option<Value>,
     ) -> anyhow::Result<(StatusCode, Value)> {
-        let mut request = self.http.request(method, self.url(rest)).bearer_auth(&who.token);
+        let mut request = self
+            .http
+            .request(method, self.url(rest))
+            .bearer_auth(&who.token);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -104,12 +111,20 @@ impl Studio {
         Ok((status, value))
     }
 
-    async fn post(&self, rest: &str, who: &Member, body: Value) -> anyhow::Result<(StatusCode, Value)> {
-        self.send(reqwest::Method::POST, rest, who, Some(body)).await
+    async fn post(
+        &self,
+        rest: &str,
+        who: &Member,
+        body: Value,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        self.send(reqwest::Method::POST, rest, who, Some(body))
+            .await
     }
 
     async fn threads(&self, who: &Member) -> anyhow::Result<Vec<Thread>> {
-        let (status, body) = self.send(reqwest::Method::GET, "/threads", who, None).await?;
+        let (status, body) = self
+            .send(reqwest::Method::GET, "/threads", who, None)
+            .await?;
         ensure!(status == StatusCode::OK, "{status}: {body}");
         Ok(serde_json::from_value(body)?)
     }
@@ -122,7 +137,8 @@ impl Studio {
     /// A synced client of the project document, with a typed replica.
     async fn project_client(&self, who: &Member) -> anyhow::Result<(WsClient, Project)> {
         let project = Project::empty(ProjectOptions::default());
-        let mut client = WsClient::connect_with_doc(&self.ws("", who), project.doc().clone()).await?;
+        let mut client =
+            WsClient::connect_with_doc(&self.ws("", who), project.doc().clone()).await?;
         client.wait_synced().await?;
         Ok((client, project))
     }
@@ -214,7 +230,10 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     assert_eq!(thread.quote, "A dark stable");
     assert_eq!(thread.comments.len(), 1);
     let first = &thread.comments[0];
-    assert_eq!((first.author.name.as_str(), first.text.as_str()), ("Lin", "Too dark, @Ada what do you think?"));
+    assert_eq!(
+        (first.author.name.as_str(), first.text.as_str()),
+        ("Lin", "Too dark, @Ada what do you think?")
+    );
     assert_eq!(first.mentions, vec![ada.person.id.clone()]);
 
     // The same post again (a retry after a lost answer) is stored once.
@@ -246,30 +265,52 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     let reply: Comment = serde_json::from_value(body)?;
     assert_eq!(reply.author.name, "Ada");
     let (status, again) = studio
-        .post(&format!("/threads/{}/comments", thread.id), &ada, json!({"text": "Agreed", "client_key": "k-2"}))
+        .post(
+            &format!("/threads/{}/comments", thread.id),
+            &ada,
+            json!({"text": "Agreed", "client_key": "k-2"}),
+        )
         .await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(serde_json::from_value::<Comment>(again)?.id, reply.id);
     watcher
-        .pump_until(WAIT, |_| watched.thread(&thread.id).is_some_and(|t| t.comments.len() == 2))
+        .pump_until(WAIT, |_| {
+            watched
+                .thread(&thread.id)
+                .is_some_and(|t| t.comments.len() == 2)
+        })
         .await?;
 
     // (b) Nobody edits or deletes another person's comment.
     let comment_url = format!("/threads/{}/comments/{}", thread.id, first.id);
     let (status, body) = studio
-        .send(reqwest::Method::PATCH, &comment_url, &ada, Some(json!({"text": "hijacked"})))
+        .send(
+            reqwest::Method::PATCH,
+            &comment_url,
+            &ada,
+            Some(json!({"text": "hijacked"})),
+        )
         .await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, _) = studio.send(reqwest::Method::DELETE, &comment_url, &ada, None).await?;
+    let (status, _) = studio
+        .send(reqwest::Method::DELETE, &comment_url, &ada, None)
+        .await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = studio.send(reqwest::Method::DELETE, &comment_url, &studio.owner, None).await?;
+    let (status, _) = studio
+        .send(reqwest::Method::DELETE, &comment_url, &studio.owner, None)
+        .await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "not even the owner");
     let now = studio.threads(&vic).await?;
     assert_eq!(now[0].comments[0].text, first.text);
     assert!(!now[0].comments[0].deleted);
     // Its author can.
     let (status, body) = studio
-        .send(reqwest::Method::PATCH, &comment_url, &lin, Some(json!({"text": "Too dark."})))
+        .send(
+            reqwest::Method::PATCH,
+            &comment_url,
+            &lin,
+            Some(json!({"text": "Too dark."})),
+        )
         .await?;
     assert_eq!(status, StatusCode::OK, "{body}");
     let edited: Comment = serde_json::from_value(body)?;
@@ -291,10 +332,17 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     assert_eq!(resolved.resolved_by.map(|a| a.name).as_deref(), Some("Lin"));
     let (status, body) = studio.post(&reopen, &studio.owner, json!({})).await?;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(serde_json::from_value::<Thread>(body)?.status, ThreadStatus::Open);
+    assert_eq!(
+        serde_json::from_value::<Thread>(body)?.status,
+        ThreadStatus::Open
+    );
     // A viewer writes nothing at all.
     let (status, _) = studio
-        .post("/threads", &vic, json!({"anchor": {"kind": "project"}, "text": "hi"}))
+        .post(
+            "/threads",
+            &vic,
+            json!({"anchor": {"kind": "project"}, "text": "hi"}),
+        )
         .await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
@@ -311,15 +359,25 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     raw_review
         .send_changes(|| {
             let forged = Thread {
-                author: api_types::Author { id: Some(studio.owner.person.id.clone()), name: "Olga".into() },
+                author: api_types::Author {
+                    id: Some(studio.owner.person.id.clone()),
+                    name: "Olga".into(),
+                },
                 ..thread.clone()
             };
-            let forged = Thread { id: api_types::ThreadId::new(), ..forged };
-            raw_reviewdoc.add_thread(&forged, None).unwrap_or_else(|e| panic!("{e}"));
+            let forged = Thread {
+                id: api_types::ThreadId::new(),
+                ..forged
+            };
+            raw_reviewdoc
+                .add_thread(&forged, None)
+                .unwrap_or_else(|e| panic!("{e}"));
         })
         .await?;
     raw_board.pump_until(WAIT, |c| !c.denied.is_empty()).await?;
-    raw_review.pump_until(WAIT, |c| !c.denied.is_empty()).await?;
+    raw_review
+        .pump_until(WAIT, |c| !c.denied.is_empty())
+        .await?;
     board.pump_for(Duration::from_millis(500)).await?;
     watcher.pump_for(Duration::from_millis(300)).await?;
     assert_eq!(board.updates_received, board_seen);
@@ -348,45 +406,97 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
         project.script_insert(inside, "red ");
     })
     .await?;
-    assert_eq!(project.script_text(), "Very early, The quick brown red fox jumps.");
-    assert_eq!(project.anchor_text(&on_words.anchor).as_deref(), Some("brown red fox"));
+    assert_eq!(
+        project.script_text(),
+        "Very early, The quick brown red fox jumps."
+    );
+    assert_eq!(
+        project.anchor_text(&on_words.anchor).as_deref(),
+        Some("brown red fox")
+    );
 
     // A thread whose shot is deleted is kept, and reported orphaned with its quote.
-    edit(&mut board, || project.delete_shot(&dark).unwrap_or_else(|e| panic!("{e}"))).await?;
+    edit(&mut board, || {
+        project.delete_shot(&dark).unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await?;
     let listed = studio.threads(&vic).await?;
     let on_shot = listed.iter().find(|t| t.id == thread.id).context("kept")?;
     assert!(on_shot.orphaned);
     assert_eq!(on_shot.quote, "A dark stable");
-    let on_text = listed.iter().find(|t| t.id == on_words.id).context("kept")?;
+    let on_text = listed
+        .iter()
+        .find(|t| t.id == on_words.id)
+        .context("kept")?;
     assert!(!on_text.orphaned);
 
     // Bad input: a clear 4xx, and nothing changes.
     let count = studio.threads(&vic).await?.len();
     let too_long = "x".repeat(MAX_TEXT_CHARS + 1);
     for (body, what) in [
-        (json!({"anchor": {"kind": "project"}, "text": too_long}), "too long"),
-        (json!({"anchor": {"kind": "project"}, "text": "  "}), "empty"),
-        (json!({"anchor": {"kind": "shot", "shot_id": "no-such-shot"}, "text": "hi"}), "missing shot"),
-        (json!({"anchor": {"kind": "shot", "shot_id": dark}, "text": "hi"}), "deleted shot"),
-        (json!({"anchor": {"kind": "script", "start": 0, "end": 9999}}), "no text field"),
-        (json!({"anchor": {"kind": "script", "start": 0, "end": 9999}, "text": "hi"}), "past the end"),
-        (json!({"anchor": {"kind": "script", "start": 5, "end": 5}, "text": "hi"}), "empty range"),
-        (json!({"anchor": {"kind": "script", "anchor": "bm90IGFuIGFuY2hvcg=="}, "text": "hi"}), "bad anchor"),
+        (
+            json!({"anchor": {"kind": "project"}, "text": too_long}),
+            "too long",
+        ),
+        (
+            json!({"anchor": {"kind": "project"}, "text": "  "}),
+            "empty",
+        ),
+        (
+            json!({"anchor": {"kind": "shot", "shot_id": "no-such-shot"}, "text": "hi"}),
+            "missing shot",
+        ),
+        (
+            json!({"anchor": {"kind": "shot", "shot_id": dark}, "text": "hi"}),
+            "deleted shot",
+        ),
+        (
+            json!({"anchor": {"kind": "script", "start": 0, "end": 9999}}),
+            "no text field",
+        ),
+        (
+            json!({"anchor": {"kind": "script", "start": 0, "end": 9999}, "text": "hi"}),
+            "past the end",
+        ),
+        (
+            json!({"anchor": {"kind": "script", "start": 5, "end": 5}, "text": "hi"}),
+            "empty range",
+        ),
+        (
+            json!({"anchor": {"kind": "script", "anchor": "bm90IGFuIGFuY2hvcg=="}, "text": "hi"}),
+            "bad anchor",
+        ),
     ] {
         let (status, answer) = studio.post("/threads", &lin, body).await?;
         assert!(status.is_client_error(), "{what}: {status} {answer}");
-        assert!(answer["code"].is_string() && answer["error"].is_string(), "{what}: {answer}");
+        assert!(
+            answer["code"].is_string() && answer["error"].is_string(),
+            "{what}: {answer}"
+        );
     }
     let (status, answer) = studio
-        .post(&format!("/threads/{}/comments", thread.id), &lin, json!({"text": "y".repeat(MAX_TEXT_CHARS + 1)}))
+        .post(
+            &format!("/threads/{}/comments", thread.id),
+            &lin,
+            json!({"text": "y".repeat(MAX_TEXT_CHARS + 1)}),
+        )
         .await?;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     let (status, _) = studio
-        .post("/threads/no-such-thread/comments", &lin, json!({"text": "hi"}))
+        .post(
+            "/threads/no-such-thread/comments",
+            &lin,
+            json!({"text": "hi"}),
+        )
         .await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, answer) = studio
-        .send(reqwest::Method::PUT, "/versions/no-such-version/verdict", &lin, Some(json!({"verdict": "approve"})))
+        .send(
+            reqwest::Method::PUT,
+            "/versions/no-such-version/verdict",
+            &lin,
+            Some(json!({"verdict": "approve"})),
+        )
         .await?;
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
     let after_bad = studio.threads(&vic).await?;
@@ -394,23 +504,44 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     assert_eq!(after_bad.iter().map(|t| t.comments.len()).sum::<usize>(), 3);
 
     // A verdict on v1 is stale for a shot changed after v1.
-    let (status, body) = studio.post("/versions", &studio.owner, json!({"name": "v1"})).await?;
+    let (status, body) = studio
+        .post("/versions", &studio.owner, json!({"name": "v1"}))
+        .await?;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let v1: VersionInfo = serde_json::from_value(body)?;
     let (status, body) = studio
-        .send(reqwest::Method::PUT, &format!("/versions/{}/verdict", v1.id), &ada, Some(json!({"verdict": "approve", "summary": "ship it"})))
+        .send(
+            reqwest::Method::PUT,
+            &format!("/versions/{}/verdict", v1.id),
+            &ada,
+            Some(json!({"verdict": "approve", "summary": "ship it"})),
+        )
         .await?;
     assert_eq!(status, StatusCode::OK, "{body}");
     let given: Verdict = serde_json::from_value(body)?;
-    assert_eq!((given.author.name.as_str(), given.stale_shots.len()), ("Ada", 0));
+    assert_eq!(
+        (given.author.name.as_str(), given.stale_shots.len()),
+        ("Ada", 0)
+    );
     edit(&mut board, || {
         project
-            .update_shot(&bright, &ShotPatch { camera: Some("low angle".into()), ..ShotPatch::default() })
+            .update_shot(
+                &bright,
+                &ShotPatch {
+                    camera: Some("low angle".into()),
+                    ..ShotPatch::default()
+                },
+            )
             .unwrap_or_else(|e| panic!("{e}"));
     })
     .await?;
     let (status, body) = studio
-        .send(reqwest::Method::GET, &format!("/versions/{}/verdicts", v1.id), &vic, None)
+        .send(
+            reqwest::Method::GET,
+            &format!("/versions/{}/verdicts", v1.id),
+            &vic,
+            None,
+        )
         .await?;
     assert_eq!(status, StatusCode::OK, "{body}");
     let verdicts: Vec<Verdict> = serde_json::from_value(body)?;
@@ -418,11 +549,21 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     assert_eq!(verdicts[0].stale_shots, vec![bright.clone()]);
     // A second verdict by the same person replaces the first.
     let (status, _) = studio
-        .send(reqwest::Method::PUT, &format!("/versions/{}/verdict", v1.id), &ada, Some(json!({"verdict": "request_changes"})))
+        .send(
+            reqwest::Method::PUT,
+            &format!("/versions/{}/verdict", v1.id),
+            &ada,
+            Some(json!({"verdict": "request_changes"})),
+        )
         .await?;
     assert_eq!(status, StatusCode::OK);
     let (_, body) = studio
-        .send(reqwest::Method::GET, &format!("/versions/{}/verdicts", v1.id), &vic, None)
+        .send(
+            reqwest::Method::GET,
+            &format!("/versions/{}/verdicts", v1.id),
+            &vic,
+            None,
+        )
         .await?;
     let verdicts: Vec<Verdict> = serde_json::from_value(body)?;
     assert_eq!(verdicts.len(), 1);
@@ -432,33 +573,63 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     let (mut ed_board, ed_project) = studio.project_client(&ed).await?;
     edit(&mut ed_board, || {
         ed_project
-            .update_shot(&bright, &ShotPatch { framing: Some("wide".into()), ..ShotPatch::default() })
+            .update_shot(
+                &bright,
+                &ShotPatch {
+                    framing: Some("wide".into()),
+                    ..ShotPatch::default()
+                },
+            )
             .unwrap_or_else(|e| panic!("{e}"));
     })
     .await?;
     let scene = scene.context("scene")?;
     let deadline = tokio::time::Instant::now() + WAIT;
     let activity = loop {
-        let (status, body) = studio.send(reqwest::Method::GET, "/activity", &vic, None).await?;
+        let (status, body) = studio
+            .send(reqwest::Method::GET, "/activity", &vic, None)
+            .await?;
         ensure!(status == StatusCode::OK, "{status}: {body}");
         let activity: Activity = serde_json::from_value(body)?;
-        let names: Vec<&str> = activity.groups.iter().map(|g| g.author.name.as_str()).collect();
+        let names: Vec<&str> = activity
+            .groups
+            .iter()
+            .map(|g| g.author.name.as_str())
+            .collect();
         if names.contains(&"Ed") && names.contains(&"Olga") {
             break activity;
         }
-        ensure!(tokio::time::Instant::now() < deadline, "activity so far: {activity:?}");
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "activity so far: {activity:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let ed_group = activity.groups.iter().find(|g| g.author.name == "Ed").context("Ed")?;
+    let ed_group = activity
+        .groups
+        .iter()
+        .find(|g| g.author.name == "Ed")
+        .context("Ed")?;
     assert_eq!(ed_group.author.id.as_ref(), Some(&ed.person.id));
     assert_eq!(ed_group.shots, vec![bright.clone()]);
-    assert_eq!(ed_group.scenes.iter().map(|s| &s.id).collect::<Vec<_>>(), vec![&scene]);
+    assert_eq!(
+        ed_group.scenes.iter().map(|s| &s.id).collect::<Vec<_>>(),
+        vec![&scene]
+    );
     assert_eq!(ed_group.script_edits, 0);
     assert_eq!(activity.groups[0].author.name, "Ed", "newest first");
-    let olga = activity.groups.iter().find(|g| g.author.name == "Olga").context("Olga")?;
+    let olga = activity
+        .groups
+        .iter()
+        .find(|g| g.author.name == "Olga")
+        .context("Olga")?;
     assert!(olga.shots.contains(&dark) && olga.shots.contains(&bright));
     assert!(olga.script_edits >= 2);
-    let last = activity.shots.iter().find(|s| s.shot_id == bright).context("shot author")?;
+    let last = activity
+        .shots
+        .iter()
+        .find(|s| s.shot_id == bright)
+        .context("shot author")?;
     assert_eq!(last.author.name, "Ed");
     // Nothing the commenter tried over the WebSocket counts as anyone's edit.
     assert!(activity.groups.iter().all(|g| g.author.name != "Lin"));

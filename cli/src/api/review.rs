@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 use api_types::{
-    Activity, Comment, Me, NewAnchor, NewComment, NewThread, NewVerdict, Thread, ThreadId,
-    Verdict, VerdictKind,
+    Activity, Comment, Me, NewAnchor, NewComment, NewThread, NewVerdict, Thread, ThreadId, Verdict,
+    VerdictKind,
 };
 
 use super::Api;

@@ -27,9 +27,8 @@ pub(crate) fn resolve(project: &Project, new: &NewAnchor) -> Result<(Anchor, Str
             start: None,
             end: None,
         } => {
-            let anchor = ScriptAnchor::from_base64(encoded).map_err(|_| {
-                ApiError::BadRequest("the script anchor cannot be read".into())
-            })?;
+            let anchor = ScriptAnchor::from_base64(encoded)
+                .map_err(|_| ApiError::BadRequest("the script anchor cannot be read".into()))?;
             let range = project
                 .resolve_anchor(&anchor)
                 .filter(|r| !r.is_empty())
@@ -61,7 +60,9 @@ pub(crate) fn resolve(project: &Project, new: &NewAnchor) -> Result<(Anchor, Str
                 )));
             }
             let anchor = project.script_anchor(*start..*end).map_err(|_| {
-                ApiError::BadRequest(format!("the script range {start}..{end} cannot be anchored"))
+                ApiError::BadRequest(format!(
+                    "the script range {start}..{end} cannot be anchored"
+                ))
             })?;
             let quote = project.anchored_text(&anchor).unwrap_or_default();
             Ok((
@@ -105,33 +106,78 @@ mod tests {
     #[test]
     fn anchors_are_checked_against_the_project() {
         let (p, shot) = project();
-        let (anchor, quote) = resolve(&p, &NewAnchor::Shot { shot_id: shot.clone() })
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!((anchor, quote.as_str()), (Anchor::Shot { shot_id: shot }, "A horse at dawn"));
-        assert!(resolve(&p, &NewAnchor::Shot { shot_id: "nope".into() }).is_err());
+        let (anchor, quote) = resolve(
+            &p,
+            &NewAnchor::Shot {
+                shot_id: shot.clone(),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            (anchor, quote.as_str()),
+            (Anchor::Shot { shot_id: shot }, "A horse at dawn")
+        );
+        assert!(
+            resolve(
+                &p,
+                &NewAnchor::Shot {
+                    shot_id: "nope".into()
+                }
+            )
+            .is_err()
+        );
 
         // UTF-16 offsets: "关羽" is two units.
-        let range = NewAnchor::Script { anchor: None, start: Some(0), end: Some(2) };
+        let range = NewAnchor::Script {
+            anchor: None,
+            start: Some(0),
+            end: Some(2),
+        };
         let (anchor, quote) = resolve(&p, &range).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(quote, "关羽");
         // The stored form resolves again, as a client's own anchor would.
-        let Anchor::Script { anchor: encoded } = anchor else { panic!("not a script anchor") };
-        let again = NewAnchor::Script { anchor: Some(encoded), start: None, end: None };
-        assert_eq!(resolve(&p, &again).map(|(_, q)| q).ok().as_deref(), Some("关羽"));
+        let Anchor::Script { anchor: encoded } = anchor else {
+            panic!("not a script anchor")
+        };
+        let again = NewAnchor::Script {
+            anchor: Some(encoded),
+            start: None,
+            end: None,
+        };
+        assert_eq!(
+            resolve(&p, &again).map(|(_, q)| q).ok().as_deref(),
+            Some("关羽")
+        );
 
         for (start, end) in [(3, 3), (5, 2), (0, 999)] {
-            let bad = NewAnchor::Script { anchor: None, start: Some(start), end: Some(end) };
+            let bad = NewAnchor::Script {
+                anchor: None,
+                start: Some(start),
+                end: Some(end),
+            };
             assert!(resolve(&p, &bad).is_err(), "{start}..{end}");
         }
-        let garbage = NewAnchor::Script { anchor: Some("!!".into()), start: None, end: None };
+        let garbage = NewAnchor::Script {
+            anchor: Some("!!".into()),
+            start: None,
+            end: None,
+        };
         assert!(resolve(&p, &garbage).is_err());
-        let both = NewAnchor::Script { anchor: Some("AAAA".into()), start: Some(0), end: Some(1) };
+        let both = NewAnchor::Script {
+            anchor: Some("AAAA".into()),
+            start: Some(0),
+            end: Some(1),
+        };
         assert!(resolve(&p, &both).is_err());
         // An anchor made in another document points at nothing here.
         let other = Project::empty(ProjectOptions::default());
         other.script_insert(0, "elsewhere");
         let foreign = other.script_anchor(0..4).unwrap_or_else(|e| panic!("{e}"));
-        let foreign = NewAnchor::Script { anchor: Some(foreign.to_base64()), start: None, end: None };
+        let foreign = NewAnchor::Script {
+            anchor: Some(foreign.to_base64()),
+            start: None,
+            end: None,
+        };
         assert!(resolve(&p, &foreign).is_err());
     }
 }

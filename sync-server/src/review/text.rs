@@ -62,7 +62,9 @@ fn starts_with_name(text: &str, name: &str) -> bool {
             _ => return false,
         }
     }
-    chars.next().is_none_or(|c| !c.is_alphanumeric() && c != '_')
+    chars
+        .next()
+        .is_none_or(|c| !c.is_alphanumeric() && c != '_')
 }
 
 #[cfg(test)]

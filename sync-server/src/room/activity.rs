@@ -46,9 +46,7 @@ impl Seen {
     fn add(&mut self, c: &Changes) {
         self.changes.shots.extend(c.shots.iter().cloned());
         self.changes.scenes.extend(c.scenes.iter().cloned());
-        self.changes
-            .characters
-            .extend(c.characters.iter().cloned());
+        self.changes.characters.extend(c.characters.iter().cloned());
         if c.script {
             self.script_edits += 1;
         }

@@ -8,7 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use api_types::{ActivityGroup, Author, CharacterId, PersonId, SceneId, SceneRef, ShotAuthor, ShotId};
+use api_types::{
+    ActivityGroup, Author, CharacterId, PersonId, SceneId, SceneRef, ShotAuthor, ShotId,
+};
 
 use super::Store;
 use crate::{Error, Result};
@@ -309,7 +311,9 @@ mod tests {
             .expect("record");
 
         let groups = store.activity("p", 50).await.expect("activity");
-        let summary: Vec<(&str, i64, i64, Vec<&str>, u32, u32)> = groups
+        // Name, from, to, shots, characters, script edits.
+        type Summary<'a> = (&'a str, i64, i64, Vec<&'a str>, u32, u32);
+        let summary: Vec<Summary> = groups
             .iter()
             .map(|g| {
                 (
