@@ -10,6 +10,8 @@ use api_types::{
 };
 use reqwest::{RequestBuilder, Response, StatusCode};
 
+mod review;
+
 #[derive(Debug)]
 pub(crate) struct Api {
     base: String,

@@ -18,6 +18,7 @@
 //! ```
 
 mod api;
+mod review;
 mod saved;
 
 use std::io::IsTerminal;
@@ -120,6 +121,8 @@ enum Command {
         #[arg(long, default_value = "all")]
         format: Vec<String>,
     },
+    #[command(flatten)]
+    Review(review::ReviewCommand),
 }
 
 const FORMATS: [(&str, &str); 7] = [
@@ -296,6 +299,10 @@ async fn main() -> Result<()> {
                 media.len(),
                 out.display()
             );
+        }
+        Command::Review(cmd) => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            review::run(&api, &project, &token, cmd).await?;
         }
     }
     Ok(())

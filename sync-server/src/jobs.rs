@@ -460,6 +460,12 @@ impl JobRunner {
         }
     }
 
+    /// The server's document peer of a project: a replica of the live project document kept
+    /// in sync through its room (shared with the project's jobs while any run).
+    pub async fn peer(&self, project: &ProjectId) -> Result<Arc<peer::DocPeer>> {
+        self.inner.peers.get(&self.inner.rooms, project).await
+    }
+
     /// The project's jobs, oldest first, with live progress for running ones.
     pub async fn list(&self, project: &ProjectId) -> Result<Vec<JobView>> {
         let rows = self.inner.store.project_jobs(project).await?;

@@ -9,6 +9,8 @@
 //!   with [`http::ApiError`] as the one place internal errors are logged and redacted.
 //! - [`store`] is SQLite/Postgres persistence (schemas in `migrations/`), [`assets`] the
 //!   object store, [`auth`] signed tokens and roles.
+//! - [`review`] is review threads, comments and verdicts (the review document, which only the
+//!   server writes, through [`room::Rooms::apply`]) and the project's activity.
 //! - [`jobs`] is the durable generation job runner: it writes results into documents as the
 //!   server's own peer; [`credentials`] keeps provider keys encrypted at rest.
 //!
@@ -24,6 +26,7 @@ pub mod http;
 pub mod jobs;
 pub mod observability;
 pub mod protocol;
+pub mod review;
 pub mod room;
 pub mod store;
 pub mod studio;

@@ -28,7 +28,9 @@ macro_rules! on_pool {
     };
 }
 
+mod activity;
 mod jobs;
+pub use activity::{ActivityBatch, ActivityRow};
 pub use jobs::{JobEnd, JobRecord, Spending};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");

@@ -56,6 +56,12 @@ pub async fn sync_handler(
             claims.role.as_str()
         )
     });
+    // Who this connection's edits are attributed to in the project's activity. Tokens name
+    // no person yet (issue 13, identity), so every connection is the bare link's author.
+    let author = api_types::Author {
+        id: None,
+        name: "someone with a link".into(),
+    };
     let limit = state.config().max_frame_bytes;
     let conn = state.inner.next_conn_id.fetch_add(1, Ordering::Relaxed);
     let tracker = state.inner.tracker.clone();
@@ -66,7 +72,7 @@ pub async fn sync_handler(
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             tracker.track_future(
-                serve_connection(socket, state, doc.to_string(), conn, write_denied)
+                serve_connection(socket, state, doc.to_string(), conn, write_denied, author)
                     .instrument(span),
             )
         }))
@@ -94,10 +100,15 @@ async fn serve_connection(
     doc: String,
     conn: ConnId,
     write_denied: Option<String>,
+    author: api_types::Author,
 ) {
     let _gauge = ConnectionGauge::new();
     info!("connected");
-    let joined = match state.rooms().join(&doc, conn, write_denied).await {
+    let joined = match state
+        .rooms()
+        .join(&doc, conn, write_denied, Some(author))
+        .await
+    {
         Ok(joined) => joined,
         Err(e) => {
             let code = match e {

@@ -99,7 +99,7 @@ impl DocPeer {
     pub async fn join(rooms: &Rooms, project: &ProjectId) -> Result<Arc<DocPeer>> {
         let conn = PEER_CONN_BASE + NEXT_PEER_CONN.fetch_add(1, Ordering::Relaxed);
         let joined = rooms
-            .join(project.as_str(), conn, None)
+            .join(project.as_str(), conn, None, None)
             .await
             .map_err(|e| Error::Peer(e.to_string()))?;
         let replica = Project::empty(ProjectOptions::default());
