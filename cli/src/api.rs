@@ -8,6 +8,7 @@ use api_types::{
     GenerateRequest, Imported, JobList, JobView, MediaItem, MediaList, ProviderInfo, ProviderList,
     Queued, Scope, SetCredential,
 };
+use api_types::{CreateVersion, Restored, VersionDiff, VersionInfo};
 use reqwest::{RequestBuilder, Response, StatusCode};
 
 mod review;
@@ -213,5 +214,68 @@ impl Api {
             ))
             .bearer_auth(token);
         Ok(self.send(request).await?.bytes().await?.to_vec())
+    }
+
+    /// The project's versions, newest first.
+    pub(crate) async fn versions(&self, project: &str, token: &str) -> Result<Vec<VersionInfo>> {
+        let request = self
+            .http
+            .get(format!("{}/api/projects/{project}/versions", self.base))
+            .bearer_auth(token);
+        Ok(self.send(request).await?.json().await?)
+    }
+
+    /// Names the project's current state.
+    pub(crate) async fn create_version(
+        &self,
+        project: &str,
+        token: &str,
+        body: &CreateVersion,
+    ) -> Result<VersionInfo> {
+        let request = self
+            .http
+            .post(format!("{}/api/projects/{project}/versions", self.base))
+            .bearer_auth(token)
+            .json(body);
+        Ok(self.send(request).await?.json().await?)
+    }
+
+    pub(crate) async fn delete_version(&self, project: &str, token: &str, id: &str) -> Result<()> {
+        let request = self
+            .http
+            .delete(format!(
+                "{}/api/projects/{project}/versions/{id}",
+                self.base
+            ))
+            .bearer_auth(token);
+        self.send(request).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn restore(&self, project: &str, token: &str, id: &str) -> Result<Restored> {
+        let request = self
+            .http
+            .post(format!(
+                "{}/api/projects/{project}/versions/{id}/restore",
+                self.base
+            ))
+            .bearer_auth(token);
+        Ok(self.send(request).await?.json().await?)
+    }
+
+    /// What changed from `from` to `to` (version ids, or `now`).
+    pub(crate) async fn diff(
+        &self,
+        project: &str,
+        token: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<VersionDiff> {
+        let request = self
+            .http
+            .get(format!("{}/api/projects/{project}/diff", self.base))
+            .query(&[("from", from), ("to", to)])
+            .bearer_auth(token);
+        Ok(self.send(request).await?.json().await?)
     }
 }

@@ -16,8 +16,19 @@
 //! shotweave key openai-chat < deepseek.key        # stored encrypted in the studio
 //! shotweave breakdown --mode llm                  # scenes, shots, characters, with progress
 //! ```
+//!
+//! Versions name the project's state, compare two states and bring one back:
+//!
+//! ```text
+//! shotweave version "Draft 2" --note "for the director"
+//! shotweave versions                              # newest first
+//! shotweave diff "Draft 2"                        # what changed since, shot by shot
+//! shotweave restore "Draft 2"                     # as a new change; undo by restoring the
+//!                                                 # automatic version it takes first
+//! ```
 
 mod api;
+mod diff;
 mod review;
 mod saved;
 
@@ -112,6 +123,22 @@ enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// List the project's versions, newest first.
+    Versions,
+    /// Name the project's current state as a version (owners and editors).
+    Version {
+        name: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Show what changed between two versions, or a version and now (TO defaults to now).
+    /// Versions are given by id or by name.
+    Diff { from: String, to: Option<String> },
+    /// Make the project equal to a version again, as a new change (owners and editors). An
+    /// automatic version of the state before is taken first: restore that one to undo.
+    Restore { version: String },
+    /// Delete a version (owners).
+    VersionDelete { version: String },
     /// Write the storyboard in editorial and screenplay formats, with the media they reference.
     Export {
         /// Output directory.
@@ -246,6 +273,56 @@ async fn main() -> Result<()> {
             if !no_wait {
                 wait_for(&api, &project, &token, &queued.jobs).await?;
             }
+        }
+        Command::Versions => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let versions = api.versions(&project, &token).await?;
+            if versions.is_empty() {
+                println!("no versions yet (name one with `shotweave version NAME`)");
+            }
+            for v in &versions {
+                println!("{}", diff::version_line(v));
+            }
+        }
+        Command::Version { name, note } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let v = api
+                .create_version(&project, &token, &api_types::CreateVersion { name, note })
+                .await?;
+            println!("{}", diff::version_line(&v));
+        }
+        Command::Diff { from, to } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let versions = api.versions(&project, &token).await?;
+            let from = diff::resolve(&versions, &from)?;
+            let to = match to {
+                Some(to) => diff::resolve(&versions, &to)?,
+                None => "now".to_owned(),
+            };
+            let diff = api.diff(&project, &token, &from, &to).await?;
+            print!("{}", diff::render(&diff));
+        }
+        Command::Restore { version } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let versions = api.versions(&project, &token).await?;
+            let id = diff::resolve(&versions, &version)?;
+            let restored = api.restore(&project, &token, &id).await?;
+            let name = versions
+                .iter()
+                .find(|v| v.id == restored.restored)
+                .map_or(id.as_str(), |v| v.name.as_str());
+            println!("restored \"{name}\"");
+            println!(
+                "the state before is kept as \"{}\" ({}); restore it to undo",
+                restored.before.name, restored.before.id
+            );
+        }
+        Command::VersionDelete { version } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let versions = api.versions(&project, &token).await?;
+            let id = diff::resolve(&versions, &version)?;
+            api.delete_version(&project, &token, &id).await?;
+            println!("deleted version {id}");
         }
         Command::Export { out, format } => {
             let (project, token) = saved.pick(cli.project, cli.token)?;

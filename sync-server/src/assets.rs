@@ -108,6 +108,39 @@ impl AssetStore {
         Ok(())
     }
 
+    /// The key of a version's stored state, relative to the store's prefix. Both ids are
+    /// checked by their callers (a project id parses as a UUID, a version id is hex).
+    pub fn version_key(project: &ProjectId, version: &str) -> String {
+        format!("projects/{}/versions/{version}", project.as_str())
+    }
+
+    fn key_path(&self, key: &str) -> Path {
+        let mut parts: Vec<String> = self.prefix.parts().map(|p| p.as_ref().to_owned()).collect();
+        parts.extend(key.split('/').map(str::to_owned));
+        Path::from_iter(parts)
+    }
+
+    /// Stores a blob (a version's compressed state) under `key`.
+    pub async fn put_blob(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.store
+            .put(&self.key_path(key), PutPayload::from(bytes))
+            .await?;
+        Ok(())
+    }
+
+    /// Reads a whole blob.
+    pub async fn get_blob(&self, key: &str) -> Result<Bytes> {
+        Ok(self.store.get(&self.key_path(key)).await?.bytes().await?)
+    }
+
+    /// Deletes a blob; one already gone is not an error.
+    pub async fn delete_blob(&self, key: &str) -> Result<()> {
+        match self.store.delete(&self.key_path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Streams an asset's bytes.
     pub async fn get(
         &self,

@@ -441,6 +441,12 @@ impl JobRunner {
         Ok(id)
     }
 
+    /// The server's document peer of `project` (shared with the project's jobs), for other
+    /// parts of the server that read or write the live document: versions and restores.
+    pub async fn peer(&self, project: &ProjectId) -> Result<Arc<peer::DocPeer>> {
+        self.inner.peers.get(&self.inner.rooms, project).await
+    }
+
     /// Refuses (409) while an LLM breakdown of the project is queued or running: whatever
     /// writes a board meanwhile would make it fail at the end.
     pub async fn refuse_during_breakdown(&self, project: &ProjectId) -> Result<()> {

@@ -13,6 +13,8 @@
 //!   server writes, through [`room::Rooms::apply`]) and the project's activity.
 //! - [`jobs`] is the durable generation job runner: it writes results into documents as the
 //!   server's own peer; [`credentials`] keeps provider keys encrypted at rest.
+//! - [`versions`] keeps named and automatic versions of a project, diffs them and restores
+//!   one as a forward change written through the room by the same peer.
 //!
 //! The binary only parses a [`Config`], initialises tracing and calls [`run`]; tests do the
 //! same on port 0.
@@ -32,6 +34,7 @@ pub mod store;
 pub mod studio;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod versions;
 pub mod ws;
 
 use std::sync::Arc;

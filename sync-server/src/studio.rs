@@ -28,7 +28,7 @@ use shared_model::{MetaPatch, Project, ProjectOptions};
 use crate::AppState;
 use crate::auth::{Claims, ProjectId, Role};
 use crate::http::{ANYONE, ApiError, ApiResult, Json, Path, ProjectCaller, Query, WRITERS};
-use crate::{Error, store::StoredDoc};
+use crate::{Error, store::StoredDoc, versions};
 
 /// Novels are a few megabytes; the longest Chinese classics are under 5 MB.
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
@@ -149,10 +149,11 @@ async fn rebreakdown(
     caller: ProjectCaller,
     Json(body): Json<BreakdownRequest>,
 ) -> ApiResult<Response> {
+    let author = caller.author();
     let project = caller.require(WRITERS, "only owners and editors can break a script down")?;
     match body.mode {
         BreakdownMode::Offline => {
-            Ok(Json(offline_breakdown(&state, &project).await?).into_response())
+            Ok(Json(offline_breakdown(&state, &project, author).await?).into_response())
         }
         BreakdownMode::Llm => {
             let provider = body
@@ -175,7 +176,11 @@ async fn rebreakdown(
     }
 }
 
-async fn offline_breakdown(state: &AppState, project: &ProjectId) -> ApiResult<BrokenDown> {
+async fn offline_breakdown(
+    state: &AppState,
+    project: &ProjectId,
+    author: api_types::Author,
+) -> ApiResult<BrokenDown> {
     state.jobs().refuse_during_breakdown(project).await?;
     let peer = crate::jobs::peer::DocPeer::join(state.rooms(), project).await?;
     let (script, title, shots) = peer.read(|p| (p.script_text(), p.meta().title, p.shots().len()));
@@ -192,6 +197,15 @@ async fn offline_breakdown(state: &AppState, project: &ProjectId) -> ApiResult<B
     })
     .await
     .map_err(Error::from)?;
+    // The board is empty, but a breakdown still adds scenes, shots and characters all at
+    // once: the version taken first is how it is undone in one step.
+    versions::auto(
+        versions::Archive::of(state),
+        &peer,
+        author,
+        "Before the offline breakdown".into(),
+    )
+    .await?;
     let applied = peer
         .write(|p| Ok(breakdown::apply_plan(&novel, &plan, p)))
         .await?;

@@ -318,6 +318,25 @@ async fn two_alice_chapters_broken_down_by_a_chat_model_reach_a_connected_client
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["kind"], "breakdown");
     assert_eq!(done["provider"], "openai-chat");
+    // The state before the plan was written is kept as an automatic version, by the server.
+    let (status, versions) = api.call(reqwest::Method::GET, "/versions", None).await?;
+    assert_eq!(status, 200, "{versions}");
+    let versions = versions.as_array().context("a list")?;
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    assert_eq!(
+        (
+            &versions[0]["kind"],
+            &versions[0]["shots"],
+            &versions[0]["author"]["name"]
+        ),
+        (&json!("auto"), &json!(0), &json!("Shotweave"))
+    );
+    assert!(
+        versions[0]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("Before the LLM breakdown") && n.contains(&job)),
+        "{versions:?}"
+    );
     assert!(
         progress.iter().any(|p| *p > 0.0 && *p < 1.0),
         "progress between chunks was reported: {progress:?}"

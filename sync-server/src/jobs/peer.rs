@@ -76,6 +76,10 @@ pub struct DocPeer {
     acked: watch::Receiver<u32>,
     /// False once the room closed this peer; it is then replaced by a fresh one.
     alive: watch::Receiver<bool>,
+    /// How many sync step 2 answers the room has sent us (see [`DocPeer::catch_up`]).
+    answers: watch::Receiver<u64>,
+    /// One catch-up at a time, so that each waits for the answer to its own question.
+    catching_up: tokio::sync::Mutex<()>,
     /// The awareness state we announce. Guards the clock and the job maps; never held across
     /// an await.
     presence: Mutex<Presence>,
@@ -106,6 +110,7 @@ impl DocPeer {
         let client_id = replica.doc().client_id();
         let (acked_tx, acked) = watch::channel(0u32);
         let (alive_tx, alive) = watch::channel(true);
+        let (answers_tx, answers) = watch::channel(0u64);
         let (synced_tx, synced_rx) = oneshot::channel();
         let handle = joined.handle;
         let sv = replica.doc().transact().state_vector();
@@ -123,6 +128,7 @@ impl DocPeer {
             synced_tx,
             acked_tx,
             alive_tx,
+            answers_tx,
         ));
         let peer = Arc::new(DocPeer {
             project: project.clone(),
@@ -132,6 +138,8 @@ impl DocPeer {
             send_order: tokio::sync::Mutex::new(()),
             acked,
             alive,
+            answers,
+            catching_up: tokio::sync::Mutex::new(()),
             presence: Mutex::new(Presence::default()),
             pump,
         });
@@ -156,6 +164,36 @@ impl DocPeer {
     /// Reads the replica.
     pub fn read<R>(&self, f: impl FnOnce(&Project) -> R) -> R {
         f(&lock(&self.replica))
+    }
+
+    /// Brings the replica up to everything the room had committed when it read this request.
+    ///
+    /// The replica follows the room's broadcasts, which may still be on their way when a
+    /// request arrives right after a client's edit was acknowledged; reading the replica then
+    /// would miss that edit. A sync step 1 goes through the room's queue like any frame, and
+    /// its answer (step 2) carries whatever the replica lacks, so once it is applied the
+    /// replica holds every update the room had when it answered.
+    pub async fn catch_up(&self) -> Result<()> {
+        let _one = self.catching_up.lock().await;
+        let mut answers = self.answers.clone();
+        let asked = *answers.borrow_and_update();
+        let sv = lock(&self.replica).doc().transact().state_vector();
+        self.handle
+            .send(vec![ClientMessage::SyncStep1(sv)])
+            .await
+            .map_err(|()| Error::Peer("the room is gone".into()))?;
+        let wait = async {
+            while *answers.borrow_and_update() <= asked {
+                answers
+                    .changed()
+                    .await
+                    .map_err(|_| Error::Peer("the room is gone".into()))?;
+            }
+            Ok(())
+        };
+        tokio::time::timeout(SYNC_TIMEOUT, wait)
+            .await
+            .map_err(|_| Error::Peer("timed out catching up with the room".into()))?
     }
 
     /// Changes the replica with `f` and returns once the room has committed the change.
@@ -271,6 +309,7 @@ async fn pump(
     synced: oneshot::Sender<()>,
     acked: watch::Sender<u32>,
     alive: watch::Sender<bool>,
+    answers: watch::Sender<u64>,
 ) {
     let Ok(peer) = peer.await else { return };
     let mut synced = Some(synced);
@@ -311,6 +350,7 @@ async fn pump(
                 if let Some(tx) = synced.take() {
                     let _ = tx.send(());
                 }
+                answers.send_modify(|n| *n += 1);
             }
             Message::Sync(SyncMessage::Update(update)) => apply(&peer, &update, &acked),
             Message::Auth(Some(reason)) => {

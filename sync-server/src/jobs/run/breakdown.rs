@@ -15,6 +15,7 @@ use super::super::{BreakdownSubmission, board_not_empty, lock};
 use super::{Job, Stop, provider_message, summary};
 use crate::Error;
 use crate::jobs::peer::DocPeer;
+use crate::versions;
 
 /// Answers asked for per chunk: the first plus two re-asks with the validation error.
 const ASKS_PER_CHUNK: u32 = 3;
@@ -143,6 +144,18 @@ impl Job<'_> {
                 });
             }
         };
+
+        // What the plan adds is undone in one step by restoring the version taken here. Without
+        // it the plan is not written: the job fails (as an internal error) rather than write
+        // something nobody could take back at once.
+        let archive = versions::Archive::new(&self.inner.store, &self.inner.assets);
+        let reason = format!("Before the LLM breakdown (job {job_id})");
+        if let Err(e) = versions::auto(archive, peer, versions::server_author(), reason).await {
+            if self.inner.shutdown.is_cancelled() {
+                return Err(Stop::Shutdown);
+            }
+            return Err(Stop::internal(e));
+        }
 
         let mut done = self.row.clone();
         done.state = JobStatus::Succeeded;
