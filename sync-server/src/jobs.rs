@@ -442,7 +442,8 @@ impl JobRunner {
     }
 
     /// The server's document peer of `project` (shared with the project's jobs), for other
-    /// parts of the server that read or write the live document: versions and restores.
+    /// parts of the server that read or write the live document: versions, restores, review
+    /// anchors.
     pub async fn peer(&self, project: &ProjectId) -> Result<Arc<peer::DocPeer>> {
         self.inner.peers.get(&self.inner.rooms, project).await
     }
@@ -464,12 +465,6 @@ impl JobRunner {
             ))),
             None => Ok(()),
         }
-    }
-
-    /// The server's document peer of a project: a replica of the live project document kept
-    /// in sync through its room (shared with the project's jobs while any run).
-    pub async fn peer(&self, project: &ProjectId) -> Result<Arc<peer::DocPeer>> {
-        self.inner.peers.get(&self.inner.rooms, project).await
     }
 
     /// The project's jobs, oldest first, with live progress for running ones.
