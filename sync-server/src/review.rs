@@ -80,9 +80,8 @@ async fn list_threads(
     caller: ProjectCaller,
 ) -> ApiResult<Json<Vec<Thread>>> {
     let project = caller.require(ANYONE, "no access")?;
-    let threads = read_review(&state, &project, |r| r.threads()).await?;
     let live = live_project(&state, &project).await?;
-    Ok(Json(live.read(|p| with_orphans(p, threads))))
+    Ok(Json(threads(&state, &project, &live).await?))
 }
 
 async fn create_thread(
@@ -315,18 +314,10 @@ async fn verdicts(
     Path((_, version)): Path<(String, VersionId)>,
 ) -> ApiResult<Json<Vec<Verdict>>> {
     let project = caller.require(ANYONE, "no access")?;
-    let Some(covered) = version_state(&state, &project, &version).await? else {
-        return Err(ApiError::NotFound("no such version"));
-    };
-    let on = version.clone();
-    let mut verdicts = read_review(&state, &project, move |r| r.verdicts_on(&on)).await?;
-    if !verdicts.is_empty() {
-        let stale = stale_shots(&state, &project, &covered).await?;
-        for v in &mut verdicts {
-            v.stale_shots.clone_from(&stale);
-        }
-    }
-    Ok(Json(verdicts))
+    verdicts_on(&state, &project, &version)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound("no such version"))
 }
 
 async fn activity(
@@ -404,6 +395,39 @@ fn find_comment(r: &ReviewDoc, thread: &ThreadId, comment: &CommentId) -> ApiRes
         .ok_or(ApiError::NotFound("no such comment"))
 }
 
+/// Every thread of the project, with `orphaned` computed against `live` (from
+/// [`live_project`]): what `GET .../threads` answers, and what the exports carry.
+pub(crate) async fn threads(
+    state: &AppState,
+    project: &ProjectId,
+    live: &DocPeer,
+) -> Result<Vec<Thread>> {
+    let threads = read_review(state, project, |r| r.threads()).await?;
+    Ok(live.read(|p| with_orphans(p, threads)))
+}
+
+/// The verdicts on `version` with the shots changed since it (`stale_shots`), or `None` when
+/// the project has no such version: what `GET .../versions/{v}/verdicts` answers, and what the
+/// review report shows.
+pub(crate) async fn verdicts_on(
+    state: &AppState,
+    project: &ProjectId,
+    version: &VersionId,
+) -> Result<Option<Vec<Verdict>>> {
+    let Some(covered) = version_state(state, project, version).await? else {
+        return Ok(None);
+    };
+    let on = version.clone();
+    let mut verdicts = read_review(state, project, move |r| r.verdicts_on(&on)).await?;
+    if !verdicts.is_empty() {
+        let stale = stale_shots(state, project, &covered).await?;
+        for v in &mut verdicts {
+            v.stale_shots.clone_from(&stale);
+        }
+    }
+    Ok(Some(verdicts))
+}
+
 fn with_orphans(project: &Project, mut threads: Vec<Thread>) -> Vec<Thread> {
     for thread in &mut threads {
         thread.orphaned = project.is_orphaned(&thread.anchor);
@@ -447,7 +471,7 @@ where
 
 /// The server's replica of the live project, holding at least everything the project's room
 /// had committed when this was called (a shot a client created a moment ago is there).
-async fn live_project(state: &AppState, project: &ProjectId) -> Result<Arc<DocPeer>> {
+pub(crate) async fn live_project(state: &AppState, project: &ProjectId) -> Result<Arc<DocPeer>> {
     let peer = state.jobs().peer(project).await?;
     let committed = state
         .rooms()
