@@ -8,7 +8,8 @@
 //! - [`http`] is the REST API (projects, share tokens, assets), `/healthz` and `/metrics`,
 //!   with [`http::ApiError`] as the one place internal errors are logged and redacted.
 //! - [`store`] is SQLite/Postgres persistence (schemas in `migrations/`), [`assets`] the
-//!   object store, [`auth`] signed tokens and roles.
+//!   object store, [`auth`] signed tokens and roles, [`links`] what a token names (its share
+//!   link and person), and the routes that make, list and revoke links.
 //! - [`review`] is review threads, comments and verdicts (the review document, which only the
 //!   server writes, through [`room::Rooms::apply`]) and the project's activity.
 //! - [`jobs`] is the durable generation job runner: it writes results into documents as the
@@ -26,6 +27,7 @@ pub mod credentials;
 mod error;
 pub mod http;
 pub mod jobs;
+pub mod links;
 pub mod observability;
 pub mod protocol;
 pub mod review;
@@ -52,6 +54,7 @@ use crate::assets::AssetStore;
 use crate::auth::TokenSigner;
 use crate::credentials::Keyring;
 use crate::jobs::{JobRunner, RunnerConfig, providers};
+use crate::links::Revocations;
 use crate::room::{RoomConfig, Rooms};
 use crate::store::Store;
 
@@ -69,6 +72,7 @@ struct AppInner {
     signer: TokenSigner,
     rooms: Rooms,
     jobs: JobRunner,
+    revocations: Revocations,
     /// Cancelled when the server shuts down; rooms and connections watch it.
     shutdown: CancellationToken,
     /// Every room and connection task, so shutdown can wait for them to flush.
@@ -144,6 +148,7 @@ impl AppState {
                 signer,
                 rooms,
                 jobs,
+                revocations: Revocations::default(),
                 shutdown,
                 tracker,
                 next_conn_id: AtomicU64::new(1),
@@ -168,6 +173,9 @@ impl AppState {
     }
     pub fn jobs(&self) -> &JobRunner {
         &self.inner.jobs
+    }
+    pub fn revocations(&self) -> &Revocations {
+        &self.inner.revocations
     }
 }
 

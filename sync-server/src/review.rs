@@ -44,6 +44,7 @@ use crate::AppState;
 use crate::auth::ProjectId;
 use crate::http::{ANYONE, ApiError, ApiResult, Json, Path, ProjectCaller};
 use crate::jobs::now_ms;
+use crate::store::PersonRow;
 use crate::jobs::peer::DocPeer;
 use crate::{Error, Result};
 
@@ -510,9 +511,14 @@ async fn stale_shots(
 }
 
 /// The project's people, for @mentions.
-async fn people(_state: &AppState, _project: &ProjectId) -> Result<Vec<Person>> {
-    // People are stored by the identity work (issue 13, links); until then nobody is named.
-    Ok(Vec::new())
+async fn people(state: &AppState, project: &ProjectId) -> Result<Vec<Person>> {
+    Ok(state
+        .store()
+        .people(project)
+        .await?
+        .iter()
+        .map(PersonRow::person)
+        .collect())
 }
 
 /// The newest version of the project, which a new thread records.

@@ -30,7 +30,6 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 mod activity;
 mod commit;
 
-use api_types::Author;
 use shared_model::Project;
 use shared_model::schema::SCHEMA_VERSION;
 
@@ -75,6 +74,26 @@ impl CloseReason {
     }
 }
 
+/// Who a connection is, as its token says (the server's own peer: "Shotweave"). Kept per
+/// connection in its room so that what it writes can be attributed to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnIdentity {
+    /// The person, or a bare link's holder (`id: None`), or the server.
+    pub author: api_types::Author,
+    /// The share link the connection's token is; `None` for the server and old tokens.
+    pub link: Option<api_types::LinkId>,
+}
+
+impl ConnIdentity {
+    /// The server itself (generation jobs, breakdowns).
+    pub fn server() -> Self {
+        Self {
+            author: server_author(),
+            link: None,
+        }
+    }
+}
+
 /// Why a connection could not join a room.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum JoinError {
@@ -102,6 +121,7 @@ type ApplyFn = Box<dyn FnOnce(&yrs::Doc) + Send>;
 enum Command {
     Join {
         conn: ConnId,
+        who: Arc<ConnIdentity>,
         outbound: mpsc::Sender<Bytes>,
         kick: oneshot::Sender<CloseReason>,
         joined: oneshot::Sender<Result<(), JoinError>>,
@@ -113,7 +133,7 @@ enum Command {
         /// updates must be applied all the same.
         write_denied: Option<Arc<str>>,
         /// Who the connection is, for activity: carried for the same reason.
-        author: Arc<Author>,
+        who: Arc<ConnIdentity>,
         messages: Vec<ClientMessage>,
     },
     /// A change the server makes itself; `done` answers once it is committed.
@@ -165,7 +185,7 @@ impl std::fmt::Debug for RoomsInner {
 pub struct RoomHandle {
     conn: ConnId,
     write_denied: Option<Arc<str>>,
-    author: Arc<Author>,
+    who: Arc<ConnIdentity>,
     inbox: mpsc::Sender<Command>,
 }
 
@@ -187,7 +207,7 @@ impl RoomHandle {
             .send(Command::Messages {
                 conn: self.conn,
                 write_denied: self.write_denied.clone(),
-                author: self.author.clone(),
+                who: self.who.clone(),
                 messages,
             })
             .await
@@ -234,17 +254,16 @@ impl Rooms {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Joins connection `conn` to the room of `doc`, loading the room if needed. Returns once
-    /// the room has loaded the document and queued its welcome frames. `author` is who the
-    /// connection's edits are attributed to (`None`: the server's own peer).
+    /// Joins connection `conn`, made by `who`, to the room of `doc`, loading the room if
+    /// needed. Returns once the room has loaded the document and queued its welcome frames.
     pub async fn join(
         &self,
         doc: &str,
         conn: ConnId,
         write_denied: Option<String>,
-        author: Option<Author>,
+        who: ConnIdentity,
     ) -> Result<Joined, JoinError> {
-        let author = Arc::new(author.unwrap_or_else(server_author));
+        let who = Arc::new(who);
         loop {
             if self.inner.shutdown.is_cancelled() {
                 return Err(JoinError::ShuttingDown);
@@ -255,6 +274,7 @@ impl Rooms {
             let (joined_tx, joined_rx) = oneshot::channel();
             let command = Command::Join {
                 conn,
+                who: who.clone(),
                 outbound: out_tx,
                 kick: kick_tx,
                 joined: joined_tx,
@@ -266,7 +286,7 @@ impl Rooms {
                             handle: RoomHandle {
                                 conn,
                                 write_denied: write_denied.as_deref().map(Arc::from),
-                                author: author.clone(),
+                                who: who.clone(),
                                 inbox,
                             },
                             outbound: out_rx,
@@ -375,6 +395,9 @@ fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Conn {
     outbound: mpsc::Sender<Bytes>,
     kick: Option<oneshot::Sender<CloseReason>>,
+    /// Who the connection is, for attributing its updates (issue 13, activity).
+    #[allow(dead_code)]
+    who: Arc<ConnIdentity>,
 }
 
 enum Target {
@@ -611,6 +634,7 @@ impl Room {
         match cmd {
             Command::Join {
                 conn,
+                who,
                 outbound,
                 kick,
                 joined,
@@ -626,6 +650,7 @@ impl Room {
                     Conn {
                         outbound,
                         kick: Some(kick),
+                        who,
                     },
                 );
             }
@@ -636,7 +661,7 @@ impl Room {
             Command::Messages {
                 conn,
                 write_denied,
-                author,
+                who,
                 messages,
             } => {
                 // A connection that is already gone (closed, kicked, or its queue found closed
@@ -671,7 +696,7 @@ impl Room {
                     .extend(broadcast.into_iter().map(|f| (Target::All, f)));
                 self.pending.extend(persist);
                 if let Some(activity) = &mut self.activity {
-                    activity.attribute(&author, crate::jobs::now_ms());
+                    activity.attribute(&who.author, crate::jobs::now_ms());
                 }
                 if let Some(e) = failure {
                     warn!(conn, error = %e, "closing connection after a bad message");

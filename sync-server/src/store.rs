@@ -31,8 +31,10 @@ macro_rules! on_pool {
 mod activity;
 mod jobs;
 pub use activity::{ActivityBatch, ActivityRow};
+mod links;
 mod versions;
 pub use jobs::{JobEnd, JobRecord, Spending};
+pub use links::{LinkRow, NewLink, OWNER_LINK_LABEL, PersonRow};
 pub use versions::StoredState;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
