@@ -160,7 +160,10 @@ async fn novel_to_animatic_in_three_commands() -> anyhow::Result<()> {
         "{html}"
     );
     for pdf in ["storyboard.review.pdf", "alone.review.pdf"] {
-        assert!(std::fs::read(board.join(pdf))?.starts_with(b"%PDF-"), "{pdf}");
+        assert!(
+            std::fs::read(board.join(pdf))?.starts_with(b"%PDF-"),
+            "{pdf}"
+        );
     }
     for ext in ["edl", "xml", "fcpxml", "fountain", "html"] {
         assert!(

@@ -14,9 +14,7 @@ use anyhow::{Context, ensure};
 use api_types::{ApiErrorBody, ErrorCode, Thread, ThreadStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shared_model::{
-    Asset, AssetId, NewScene, NewShot, Project, ProjectOptions, ShotId, ShotPatch,
-};
+use shared_model::{Asset, AssetId, NewScene, NewShot, Project, ProjectOptions, ShotId, ShotPatch};
 use sync_server::config::Secret;
 use sync_server::test_support::{
     TestServer, WsClient, drop_postgres_schema, fresh_postgres_schema,
@@ -129,8 +127,7 @@ fn utf16_len(text: &str) -> u32 {
 
 /// What a reference reader made of `file` (`exports/tests/readers/check.py`).
 fn reader(kind: &str, file: &Path) -> anyhow::Result<Value> {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../exports/tests/readers/check.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../exports/tests/readers/check.py");
     let output = Command::new("python3")
         .arg(&script)
         .arg(kind)
@@ -150,9 +147,15 @@ fn poppler(program: &str, args: &[&str], pdf: &Path) -> anyhow::Result<String> {
     let output = Command::new(program)
         .args(args)
         .arg(pdf)
-        .args(if program == "pdftotext" { &["-"][..] } else { &[] })
+        .args(if program == "pdftotext" {
+            &["-"][..]
+        } else {
+            &[]
+        })
         .output()
-        .with_context(|| format!("{program} runs (poppler-utils, installed by `cargo xtask test`)"))?;
+        .with_context(|| {
+            format!("{program} runs (poppler-utils, installed by `cargo xtask test`)")
+        })?;
     ensure!(
         output.status.success(),
         "{program}: {}",
@@ -259,8 +262,8 @@ async fn review_travels_with_the_exports(database_url: Option<String>) -> anyhow
     if let Some(e) = failure {
         return Err(e);
     }
-    let [stable_wide, stable_close, field_wide, guan_yu] = <[ShotId; 4]>::try_from(shots)
-        .map_err(|s| anyhow::anyhow!("{} shots", s.len()))?;
+    let [stable_wide, stable_close, field_wide, guan_yu] =
+        <[ShotId; 4]>::try_from(shots).map_err(|s| anyhow::anyhow!("{} shots", s.len()))?;
 
     // The commenter's threads: on a shot, on words of the second scene, on the project, and
     // one on the last shot that the owner resolves.
@@ -293,12 +296,20 @@ async fn review_travels_with_the_exports(database_url: Option<String>) -> anyhow
         .await?;
     let done: Thread = serde_json::from_value(
         studio
-            .post(&format!("/threads/{}/resolve", done.id), &studio.owner, json!({}))
+            .post(
+                &format!("/threads/{}/resolve", done.id),
+                &studio.owner,
+                json!({}),
+            )
             .await?,
     )?;
     assert_eq!(done.status, ThreadStatus::Resolved);
     studio
-        .post("/versions", &studio.owner, json!({"name": "Draft 1 给导演"}))
+        .post(
+            "/versions",
+            &studio.owner,
+            json!({"name": "Draft 1 给导演"}),
+        )
         .await?;
 
     let dir = tempfile::tempdir()?;
@@ -403,7 +414,11 @@ async fn review_travels_with_the_exports(database_url: Option<String>) -> anyhow
     }
     let images = poppler("pdfimages", &["-list"], &pdf)?;
     assert_eq!(
-        images.lines().skip(2).filter(|l| l.contains(" image ")).count(),
+        images
+            .lines()
+            .skip(2)
+            .filter(|l| l.contains(" image "))
+            .count(),
         1,
         "the one frame on a thread's shot: {images}"
     );

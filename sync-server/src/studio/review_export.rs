@@ -93,7 +93,9 @@ fn script_shots(
                 return None;
             };
             let range = project.resolve_anchor(&ScriptAnchor::from_base64(anchor).ok()?)?;
-            let (_, shot) = scenes.iter().find(|(scene, _)| scene.contains(&range.start))?;
+            let (_, shot) = scenes
+                .iter()
+                .find(|(scene, _)| scene.contains(&range.start))?;
             Some((thread.id.clone(), (*shot).clone()))
         })
         .collect()
@@ -146,10 +148,9 @@ pub(super) async fn report(
             verdicts: &verdicts,
         };
         match kind {
-            Report::Html => Ok(review_report::html(&review, |media| {
-                frame_src(media, &frames)
-            })
-            .into_bytes()),
+            Report::Html => {
+                Ok(review_report::html(&review, |media| frame_src(media, &frames)).into_bytes())
+            }
             Report::Pdf => review_report::pdf(&review, |media| {
                 // A video take has no still to draw; the report shows an empty frame.
                 (!media.is_video)
