@@ -47,7 +47,7 @@ pub(crate) fn ExportMenu() -> impl IntoView {
                 view! {
                     <li>
                         <a class="export-link" data-format=*format href=href download="">
-                            {ctx.t(*label)}
+                            {ctx.t(label)}
                         </a>
                     </li>
                 }
