@@ -44,8 +44,8 @@ use crate::AppState;
 use crate::auth::ProjectId;
 use crate::http::{ANYONE, ApiError, ApiResult, Json, Path, ProjectCaller};
 use crate::jobs::now_ms;
-use crate::store::PersonRow;
 use crate::jobs::peer::DocPeer;
+use crate::store::PersonRow;
 use crate::{Error, Result};
 
 /// The roles that write reviews.
