@@ -350,6 +350,18 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     // reaches anyone else.
     let (mut raw_board, raw_project) = studio.project_client(&lin).await?;
     let (mut raw_review, raw_reviewdoc) = studio.review_client(&lin).await?;
+    // Everything so far has reached the other clients first.
+    watcher
+        .pump_until(WAIT, |_| {
+            watched.thread(&thread.id).is_some_and(|t| {
+                t.status == ThreadStatus::Open
+                    && t.resolved_by.is_none()
+                    && t.comments[0].text == "Too dark."
+            })
+        })
+        .await?;
+    watcher.pump_for(Duration::from_millis(200)).await?;
+    board.pump_for(Duration::from_millis(200)).await?;
     let (board_seen, watcher_seen) = (board.updates_received, watcher.updates_received);
     raw_board
         .send_changes(|| {
@@ -503,6 +515,71 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     assert_eq!(after_bad.len(), count);
     assert_eq!(after_bad.iter().map(|t| t.comments.len()).sum::<usize>(), 3);
 
+    // Activity: the owner's and an editor's edits, each under their own name.
+    let (mut ed_board, ed_project) = studio.project_client(&ed).await?;
+    edit(&mut ed_board, || {
+        ed_project
+            .update_shot(
+                &bright,
+                &ShotPatch {
+                    framing: Some("wide".into()),
+                    ..ShotPatch::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await?;
+    let scene = scene.context("scene")?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let activity = loop {
+        let (status, body) = studio
+            .send(reqwest::Method::GET, "/activity", &vic, None)
+            .await?;
+        ensure!(status == StatusCode::OK, "{status}: {body}");
+        let activity: Activity = serde_json::from_value(body)?;
+        let names: Vec<&str> = activity
+            .groups
+            .iter()
+            .map(|g| g.author.name.as_str())
+            .collect();
+        if names.contains(&"Ed") && names.contains(&"Olga") {
+            break activity;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "activity so far: {activity:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let ed_group = activity
+        .groups
+        .iter()
+        .find(|g| g.author.name == "Ed")
+        .context("Ed")?;
+    assert_eq!(ed_group.author.id.as_ref(), Some(&ed.person.id));
+    assert_eq!(ed_group.shots, vec![bright.clone()]);
+    assert_eq!(
+        ed_group.scenes.iter().map(|s| &s.id).collect::<Vec<_>>(),
+        vec![&scene]
+    );
+    assert_eq!(ed_group.script_edits, 0);
+    assert_eq!(activity.groups[0].author.name, "Ed", "newest first");
+    let olga = activity
+        .groups
+        .iter()
+        .find(|g| g.author.name == "Olga")
+        .context("Olga")?;
+    assert!(olga.shots.contains(&dark) && olga.shots.contains(&bright));
+    assert!(olga.script_edits >= 2);
+    let last = activity
+        .shots
+        .iter()
+        .find(|s| s.shot_id == bright)
+        .context("shot author")?;
+    assert_eq!(last.author.name, "Ed");
+    // Nothing the commenter tried over the WebSocket counts as anyone's edit.
+    assert!(activity.groups.iter().all(|g| g.author.name != "Lin"));
+
     // A verdict on v1 is stale for a shot changed after v1.
     let (status, body) = studio
         .post("/versions", &studio.owner, json!({"name": "v1"}))
@@ -568,71 +645,6 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     let verdicts: Vec<Verdict> = serde_json::from_value(body)?;
     assert_eq!(verdicts.len(), 1);
     assert_eq!(verdicts[0].verdict, api_types::VerdictKind::RequestChanges);
-
-    // Activity: the owner's and an editor's edits, each under their own name.
-    let (mut ed_board, ed_project) = studio.project_client(&ed).await?;
-    edit(&mut ed_board, || {
-        ed_project
-            .update_shot(
-                &bright,
-                &ShotPatch {
-                    framing: Some("wide".into()),
-                    ..ShotPatch::default()
-                },
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
-    })
-    .await?;
-    let scene = scene.context("scene")?;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let activity = loop {
-        let (status, body) = studio
-            .send(reqwest::Method::GET, "/activity", &vic, None)
-            .await?;
-        ensure!(status == StatusCode::OK, "{status}: {body}");
-        let activity: Activity = serde_json::from_value(body)?;
-        let names: Vec<&str> = activity
-            .groups
-            .iter()
-            .map(|g| g.author.name.as_str())
-            .collect();
-        if names.contains(&"Ed") && names.contains(&"Olga") {
-            break activity;
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "activity so far: {activity:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let ed_group = activity
-        .groups
-        .iter()
-        .find(|g| g.author.name == "Ed")
-        .context("Ed")?;
-    assert_eq!(ed_group.author.id.as_ref(), Some(&ed.person.id));
-    assert_eq!(ed_group.shots, vec![bright.clone()]);
-    assert_eq!(
-        ed_group.scenes.iter().map(|s| &s.id).collect::<Vec<_>>(),
-        vec![&scene]
-    );
-    assert_eq!(ed_group.script_edits, 0);
-    assert_eq!(activity.groups[0].author.name, "Ed", "newest first");
-    let olga = activity
-        .groups
-        .iter()
-        .find(|g| g.author.name == "Olga")
-        .context("Olga")?;
-    assert!(olga.shots.contains(&dark) && olga.shots.contains(&bright));
-    assert!(olga.script_edits >= 2);
-    let last = activity
-        .shots
-        .iter()
-        .find(|s| s.shot_id == bright)
-        .context("shot author")?;
-    assert_eq!(last.author.name, "Ed");
-    // Nothing the commenter tried over the WebSocket counts as anyone's edit.
-    assert!(activity.groups.iter().all(|g| g.author.name != "Lin"));
 
     for client in [board, watcher, raw_board, raw_review, ed_board] {
         client.close().await;
