@@ -151,6 +151,30 @@ async fn main() -> anyhow::Result<()> {
         state.len(),
         built.elapsed().as_secs_f64()
     );
+    // Where a version's time goes, outside the server: reading the replica, compressing.
+    let timed = |what: &str, f: &dyn Fn() -> usize| {
+        let started = Instant::now();
+        let n = f();
+        println!("  {what}: {:.1} ms ({n})", ms(started.elapsed()));
+    };
+    timed("encode the state", &|| doc.encode_state().len());
+    timed("count the shots", &|| doc.shots().len());
+    for level in [1, 6] {
+        timed(&format!("deflate level {level}"), &|| {
+            use std::io::Write;
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+            e.write_all(&state).expect("deflate");
+            e.finish().expect("deflate").len()
+        });
+    }
+    timed("load the state", &|| {
+        Project::load(&state, ProjectOptions::default())
+            .expect("load")
+            .shots()
+            .len()
+    });
+    timed("snapshot", &|| doc.snapshot().shots.len());
+
     let server = TestServer::start().await;
     let (project, token) = server.project().await;
     server

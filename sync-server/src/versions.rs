@@ -47,8 +47,6 @@ use crate::jobs::peer::DocPeer;
 use crate::store::{Store, StoredState};
 use crate::{Error, Result};
 
-mod pending;
-
 /// Compressed states up to this size stay in the database row; larger ones go to the object
 /// store, which is made for blobs (and keeps the database's pages for small rows).
 pub const INLINE_LIMIT: usize = 256 * 1024;
@@ -348,7 +346,7 @@ async fn restore(
         format!("Before restoring “{}”", target_info.name),
     )
     .await?;
-    peer.write(|live| pending::restore(live, &target)).await?;
+    peer.write(|live| Ok(live.restore(&target)?)).await?;
     tracing::info!(project = %project, version = %target_info.id, before = %before.id, "version restored");
     Ok(Json(Restored {
         restored: target_info.id,
@@ -409,9 +407,11 @@ async fn diff(
     }
     let (from_side, from) = side(&state, &project, &query.from).await?;
     let (to_side, to) = side(&state, &project, to).await?;
-    let diff = tokio::task::spawn_blocking(move || pending::diff(&from, &to, from_side, to_side))
-        .await
-        .map_err(Error::from)??;
+    let diff = tokio::task::spawn_blocking(move || {
+        shared_model::diff(&from, &to, from_side, to_side)
+    })
+    .await
+    .map_err(Error::from)?;
     Ok(Json(diff))
 }
 
