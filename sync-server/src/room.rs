@@ -74,8 +74,8 @@ impl CloseReason {
     }
 }
 
-/// Who a connection is, as its token says (the server's own peer: "Shotweave"). Kept per
-/// connection in its room so that what it writes can be attributed to a person.
+/// Who a connection is, as its token says (the server's own peer: "Shotweave"). Carried with
+/// every batch of its messages, so that what it writes is attributed to a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnIdentity {
     /// The person, or a bare link's holder (`id: None`), or the server.
@@ -121,7 +121,6 @@ type ApplyFn = Box<dyn FnOnce(&yrs::Doc) + Send>;
 enum Command {
     Join {
         conn: ConnId,
-        who: Arc<ConnIdentity>,
         outbound: mpsc::Sender<Bytes>,
         kick: oneshot::Sender<CloseReason>,
         joined: oneshot::Sender<Result<(), JoinError>>,
@@ -274,7 +273,6 @@ impl Rooms {
             let (joined_tx, joined_rx) = oneshot::channel();
             let command = Command::Join {
                 conn,
-                who: who.clone(),
                 outbound: out_tx,
                 kick: kick_tx,
                 joined: joined_tx,
@@ -395,9 +393,6 @@ fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Conn {
     outbound: mpsc::Sender<Bytes>,
     kick: Option<oneshot::Sender<CloseReason>>,
-    /// Who the connection is, for attributing its updates (issue 13, activity).
-    #[allow(dead_code)]
-    who: Arc<ConnIdentity>,
 }
 
 enum Target {
@@ -634,7 +629,6 @@ impl Room {
         match cmd {
             Command::Join {
                 conn,
-                who,
                 outbound,
                 kick,
                 joined,
@@ -650,7 +644,6 @@ impl Room {
                     Conn {
                         outbound,
                         kick: Some(kick),
-                        who,
                     },
                 );
             }
