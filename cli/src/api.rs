@@ -11,6 +11,8 @@ use api_types::{
 use api_types::{CreateVersion, Restored, VersionDiff, VersionInfo};
 use reqwest::{RequestBuilder, Response, StatusCode};
 
+mod review;
+
 #[derive(Debug)]
 pub(crate) struct Api {
     base: String,

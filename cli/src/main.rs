@@ -5,7 +5,9 @@
 //! ```text
 //! shotweave import novel.txt          # new project: script, scenes, shots, characters
 //! shotweave generate                  # a frame for every shot without a take
-//! shotweave export --out board        # .otio .edl .xml .fcpxml .fountain .html .mp4 + media
+//! shotweave export --out board        # .otio .edl .xml .fcpxml .fountain .html .mp4 + media,
+//!                                     # and the review report (.review.html, .review.pdf)
+//! shotweave review-export --format pdf --out review.pdf   # the review report alone
 //! ```
 //!
 //! or, with a language model doing the breakdown (DeepSeek, Qwen, a local Ollama: whatever
@@ -38,6 +40,7 @@
 
 mod api;
 mod diff;
+mod review;
 mod saved;
 
 use std::io::IsTerminal;
@@ -180,13 +183,25 @@ enum Command {
         /// Output directory.
         #[arg(long, default_value = "export")]
         out: PathBuf,
-        /// otio, edl, fcp7, fcpxml, fountain, sheet, animatic, or all.
+        /// otio, edl, fcp7, fcpxml, fountain, sheet, animatic, review-html, review-pdf, or
+        /// all. The timeline formats carry the open review threads as markers.
         #[arg(long, default_value = "all")]
         format: Vec<String>,
     },
+    /// Write the review report alone: every thread with its shot's frame, comments and
+    /// status, and the verdicts on each version with their tally.
+    ReviewExport {
+        #[arg(long, value_enum, default_value = "pdf")]
+        format: ReportFormat,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    #[command(flatten)]
+    Review(review::ReviewCommand),
 }
 
-const FORMATS: [(&str, &str); 7] = [
+const FORMATS: [(&str, &str); 9] = [
     ("otio", "otio"),
     ("edl", "edl"),
     ("fcp7", "xml"),
@@ -194,6 +209,8 @@ const FORMATS: [(&str, &str); 7] = [
     ("fountain", "fountain"),
     ("sheet", "html"),
     ("animatic", "mp4"),
+    ("review-html", "review.html"),
+    ("review-pdf", "review.pdf"),
 ];
 
 #[tokio::main]
@@ -418,7 +435,7 @@ async fn main() -> Result<()> {
                     match FORMATS.iter().find(|(name, _)| name == f) {
                         Some(entry) => list.push(*entry),
                         None => bail!(
-                            "unknown format {f}; choose from otio, edl, fcp7, fcpxml, fountain, sheet, animatic, all"
+                            "unknown format {f}; choose from otio, edl, fcp7, fcpxml, fountain, sheet, animatic, review-html, review-pdf, all"
                         ),
                     }
                 }
@@ -461,8 +478,29 @@ async fn main() -> Result<()> {
                 out.display()
             );
         }
+        Command::ReviewExport { format, out } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let name = match format {
+                ReportFormat::Pdf => "review-pdf",
+                ReportFormat::Html => "review-html",
+            };
+            let bytes = api.export(&project, &token, name).await?;
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote the review report to {}", out.display());
+        }
+        Command::Review(cmd) => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            review::run(&api, &project, &token, cmd).await?;
+        }
     }
     Ok(())
+}
+
+/// The review report's two renderings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Pdf,
+    Html,
 }
 
 /// How the project's script is broken down.

@@ -58,6 +58,12 @@ async fn novel_to_animatic_in_three_commands() -> anyhow::Result<()> {
             let import = shotweave(&url, &config, &["import", &novel]);
             let generate = shotweave(&url, &config, &["generate"]);
             let export = shotweave(&url, &config, &["export", "--out", &out_arg]);
+            let report = format!("{out_arg}/alone.review.pdf");
+            shotweave(
+                &url,
+                &config,
+                &["review-export", "--format", "pdf", "--out", &report],
+            );
             (import, generate, export)
         }
     })
@@ -76,7 +82,7 @@ async fn novel_to_animatic_in_three_commands() -> anyhow::Result<()> {
         "{generate}"
     );
     assert!(
-        stdout(&export).contains("wrote 7 formats"),
+        stdout(&export).contains("wrote 9 formats"),
         "{}",
         stdout(&export)
     );
@@ -146,6 +152,19 @@ async fn novel_to_animatic_in_three_commands() -> anyhow::Result<()> {
         "animatic {seconds}s, timeline {}s",
         frames / 24.0
     );
+    // The review report (no threads yet: the storyboard's title and an empty list), with
+    // `export` and alone.
+    let html = std::fs::read_to_string(board.join("storyboard.review.html"))?;
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("0 threads"),
+        "{html}"
+    );
+    for pdf in ["storyboard.review.pdf", "alone.review.pdf"] {
+        assert!(
+            std::fs::read(board.join(pdf))?.starts_with(b"%PDF-"),
+            "{pdf}"
+        );
+    }
     for ext in ["edl", "xml", "fcpxml", "fountain", "html"] {
         assert!(
             std::fs::metadata(board.join(format!("storyboard.{ext}")))?.len() > 100,

@@ -34,6 +34,9 @@ pub enum Error {
     Provider(#[from] provider_adapters::Error),
     #[error("document error: {0}")]
     Document(#[from] shared_model::Error),
+    /// A server change to a document (`Rooms::apply`) was not made or not stored.
+    #[error("room: {0}")]
+    Room(#[from] crate::room::ApplyError),
     /// The job runner's document peer lost its room (shutdown, or the room closed it).
     #[error("document peer: {0}")]
     Peer(String),

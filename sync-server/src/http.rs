@@ -10,6 +10,7 @@
 //! | `GET /api/projects/{id}/assets/{sha256}` | any role | the bytes, with the sniffed type |
 //! | `POST /api/import`, `GET /api/projects/{id}/export/{format}` | see [`crate::studio`] | |
 //! | `POST /api/projects/{id}/generate`, `GET .../jobs`, `POST .../jobs/{job}/cancel`, `.../credentials`, `.../budget` | see [`crate::jobs`] | |
+//! | `.../threads`, `.../threads/{t}/comments/{c}`, `.../threads/{t}/resolve`, `.../versions/{v}/verdict(s)`, `.../activity` | see [`crate::review`] | |
 //! | `POST`/`GET /api/projects/{id}/versions`, `DELETE .../versions/{v}`, `GET .../versions/{v}/state`, `POST .../versions/{v}/restore`, `GET .../diff?from=&to=` | see [`crate::versions`] | |
 //! | `GET /sync/{doc}?token=` | any role | y-websocket endpoint (see [`crate::ws`]) |
 //! | `GET /healthz`, `GET /metrics` | anyone | liveness (checks the database), Prometheus |
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/{doc}", get(ws::sync_handler))
         .merge(crate::studio::routes())
         .merge(crate::jobs::routes())
+        .merge(crate::review::routes())
         .merge(crate::versions::routes())
         // An API path that names no endpoint is a client's mistake, answered in the API's
         // shape; without this it would fall through to the studio's static files.

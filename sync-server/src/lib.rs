@@ -10,6 +10,8 @@
 //! - [`store`] is SQLite/Postgres persistence (schemas in `migrations/`), [`assets`] the
 //!   object store, [`auth`] signed tokens and roles, [`links`] what a token names (its share
 //!   link and person), and the routes that make, list and revoke links.
+//! - [`review`] is review threads, comments and verdicts (the review document, which only the
+//!   server writes, through [`room::Rooms::apply`]) and the project's activity.
 //! - [`jobs`] is the durable generation job runner: it writes results into documents as the
 //!   server's own peer; [`credentials`] keeps provider keys encrypted at rest.
 //! - [`versions`] keeps named and automatic versions of a project, diffs them and restores
@@ -28,6 +30,7 @@ pub mod jobs;
 pub mod links;
 pub mod observability;
 pub mod protocol;
+pub mod review;
 pub mod room;
 pub mod store;
 pub mod studio;

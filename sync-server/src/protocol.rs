@@ -190,6 +190,11 @@ fn sync_frame(message: SyncMessage) -> Bytes {
     Message::Sync(message).encode_v1().into()
 }
 
+/// A sync update frame carrying a v1 update, as the server broadcasts every change.
+pub fn update_frame(update: &[u8]) -> Bytes {
+    sync_frame(SyncMessage::Update(update.to_vec()))
+}
+
 /// What handling one message asks the IO layer to do.
 #[derive(Debug, Default)]
 pub struct Effects {

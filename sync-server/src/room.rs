@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
+mod activity;
 mod commit;
 
 use shared_model::Project;
@@ -36,6 +37,7 @@ use crate::auth::{DocKind, DocName};
 use crate::observability as obs;
 use crate::protocol::{ClientMessage, ConnId, DocState, Effects};
 use crate::store::Store;
+pub use activity::{GROUP_GAP_MS, SERVER_NAME, server_author};
 use commit::Committer;
 
 /// Upper bound on commands handled (and so updates committed) in one batch, to bound the
@@ -72,8 +74,8 @@ impl CloseReason {
     }
 }
 
-/// Who a connection is, as its token says (the server's own peer: "Shotweave"). Kept per
-/// connection in its room so that what it writes can be attributed to a person.
+/// Who a connection is, as its token says (the server's own peer: "Shotweave"). Carried with
+/// every batch of its messages, so that what it writes is attributed to a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnIdentity {
     /// The person, or a bare link's holder (`id: None`), or the server.
@@ -86,10 +88,7 @@ impl ConnIdentity {
     /// The server itself (generation jobs, breakdowns).
     pub fn server() -> Self {
         Self {
-            author: api_types::Author {
-                id: None,
-                name: "Shotweave".into(),
-            },
+            author: server_author(),
             link: None,
         }
     }
@@ -104,10 +103,24 @@ pub enum JoinError {
     LoadFailed,
 }
 
+/// Why [`Rooms::apply`] did not change the document.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("the document could not be loaded")]
+    LoadFailed,
+    #[error("the change could not be stored")]
+    NotCommitted,
+}
+
+/// A server-side change to a room's document: run inside the room task (see
+/// [`Rooms::apply`]).
+type ApplyFn = Box<dyn FnOnce(&yrs::Doc) + Send>;
+
 enum Command {
     Join {
         conn: ConnId,
-        who: Arc<ConnIdentity>,
         outbound: mpsc::Sender<Bytes>,
         kick: oneshot::Sender<CloseReason>,
         joined: oneshot::Sender<Result<(), JoinError>>,
@@ -118,7 +131,14 @@ enum Command {
         /// connection's last messages may arrive after the room noticed it closed, and its
         /// updates must be applied all the same.
         write_denied: Option<Arc<str>>,
+        /// Who the connection is, for activity: carried for the same reason.
+        who: Arc<ConnIdentity>,
         messages: Vec<ClientMessage>,
+    },
+    /// A change the server makes itself; `done` answers once it is committed.
+    Apply {
+        run: ApplyFn,
+        done: oneshot::Sender<Result<(), ApplyError>>,
     },
     Leave {
         conn: ConnId,
@@ -164,6 +184,7 @@ impl std::fmt::Debug for RoomsInner {
 pub struct RoomHandle {
     conn: ConnId,
     write_denied: Option<Arc<str>>,
+    who: Arc<ConnIdentity>,
     inbox: mpsc::Sender<Command>,
 }
 
@@ -185,6 +206,7 @@ impl RoomHandle {
             .send(Command::Messages {
                 conn: self.conn,
                 write_denied: self.write_denied.clone(),
+                who: self.who.clone(),
                 messages,
             })
             .await
@@ -251,7 +273,6 @@ impl Rooms {
             let (joined_tx, joined_rx) = oneshot::channel();
             let command = Command::Join {
                 conn,
-                who: who.clone(),
                 outbound: out_tx,
                 kick: kick_tx,
                 joined: joined_tx,
@@ -263,6 +284,7 @@ impl Rooms {
                             handle: RoomHandle {
                                 conn,
                                 write_denied: write_denied.as_deref().map(Arc::from),
+                                who: who.clone(),
                                 inbox,
                             },
                             outbound: out_rx,
@@ -272,6 +294,59 @@ impl Rooms {
                     Ok(Err(e)) => return Err(e),
                     // The room was unloading and dropped our join: try a fresh room.
                     Err(_) => {}
+                }
+            }
+            self.remove_if_generation(doc, generation);
+        }
+    }
+
+    /// Runs `f` on the document of `doc` inside its room task (loading the room if needed),
+    /// then stores and broadcasts what it changed exactly like a client's update: committed
+    /// before any connection sees it. Returns `f`'s value once the change is committed; a
+    /// closure that only reads commits nothing and returns after the room's current batch.
+    ///
+    /// This is how the server writes the review document, which no connection may write. A
+    /// document peer (`jobs/peer.rs`) would work too, but it writes a replica and learns of
+    /// concurrent changes only later, so "check, then write" (a comment's author, an
+    /// idempotency key) could race with another request; inside the room task the check and
+    /// the write see one state, and no replica has to be synced first. `f` runs on the room's
+    /// task: keep it short (each write method of the typed documents is one transaction).
+    /// The change is attributed to the server.
+    pub async fn apply<R, F>(&self, doc: &str, f: F) -> Result<R, ApplyError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&yrs::Doc) -> R + Send + 'static,
+    {
+        // Shared with the room so that a command dropped unrun (the room was unloading) can be
+        // sent again to a fresh room, and so that the value comes back without a second channel.
+        let slot: Arc<Mutex<Option<F>>> = Arc::new(Mutex::new(Some(f)));
+        let out: Arc<Mutex<Option<R>>> = Arc::new(Mutex::new(None));
+        loop {
+            if self.inner.shutdown.is_cancelled() {
+                return Err(ApplyError::ShuttingDown);
+            }
+            let (generation, inbox) = self.get_or_spawn(doc);
+            let (done_tx, done_rx) = oneshot::channel();
+            let (f_slot, f_out) = (slot.clone(), out.clone());
+            let run: ApplyFn = Box::new(move |doc: &yrs::Doc| {
+                if let Some(f) = lock_any(&f_slot).take() {
+                    *lock_any(&f_out) = Some(f(doc));
+                }
+            });
+            let command = Command::Apply { run, done: done_tx };
+            if inbox.send(command).await.is_ok() {
+                match done_rx.await {
+                    Ok(Ok(())) => {
+                        return lock_any(&out).take().ok_or(ApplyError::NotCommitted);
+                    }
+                    Ok(Err(e)) => return Err(e),
+                    // Dropped: unrun (the room was unloading), so try a fresh room; or run and
+                    // then lost with the room, which cannot be told apart from "not stored".
+                    Err(_) => {
+                        if lock_any(&slot).is_none() {
+                            return Err(ApplyError::NotCommitted);
+                        }
+                    }
                 }
             }
             self.remove_if_generation(doc, generation);
@@ -310,12 +385,14 @@ impl Rooms {
     }
 }
 
+/// Locks a mutex whose every critical section leaves it consistent, poisoned or not.
+fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 struct Conn {
     outbound: mpsc::Sender<Bytes>,
     kick: Option<oneshot::Sender<CloseReason>>,
-    /// Who the connection is, for attributing its updates (issue 13, activity).
-    #[allow(dead_code)]
-    who: Arc<ConnIdentity>,
 }
 
 enum Target {
@@ -335,6 +412,10 @@ struct Room {
     outbox: Vec<(Target, Bytes)>,
     /// Updates produced by the current batch, not yet committed.
     pending: Vec<Vec<u8>>,
+    /// Server changes of the current batch, answered once it is committed.
+    applied: Vec<oneshot::Sender<Result<(), ApplyError>>>,
+    /// Who changed what, for a project document (`None` for a review document).
+    activity: Option<activity::Tracker>,
 }
 
 enum Exit {
@@ -429,8 +510,14 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
         rooms.remove_if_generation(&doc, generation);
         inbox.close();
         while let Some(cmd) = inbox.recv().await {
-            if let Command::Join { joined, .. } = cmd {
-                let _ = joined.send(Err(JoinError::LoadFailed));
+            match cmd {
+                Command::Join { joined, .. } => {
+                    let _ = joined.send(Err(JoinError::LoadFailed));
+                }
+                Command::Apply { done, .. } => {
+                    let _ = done.send(Err(ApplyError::LoadFailed));
+                }
+                _ => {}
             }
         }
         return;
@@ -440,6 +527,8 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
         tail_len, "room loaded"
     );
 
+    let is_project = DocName::parse(&doc).is_some_and(|n| matches!(n.kind, DocKind::Project));
+    let activity = is_project.then(|| activity::Tracker::attach(state.doc()));
     let mut room = Room {
         doc: Arc::from(doc.as_str()),
         state,
@@ -448,21 +537,42 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
         tail_len,
         outbox: Vec::new(),
         pending: Vec::new(),
+        applied: Vec::new(),
+        activity,
     };
+    let mut next_flush = tokio::time::Instant::now() + activity::FLUSH_EVERY;
 
     let exit = loop {
+        let flush_due = room
+            .activity
+            .as_ref()
+            .is_some_and(activity::Tracker::has_pending);
         let first = if room.conns.is_empty() {
             tokio::select! {
                 cmd = inbox.recv() => cmd,
                 () = tokio::time::sleep(inner.config.idle_grace) => break Exit::Idle,
                 () = inner.shutdown.cancelled() => break Exit::Shutdown,
+                () = tokio::time::sleep_until(next_flush), if flush_due => {
+                    room.flush_activity(&inner.store).await;
+                    next_flush = tokio::time::Instant::now() + activity::FLUSH_EVERY;
+                    continue;
+                }
             }
         } else {
             tokio::select! {
                 cmd = inbox.recv() => cmd,
                 () = inner.shutdown.cancelled() => break Exit::Shutdown,
+                () = tokio::time::sleep_until(next_flush), if flush_due => {
+                    room.flush_activity(&inner.store).await;
+                    next_flush = tokio::time::Instant::now() + activity::FLUSH_EVERY;
+                    continue;
+                }
             }
         };
+        if !flush_due {
+            // The first edit after a quiet spell is flushed a whole period later, not at once.
+            next_flush = tokio::time::Instant::now() + activity::FLUSH_EVERY;
+        }
         // The registry holds a sender, so the inbox only closes if the room was replaced.
         let Some(first) = first else { break Exit::Idle };
         room.handle(first);
@@ -489,6 +599,7 @@ async fn run_room(rooms: Rooms, doc: String, generation: u64, mut inbox: mpsc::R
             "storage failure; reconnect to resync",
         )),
     }
+    room.flush_activity(&inner.store).await;
     if !matches!(exit, Exit::StorageFailed) && room.tail_len > 0 {
         // The next load then reads one snapshot instead of replaying the tail.
         room.compact(&inner.committer).await;
@@ -518,7 +629,6 @@ impl Room {
         match cmd {
             Command::Join {
                 conn,
-                who,
                 outbound,
                 kick,
                 joined,
@@ -534,13 +644,17 @@ impl Room {
                     Conn {
                         outbound,
                         kick: Some(kick),
-                        who,
                     },
                 );
+            }
+            Command::Apply { run, done } => {
+                self.apply(run);
+                self.applied.push(done);
             }
             Command::Messages {
                 conn,
                 write_denied,
+                who,
                 messages,
             } => {
                 // A connection that is already gone (closed, kicked, or its queue found closed
@@ -574,6 +688,9 @@ impl Room {
                 self.outbox
                     .extend(broadcast.into_iter().map(|f| (Target::All, f)));
                 self.pending.extend(persist);
+                if let Some(activity) = &mut self.activity {
+                    activity.attribute(&who.author, crate::jobs::now_ms());
+                }
                 if let Some(e) = failure {
                     warn!(conn, error = %e, "closing connection after a bad message");
                     self.kick(conn, CloseReason::new(e.close_code(), e.to_string()));
@@ -583,10 +700,47 @@ impl Room {
         }
     }
 
-    /// Makes the batch's updates durable. On failure the in-memory document is ahead of the
-    /// store, so the room must not keep serving it: the caller closes every connection.
+    /// Runs a server change on the document and queues what it changed like a client's
+    /// update: persisted with the batch, then broadcast to every connection.
+    fn apply(&mut self, run: ApplyFn) {
+        const KEY: &str = "sync-server-apply";
+        let updates: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let sink = updates.clone();
+        // One update per transaction that changed something (yrs calls this only then), so a
+        // closure that only reads produces nothing to store.
+        let observed = self.state.doc().observe_update_v1(KEY, move |_, event| {
+            lock_any(&sink).push(event.update.clone());
+        });
+        if observed.is_err() {
+            // Only possible while a transaction is open, which never outlives a call here.
+            error!("cannot observe the room's document; the change is not run");
+            return;
+        }
+        run(self.state.doc());
+        let _ = self.state.doc().unobserve_update_v1(KEY);
+        let updates = std::mem::take(&mut *lock_any(&updates));
+        for update in updates {
+            self.outbox
+                .push((Target::All, crate::protocol::update_frame(&update)));
+            self.pending.push(update);
+        }
+        if let Some(activity) = &mut self.activity {
+            activity.attribute(&server_author(), crate::jobs::now_ms());
+        }
+    }
+
+    /// Makes the batch's updates durable, then answers the batch's server changes. On failure
+    /// the in-memory document is ahead of the store, so the room must not keep serving it:
+    /// the caller closes every connection.
     async fn commit(&mut self, committer: &Committer) -> bool {
+        let applied = std::mem::take(&mut self.applied);
+        let answer = |result: Result<(), ApplyError>| {
+            for done in applied {
+                let _ = done.send(result.clone());
+            }
+        };
         if self.pending.is_empty() {
+            answer(Ok(()));
             return true;
         }
         let updates = std::mem::take(&mut self.pending);
@@ -598,13 +752,34 @@ impl Room {
             Ok(()) => {
                 self.next_seq += n as i64;
                 self.tail_len += n;
+                answer(Ok(()));
                 true
             }
             Err(e) => {
                 error!(error = %e, "persisting updates failed; dropping the room");
                 self.outbox.clear();
+                answer(Err(ApplyError::NotCommitted));
                 false
             }
+        }
+    }
+
+    /// Stores the pending activity. A failure keeps it for the next flush: attribution is
+    /// worth a retry, and the edits themselves are safe in the document either way.
+    async fn flush_activity(&mut self, store: &Store) {
+        let Some(activity) = &mut self.activity else {
+            return;
+        };
+        let batches = activity.take();
+        if batches.is_empty() {
+            return;
+        }
+        if let Err(e) = store
+            .record_activity(&self.doc, &batches, GROUP_GAP_MS)
+            .await
+        {
+            warn!(error = %e, "storing activity failed; keeping it for the next flush");
+            activity.restore(batches);
         }
     }
 

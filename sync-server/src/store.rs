@@ -28,7 +28,9 @@ macro_rules! on_pool {
     };
 }
 
+mod activity;
 mod jobs;
+pub use activity::{ActivityBatch, ActivityRow};
 mod links;
 mod versions;
 pub use jobs::{JobEnd, JobRecord, Spending};

@@ -7,7 +7,7 @@
 //! | `POST /api/import?file_name=&title=&breakdown=offline\|none` raw body | anyone | new project from a novel, broken down offline (or script only, for an LLM breakdown) |
 //! | `POST /api/projects/{id}/breakdown {mode:"offline"}` | owner, editor | break the current script down again (empty board only); 200 with the counts |
 //! | `POST /api/projects/{id}/breakdown {mode:"llm", provider?, model?}` | owner, editor | the same by a chat model, as a job: 202 `{job}`, progress in `GET .../jobs` and the server's awareness |
-//! | `GET /api/projects/{id}/export/{format}` | any role | `otio`, `edl`, `fcp7`, `fcpxml`, `fountain`, `sheet`, `animatic`, `media` |
+//! | `GET /api/projects/{id}/export/{format}` | any role | `otio`, `edl`, `fcp7`, `fcpxml` (with the open review threads as markers/locators), `fountain`, `sheet`, `animatic`, `media`, `review-html`, `review-pdf` (the review report) |
 
 use std::path::PathBuf;
 
@@ -29,6 +29,8 @@ use crate::AppState;
 use crate::auth::ProjectId;
 use crate::http::{ANYONE, ApiError, ApiResult, Json, Path, ProjectCaller, Query, WRITERS};
 use crate::{Error, store::StoredDoc, versions};
+
+mod review_export;
 
 /// Novels are a few megabytes; the longest Chinese classics are under 5 MB.
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
@@ -230,19 +232,76 @@ fn media_path(sha256: &str, mime: &str) -> String {
     format!("media/{sha256}.{}", exports::extension(mime))
 }
 
+/// The formats `GET .../export/{format}` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Otio,
+    Edl,
+    Fcp7,
+    Fcpxml,
+    Fountain,
+    Sheet,
+    Animatic,
+    Media,
+    ReviewHtml,
+    ReviewPdf,
+}
+
+impl Format {
+    fn parse(name: &str) -> ApiResult<Self> {
+        Ok(match name {
+            "otio" => Self::Otio,
+            "edl" => Self::Edl,
+            "fcp7" => Self::Fcp7,
+            "fcpxml" => Self::Fcpxml,
+            "fountain" => Self::Fountain,
+            "sheet" => Self::Sheet,
+            "animatic" => Self::Animatic,
+            "media" => Self::Media,
+            "review-html" => Self::ReviewHtml,
+            "review-pdf" => Self::ReviewPdf,
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown export format {name}; use otio, edl, fcp7, fcpxml, fountain, sheet, animatic, media, review-html or review-pdf"
+                )));
+            }
+        })
+    }
+
+    /// Whether the export shows the review: the timeline formats carry the open threads as
+    /// markers, and the report is the review.
+    fn carries_review(self) -> bool {
+        matches!(
+            self,
+            Self::Otio | Self::Edl | Self::Fcp7 | Self::Fcpxml | Self::ReviewHtml | Self::ReviewPdf
+        )
+    }
+}
+
 async fn export(
     State(state): State<AppState>,
     caller: ProjectCaller,
     Path((_, format)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let project = caller.require(ANYONE, "no access")?;
+    let format = Format::parse(&format)?;
     if state.store().project(project.as_str()).await?.is_none() {
         return Err(ApiError::NotFound("no such project"));
     }
-    let doc = load_project(&state, &project).await?;
-    let snapshot = doc.snapshot();
+    // The review is read with the live replica its threads are placed against; the other
+    // formats need only the stored document.
+    let (snapshot, reviewed) = if format.carries_review() {
+        let (snapshot, reviewed) = review_export::read(&state, &project).await?;
+        (snapshot, Some(reviewed))
+    } else {
+        (load_project(&state, &project).await?.snapshot(), None)
+    };
+    let notes = reviewed
+        .as_ref()
+        .map(review_export::Reviewed::notes)
+        .unwrap_or_default();
     let timeline = exports::Timeline::new(&snapshot, FPS, media_path);
-    let text = |body: String, mime: &'static str, ext: &str| -> Response {
+    let download = |body: Body, mime: &'static str, ext: &str| -> Response {
         let disposition = format!("attachment; filename=\"storyboard.{ext}\"");
         (
             [
@@ -257,30 +316,39 @@ async fn export(
         )
             .into_response()
     };
-    Ok(match format.as_str() {
-        "otio" => text(exports::otio::write(&timeline), "application/json", "otio"),
-        "edl" => text(
-            exports::edl::write(&timeline),
+    let text = |body: String, mime: &'static str, ext: &str| download(Body::from(body), mime, ext);
+    Ok(match format {
+        Format::Otio => text(
+            exports::otio::write_with_notes(&timeline, &notes),
+            "application/json",
+            "otio",
+        ),
+        Format::Edl => text(
+            exports::edl::write_with_notes(&timeline, &notes),
             "text/plain; charset=utf-8",
             "edl",
         ),
-        "fcp7" => text(exports::fcp7::write(&timeline), "application/xml", "xml"),
-        "fcpxml" => text(
-            exports::fcpxml::write(&timeline),
+        Format::Fcp7 => text(
+            exports::fcp7::write_with_notes(&timeline, &notes),
+            "application/xml",
+            "xml",
+        ),
+        Format::Fcpxml => text(
+            exports::fcpxml::write_with_notes(&timeline, &notes),
             "application/xml",
             "fcpxml",
         ),
-        "fountain" => text(
+        Format::Fountain => text(
             exports::fountain::write(&snapshot),
             "text/plain; charset=utf-8",
             "fountain",
         ),
-        "sheet" => text(
+        Format::Sheet => text(
             exports::sheet::write(&timeline),
             "text/html; charset=utf-8",
             "html",
         ),
-        "media" => {
+        Format::Media => {
             let media: Vec<MediaItem> = timeline
                 .shots
                 .iter()
@@ -292,11 +360,21 @@ async fn export(
                 .collect();
             Json(MediaList { media }).into_response()
         }
-        "animatic" => animatic(&state, &project, &timeline).await?,
-        _ => {
-            return Err(ApiError::BadRequest(format!(
-                "unknown export format {format}; use otio, edl, fcp7, fcpxml, fountain, sheet, animatic or media"
-            )));
+        Format::Animatic => animatic(&state, &project, &timeline).await?,
+        Format::ReviewHtml | Format::ReviewPdf => {
+            let (report, mime, ext) = if format == Format::ReviewHtml {
+                (
+                    review_export::Report::Html,
+                    "text/html; charset=utf-8",
+                    "review.html",
+                )
+            } else {
+                (review_export::Report::Pdf, "application/pdf", "review.pdf")
+            };
+            // `carries_review` made it `Some`.
+            let reviewed = reviewed.unwrap_or_default();
+            let bytes = review_export::report(&state, &project, timeline, reviewed, report).await?;
+            download(Body::from(bytes), mime, ext)
         }
     })
 }

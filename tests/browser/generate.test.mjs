@@ -449,6 +449,17 @@ test("a novel imported through the file input becomes a board, and its export do
     assert.equal(items.length, shots);
     assert.deepEqual(items.slice(0, board.length).map((i) => i.metadata.shotweave.shot_id), board.map((c) => c.id));
 
+    // The review report is in the same menu (still open): the PDF downloads as one.
+    const reviewPdf = alice.page.locator(".export-menu .export-link[data-format=review-pdf]");
+    assert.equal((await reviewPdf.textContent()).trim(), "Review report (PDF)");
+    assert.equal(await alice.page.locator(".export-menu .export-link[data-format=review-html]").count(), 1);
+    const [report] = await Promise.all([
+      alice.page.waitForEvent("download", { timeout: TIMEOUT }),
+      reviewPdf.click(),
+    ]);
+    assert.equal(report.suggestedFilename(), "storyboard.review.pdf");
+    assert.equal(readFileSync(await report.path()).subarray(0, 5).toString("latin1"), "%PDF-");
+
     assertConsoleErrors(alice, [400]);
   } finally {
     await alice.context.close();

@@ -159,6 +159,9 @@ pub(crate) fn t(lang: Lang, en: &'static str) -> &'static str {
         "Choose a novel file" => "选择小说文件",
         "Importing and breaking down" => "正在导入并拆解",
         "Could not import" => "无法导入",
+        // review export
+        "Review report (PDF)" => "评审报告（PDF）",
+        "Review report (HTML)" => "评审报告（HTML）",
         other => other,
     }
 }

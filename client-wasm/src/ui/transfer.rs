@@ -8,8 +8,10 @@ use super::{Route, Tab, ctx, navigate};
 use crate::session::{self, Role};
 use crate::{api, storage};
 
-/// The export formats the server writes (`sync-server/src/studio.rs`), with their labels.
-const FORMATS: [(&str, &str); 8] = [
+/// The export formats the server writes (`sync-server/src/studio.rs`), with their labels
+/// (English, translated through `i18n` where a translation exists). The timeline formats carry
+/// the open review threads as markers; the review report lists every thread and verdict.
+const FORMATS: [(&str, &str); 10] = [
     ("otio", "OpenTimelineIO (.otio)"),
     ("edl", "CMX 3600 EDL (.edl)"),
     ("fcp7", "Final Cut Pro 7 XML (.xml)"),
@@ -18,6 +20,8 @@ const FORMATS: [(&str, &str); 8] = [
     ("sheet", "Storyboard sheet (.html)"),
     ("animatic", "Animatic (.mp4)"),
     ("media", "Media list (.json)"),
+    ("review-pdf", "Review report (PDF)"),
+    ("review-html", "Review report (HTML)"),
 ];
 
 /// Download links for every export format; any role may export.
@@ -43,7 +47,7 @@ pub(crate) fn ExportMenu() -> impl IntoView {
                 view! {
                     <li>
                         <a class="export-link" data-format=*format href=href download="">
-                            {*label}
+                            {ctx.t(label)}
                         </a>
                     </li>
                 }
