@@ -141,6 +141,14 @@ async fn edit(client: &mut WsClient, change: impl FnOnce(&Project)) -> anyhow::R
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
+    // The server's own account of each version (catch-up, read + compress, total) on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "sync_server::versions=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let built = Instant::now();
     let doc = sanguo();
     let state = doc.encode_state();
@@ -162,7 +170,8 @@ async fn main() -> anyhow::Result<()> {
     for level in [1, 6] {
         timed(&format!("deflate level {level}"), &|| {
             use std::io::Write;
-            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+            let mut e =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
             e.write_all(&state).expect("deflate");
             e.finish().expect("deflate").len()
         });
@@ -212,6 +221,24 @@ async fn main() -> anyhow::Result<()> {
         named.push(v);
     }
     report("name a version (POST round trip)", &mut runs, 50.0);
+    // The same in the server's process, without HTTP: what the server spends.
+    let peer = server.state.jobs().peer(&project).await?;
+    let archive = sync_server::versions::Archive::of(&server.state);
+    let mut runs = Vec::new();
+    for i in 0..RUNS {
+        let started = Instant::now();
+        archive
+            .take(
+                &peer,
+                format!("direct {i}"),
+                None,
+                api_types::VersionKind::Named,
+                sync_server::versions::server_author(),
+            )
+            .await?;
+        runs.push(started.elapsed());
+    }
+    report("name a version (server time, in process)", &mut runs, 50.0);
     println!(
         "bytes per version: {} stored (deflate) for a {} byte state ({:.0}%), in the {}",
         first.stored_bytes,

@@ -140,6 +140,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// How long a document peer used by a request outlives it (see [`JobRunner::peer`]).
+pub const PEER_KEEP: Duration = Duration::from_secs(30);
+
 /// Longest idempotency key accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 /// Most targets one generate request may queue.
@@ -443,9 +446,24 @@ impl JobRunner {
 
     /// The server's document peer of `project` (shared with the project's jobs), for other
     /// parts of the server that read or write the live document: versions, restores, review
-    /// anchors.
+    /// anchors and exports.
+    ///
+    /// The registry holds peers weakly, so a peer used by a request alone would be dropped
+    /// with it and the next request would join the room again, syncing the whole document
+    /// (tens of milliseconds for a large project). It is kept for [`PEER_KEEP`] after its last
+    /// use instead (and keeps its room loaded that long), or until shutdown.
     pub async fn peer(&self, project: &ProjectId) -> Result<Arc<peer::DocPeer>> {
-        self.inner.peers.get(&self.inner.rooms, project).await
+        let peer = self.inner.peers.get(&self.inner.rooms, project).await?;
+        let kept = peer.clone();
+        let shutdown = self.inner.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(PEER_KEEP) => {}
+                () = shutdown.cancelled() => {}
+            }
+            drop(kept);
+        });
+        Ok(peer)
     }
 
     /// Refuses (409) while an LLM breakdown of the project is queued or running: whatever

@@ -96,21 +96,27 @@ impl<'a> Archive<'a> {
         kind: VersionKind,
         author: Author,
     ) -> Result<VersionInfo> {
+        let started = std::time::Instant::now();
         peer.catch_up().await?;
-        let (state, shots) = peer.read(|p| (p.encode_state(), p.shots().len()));
+        let caught_up = started.elapsed();
+        let state = peer.read(Project::encode_state);
         let state_bytes = state.len() as u64;
-        let compressed = tokio::task::spawn_blocking(move || compress(&state)).await??;
+        // Compressing is the longest step: it runs on a blocking thread while this one counts
+        // the shots in the replica.
+        let compressing = tokio::task::spawn_blocking(move || compress(&state));
+        let shots = peer.read(|p| p.shots().len());
+        let compressed = compressing.await??;
+        let read_and_compressed = started.elapsed();
+        let stored_bytes = compressed.len() as u64;
         let project = peer.project();
         let id = VersionId::new();
         let stored = if compressed.len() > INLINE_LIMIT {
             let key = AssetStore::version_key(project, id.as_str());
             // The bytes first: a row never points at a state that is not there.
-            self.assets
-                .put_blob(&key, Bytes::from(compressed.clone()))
-                .await?;
+            self.assets.put_blob(&key, Bytes::from(compressed)).await?;
             StoredState::Object(key)
         } else {
-            StoredState::Inline(compressed.clone())
+            StoredState::Inline(compressed)
         };
         let version = VersionInfo {
             id,
@@ -121,7 +127,7 @@ impl<'a> Archive<'a> {
             created_at_ms: crate::jobs::now_ms(),
             shots: u32::try_from(shots).unwrap_or(u32::MAX),
             state_bytes,
-            stored_bytes: compressed.len() as u64,
+            stored_bytes,
             tally: Default::default(),
         };
         if let Err(e) = self.store.insert_version(project, &version, &stored).await {
@@ -137,7 +143,10 @@ impl<'a> Archive<'a> {
             version = %version.id,
             kind = %version.kind,
             state_bytes,
-            stored_bytes = version.stored_bytes,
+            stored_bytes,
+            catch_up_ms = caught_up.as_secs_f64() * 1000.0,
+            read_compress_ms = read_and_compressed.as_secs_f64() * 1000.0,
+            total_ms = started.elapsed().as_secs_f64() * 1000.0,
             "version taken"
         );
         Ok(version)
@@ -407,11 +416,10 @@ async fn diff(
     }
     let (from_side, from) = side(&state, &project, &query.from).await?;
     let (to_side, to) = side(&state, &project, to).await?;
-    let diff = tokio::task::spawn_blocking(move || {
-        shared_model::diff(&from, &to, from_side, to_side)
-    })
-    .await
-    .map_err(Error::from)?;
+    let diff =
+        tokio::task::spawn_blocking(move || shared_model::diff(&from, &to, from_side, to_side))
+            .await
+            .map_err(Error::from)?;
     Ok(Json(diff))
 }
 
