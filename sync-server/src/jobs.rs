@@ -445,8 +445,8 @@ impl JobRunner {
     }
 
     /// The server's document peer of `project` (shared with the project's jobs), for other
-    /// parts of the server that read or write the live document: versions, restores and
-    /// review anchors.
+    /// parts of the server that read or write the live document: versions, restores, review
+    /// anchors and exports.
     ///
     /// The registry holds peers weakly, so a peer used by a request alone would be dropped
     /// with it and the next request would join the room again, syncing the whole document
