@@ -628,7 +628,13 @@ fn VersionRow(
             {note.filter(|n| !n.is_empty()).map(|n| view! { <p class="version-note">{n}</p> })}
             <div class="version-facts">
                 <span class="version-shots">
-                    {move || fill(ctx.t("{n} shots"), &[("n", &shots.to_string())])}
+                    {move || {
+                        if shots == 1 {
+                            ctx.t("1 shot").to_owned()
+                        } else {
+                            fill(ctx.t("{n} shots"), &[("n", &shots.to_string())])
+                        }
+                    }}
                 </span>
                 <span
                     class="tally"

@@ -158,18 +158,21 @@ fn Changes(shared: Shared, diff: VersionDiff) -> impl IntoView {
     let ctx = ctx();
     let count = |k: ChangeKind| diff.shots.iter().filter(|s| s.kind == k).count();
     let summary = [
-        ("{n} shots added", count(ChangeKind::Added)),
-        ("{n} shots removed", count(ChangeKind::Removed)),
-        ("{n} shots moved", count(ChangeKind::Moved)),
-        ("{n} shots changed", count(ChangeKind::Changed)),
+        ("{n} added", count(ChangeKind::Added)),
+        ("{n} removed", count(ChangeKind::Removed)),
+        ("{n} moved", count(ChangeKind::Moved)),
+        ("{n} changed", count(ChangeKind::Changed)),
     ];
     let summary = move || {
-        summary
+        let parts: Vec<String> = summary
             .iter()
             .filter(|(_, n)| *n > 0)
             .map(|(t, n)| fill(ctx.t(t), &[("n", &n.to_string())]))
-            .collect::<Vec<_>>()
-            .join(" · ")
+            .collect();
+        if parts.is_empty() {
+            return String::new();
+        }
+        format!("{}: {}", ctx.t("Shots"), parts.join(" · "))
     };
     let from = diff.from.version.clone();
     let to = diff.to.version.clone();
