@@ -216,6 +216,8 @@ pub(crate) struct Shared {
     token: StoredValue<String>,
     /// `None` until first loaded.
     pub(crate) list: RwSignal<Option<Vec<VersionInfo>>>,
+    /// The app's error banner (kept here: `reload` runs where no context can be read).
+    banner: RwSignal<Option<String>>,
 }
 
 impl Shared {
@@ -236,8 +238,7 @@ impl Shared {
 
     /// Reads the list again; a failure leaves the old list and shows the error.
     pub(crate) fn reload(self) {
-        let (project, token) = (self.project(), self.token());
-        let banner = ctx().banner;
+        let (project, token, banner) = (self.project(), self.token(), self.banner);
         leptos::task::spawn_local(async move {
             match api::versions(&project, &token).await {
                 Ok(list) => self.list.set(Some(list)),
@@ -293,6 +294,7 @@ pub(crate) fn Versions(sig: Signals) -> impl IntoView {
         project: StoredValue::new(session.id.clone()),
         token: StoredValue::new(session.token.clone()),
         list: RwSignal::new(None),
+        banner: ctx.banner,
     };
     shared.reload();
     // The route signal is set on every hash change; the page is read from the hash itself,
