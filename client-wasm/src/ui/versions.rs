@@ -19,121 +19,13 @@ use super::{Lang, Route, Tab, ctx, navigate};
 use crate::api;
 use crate::session::{self, Role, Signals};
 
-/// Which part of a version the view shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Part {
-    Board,
-    Script,
-    Characters,
-}
+pub(crate) use crate::pages::{Page, Part, fill, href, without_token};
 
-impl Part {
-    const ALL: [Part; 3] = [Part::Board, Part::Script, Part::Characters];
-
-    fn slug(self) -> &'static str {
-        match self {
-            Part::Board => "board",
-            Part::Script => "script",
-            Part::Characters => "characters",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Part::Board => "Storyboard",
-            Part::Script => "Script",
-            Part::Characters => "Characters",
-        }
-    }
-}
-
-/// A page of the Versions tab.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Page {
-    List,
-    View {
-        version: VersionId,
-        part: Part,
-        /// A shot to point at (the diff's link to a shot that is gone from the live project).
-        shot: Option<ShotId>,
-    },
-    Compare {
-        from: VersionId,
-        /// `None` is the live project.
-        to: Option<VersionId>,
-    },
-}
-
-fn decode(s: &str) -> String {
-    js_sys::decode_uri_component(s)
-        .ok()
-        .map(String::from)
-        .unwrap_or_else(|| s.to_owned())
-}
-
-fn encode(s: &str) -> String {
-    String::from(js_sys::encode_uri_component(s))
-}
-
-/// Reads the page from a hash such as `#/p/{id}/versions/{v}/script?shot=...`.
-fn parse_page(hash: &str) -> Page {
-    let hash = hash.trim_start_matches('#');
-    let (path, query) = hash.split_once('?').unwrap_or((hash, ""));
-    let param = |key: &str| {
-        query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
-            .filter(|v| !v.is_empty())
-            .map(decode)
-    };
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    match parts.as_slice() {
-        ["p", _, "versions", "compare", ..] => match param("from") {
-            Some(from) => Page::Compare {
-                from: VersionId::from(from),
-                to: param("to").filter(|t| t != "now").map(VersionId::from),
-            },
-            None => Page::List,
-        },
-        ["p", _, "versions", version, rest @ ..] => Page::View {
-            version: VersionId::from(decode(version)),
-            part: match rest.first() {
-                Some(&"script") => Part::Script,
-                Some(&"characters") => Part::Characters,
-                _ => Part::Board,
-            },
-            shot: param("shot").map(ShotId::from),
-        },
-        _ => Page::List,
-    }
-}
-
-/// The hash of a page of `project`'s Versions tab.
-pub(crate) fn href(project: &str, page: &Page) -> String {
-    match page {
-        Page::List => format!("#/p/{project}/versions"),
-        Page::View {
-            version,
-            part,
-            shot,
-        } => {
-            let mut h = format!("#/p/{project}/versions/{}", encode(version.as_str()));
-            if *part != Part::Board {
-                h.push('/');
-                h.push_str(part.slug());
-            }
-            if let Some(shot) = shot {
-                h.push_str("?shot=");
-                h.push_str(&encode(shot.as_str()));
-            }
-            h
-        }
-        Page::Compare { from, to } => format!(
-            "#/p/{project}/versions/compare?from={}&to={}",
-            encode(from.as_str()),
-            to.as_ref()
-                .map_or_else(|| "now".to_owned(), |t| encode(t.as_str()))
-        ),
+fn part_label(part: Part) -> &'static str {
+    match part {
+        Part::Board => "Storyboard",
+        Part::Script => "Script",
+        Part::Characters => "Characters",
     }
 }
 
@@ -141,34 +33,6 @@ fn go(project: &str, page: &Page) {
     if let Some(w) = web_sys::window() {
         let _ = w.location().set_hash(&href(project, page));
     }
-}
-
-/// A project hash without its `token=` parameter (other parameters stay), or `None` when the
-/// hash is not a project's.
-pub(crate) fn without_token(hash: &str) -> Option<String> {
-    let hash = hash.trim_start_matches('#');
-    let (path, query) = hash.split_once('?').unwrap_or((hash, ""));
-    if !path.starts_with("/p/") {
-        return None;
-    }
-    let rest: Vec<&str> = query
-        .split('&')
-        .filter(|kv| !kv.is_empty() && !kv.starts_with("token="))
-        .collect();
-    Some(if rest.is_empty() {
-        format!("#{path}")
-    } else {
-        format!("#{path}?{}", rest.join("&"))
-    })
-}
-
-/// Fills `{name}` placeholders of a translated template.
-pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = template.to_owned();
-    for (key, value) in values {
-        out = out.replace(&format!("{{{key}}}"), value);
-    }
-    out
 }
 
 const MONTHS: [&str; 12] = [
@@ -304,7 +168,7 @@ pub(crate) fn Versions(sig: Signals) -> impl IntoView {
         let hash = web_sys::window()
             .and_then(|w| w.location().hash().ok())
             .unwrap_or_default();
-        parse_page(&hash)
+        crate::pages::parse(&hash)
     });
     view! {
         <section class="versions-tab" aria-label="Versions">

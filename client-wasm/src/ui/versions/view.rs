@@ -13,7 +13,7 @@ use api_types::{ShotId, VersionId, VersionInfo};
 use leptos::prelude::*;
 use shared_model::{Character, CharacterId, Project, ProjectOptions, Scene, Shot};
 
-use super::{Page, Part, Shared, VersionThumb, fill, go, href, when};
+use super::{Page, Part, Shared, VersionThumb, fill, go, href, part_label, when};
 use crate::api;
 use crate::ui::{Route, Tab, ctx, format_duration, navigate};
 
@@ -94,7 +94,7 @@ pub(crate) fn VersionView(
                     aria-selected=(p == part).to_string()
                     href=link
                 >
-                    {move || ctx.t(p.label())}
+                    {move || ctx.t(part_label(p))}
                 </a>
             }
         })
