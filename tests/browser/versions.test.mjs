@@ -51,6 +51,18 @@ function versionRows(page) {
     })));
 }
 
+/** Like `shareLink`, for a page whose Share menu still shows the `previous` link it made. */
+async function anotherShareLink(page, role, previous) {
+  await page.click(".share-button");
+  await page.click(`.share-menu [data-role=${role}]`);
+  const link = await until(page, `a ${role} link`, (old) => {
+    const value = document.querySelector(".share-link input")?.value;
+    return value && value !== old ? value : null;
+  }, previous);
+  await page.click(".share-button");
+  return link;
+}
+
 async function restore(page, versionId) {
   await page.click(`.version[data-version-id="${versionId}"] .restore-version`);
   await page.waitForSelector(".confirm.confirm-restore", { timeout: TIMEOUT });
@@ -80,7 +92,8 @@ test("name a version, compare it with now, view it, restore it live and undo the
     for (const [id, text] of [[s1, v1Texts[0]], [s2, v1Texts[1]], [s3, v1Texts[2]], [s4, v1Texts[3]]]) {
       await describe(lin.page, id, text);
     }
-    await openLink(bob.page, await shareLink(lin.page, "editor"));
+    const editorLink = await shareLink(lin.page, "editor");
+    await openLink(bob.page, editorLink);
     await waitConn(bob.page, "online");
     // Bob seeing them means the server has them, so the version named next holds them.
     await waitCards(bob.page, "the four shots at Bob", exactly(v1Texts));
@@ -136,8 +149,8 @@ test("name a version, compare it with now, view it, restore it live and undo the
           new: r.querySelector("td.new").textContent,
         })),
       })),
-      scenes: document.querySelectorAll(".diff-scenes .change").length,
-      characters: document.querySelectorAll(".diff-characters .change").length,
+      scenes: Array.from(document.querySelectorAll(".diff-scenes .change")).map((c) => c.textContent),
+      characters: Array.from(document.querySelectorAll(".diff-characters .change")).map((c) => c.textContent),
       summary: document.querySelector(".diff-summary").textContent,
     }));
     const byId = Object.fromEntries(diff.shots.map((s) => [s.id, s]));
@@ -152,8 +165,8 @@ test("name a version, compare it with now, view it, restore it live and undo the
     assert.match(byId[s2].fields[0].new, /\b5(\.0+)?\s*s/);
     assert.equal(byId[s4].kind, "removed");
     assert.equal(byId[s5].kind, "added");
-    assert.equal(diff.scenes, 0);
-    assert.equal(diff.characters, 0);
+    assert.deepEqual(diff.scenes, []);
+    assert.deepEqual(diff.characters, []);
     assert.equal(diff.summary, "Shots: 1 added · 1 removed · 2 changed");
     await lin.page.screenshot({ path: artifactPath("versions-diff-1280x720.png") });
 
@@ -176,7 +189,7 @@ test("name a version, compare it with now, view it, restore it live and undo the
     await until(lin.page, "the shot's card focused", (id) => document.activeElement?.dataset?.shotId === id, s1);
 
     // ---- roles: a viewer sees the list and can compare, but has no mutating button ----
-    await openLink(vera.page, await shareLink(lin.page, "viewer"));
+    await openLink(vera.page, await anotherShareLink(lin.page, "viewer", editorLink));
     await tab(vera.page, "versions");
     await vera.page.waitForSelector(`.version[data-version-id="${v1}"]`, { timeout: TIMEOUT });
     assert.equal(await vera.page.locator(".name-version, .restore-version, .delete-version").count(), 0);
@@ -207,6 +220,17 @@ test("name a version, compare it with now, view it, restore it live and undo the
     assert.match(await lin.page.textContent(".notice"), new RegExp(`To undo it, restore “${rows[0].name}”`));
     assert.match(await lin.page.textContent(".version[data-kind=auto] .auto-badge"), /automatic/);
     await lin.page.screenshot({ path: artifactPath("versions-list-1280x720.png") });
+    // Two versions picked in the list compare older → newer: v1 against the state before the
+    // restore holds the same four changes.
+    await lin.page.check(`.version[data-version-id="${rows[0].id}"] .pick-version`);
+    await lin.page.check(`.version[data-version-id="${v1}"] .pick-version`);
+    await lin.page.click(".compare-picked");
+    await lin.page.waitForSelector(`.diff-view[data-from="${v1}"][data-to="${rows[0].id}"] .diff-shots`, { timeout: TIMEOUT });
+    const picked = await lin.page.evaluate(() =>
+      Array.from(document.querySelectorAll(".diff-shots .shot-change")).map((c) => `${c.dataset.shotId}:${c.dataset.kind}`));
+    assert.deepEqual(picked.sort(), [`${s1}:changed`, `${s2}:changed`, `${s4}:removed`, `${s5}:added`].sort());
+    await lin.page.goBack();
+    await lin.page.waitForSelector(`.version[data-version-id="${v1}"] .compare-now`, { timeout: TIMEOUT });
     // Compared with now, v1 has no differences any more.
     await lin.page.click(`.version[data-version-id="${v1}"] .compare-now`);
     await lin.page.waitForSelector(".no-differences", { timeout: TIMEOUT });
