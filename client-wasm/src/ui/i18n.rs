@@ -129,7 +129,7 @@ pub(crate) fn t(lang: Lang, en: &'static str) -> &'static str {
         "View" => "查看",
         "Compare with now" => "与当前比较",
         "Restore" => "恢复",
-        "Delete" => "删除",
+        "Delete version" => "删除版本",
         "Restore “{name}”?" => "恢复到“{name}”？",
         "The project becomes exactly as it was in this version, for everyone working on it. An automatic version of the current state is taken first: restoring that one undoes this restore." => {
             "项目将对所有协作者恢复为该版本的样子。恢复前会自动保存当前状态为一个版本：恢复那个版本即可撤销本次恢复。"
@@ -162,7 +162,7 @@ pub(crate) fn t(lang: Lang, en: &'static str) -> &'static str {
         "{n} changed" => "修改 {n}",
         "Shots" => "镜头",
         "Scenes" => "场景",
-        "Project" => "项目",
+        "Project settings" => "项目设置",
         "Added" => "新增",
         "Removed" => "已删除",
         "Moved" => "已移动",

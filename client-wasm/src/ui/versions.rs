@@ -556,7 +556,7 @@ fn VersionRow(
                                 prop:disabled=move || busy.get()
                                 on:click=move |_| ask.set(Some(Ask::Delete(v.clone())))
                             >
-                                {move || ctx.t("Delete")}
+                                {move || ctx.t("Delete version")}
                             </button>
                         }
                     }
@@ -584,7 +584,7 @@ fn Confirm(
         Ask::Delete(v) => (
             fill(ctx.t("Delete “{name}”?"), &[("name", &v.name)]),
             ctx.t("The version is deleted for everyone. The live project does not change."),
-            ctx.t("Delete"),
+            ctx.t("Delete version"),
             "confirm-delete",
         ),
     };

@@ -218,7 +218,7 @@ fn Changes(shared: Shared, diff: VersionDiff) -> impl IntoView {
     let meta = (!diff.meta.is_empty()).then(|| {
         view! {
             <section class="diff-section diff-meta">
-                <h3>{move || ctx.t("Project")}</h3>
+                <h3>{move || ctx.t("Project settings")}</h3>
                 <Fields fields=diff.meta />
             </section>
         }
