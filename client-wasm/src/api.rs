@@ -3,6 +3,7 @@
 //! message) is what the studio decides on.
 
 mod studio;
+mod versions;
 
 use api_types::{
     ApiErrorBody, CreateProject, CreateToken, CreatedProject, CreatedToken, ErrorCode,
@@ -10,6 +11,7 @@ use api_types::{
 };
 use gloo_net::http::{Request, Response};
 pub(crate) use studio::*;
+pub(crate) use versions::*;
 
 /// Why a request failed, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -10,13 +10,15 @@
 //!   frames and events out), [`presence`] (awareness states: names, views, shots, cursors) and
 //!   [`lines`] (the script editor's line mirror, fed by yrs deltas so that a keystroke touches
 //!   one line of the DOM, never the whole text) and [`grid`] (the storyboard's window: which
-//!   scenes and rows of cards are in the DOM);
+//!   scenes and rows of cards are in the DOM) and [`pages`] (the addresses of the Versions tab's
+//!   pages);
 //! - the browser layer, wasm32 only: `net` (the WebSocket and reconnection), `idb` (IndexedDB),
 //!   `api` (REST), `session` (one open project: document, sync, storage, presence, signals),
 //!   `editor` (the script's contenteditable surface) and `ui` (the screens).
 
 pub mod grid;
 pub mod lines;
+pub mod pages;
 pub mod presence;
 pub mod sync;
 

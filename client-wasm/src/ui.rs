@@ -11,6 +11,7 @@ mod projects;
 mod settings;
 mod status;
 mod transfer;
+mod versions;
 mod workspace;
 
 use leptos::prelude::*;
@@ -25,16 +26,25 @@ pub(crate) enum Tab {
     Board,
     Characters,
     Assets,
+    /// Named versions, a version's read-only view and the diff (`ui/versions.rs`).
+    Versions,
 }
 
 impl Tab {
-    pub(crate) const ALL: [Tab; 4] = [Tab::Script, Tab::Board, Tab::Characters, Tab::Assets];
+    pub(crate) const ALL: [Tab; 5] = [
+        Tab::Script,
+        Tab::Board,
+        Tab::Characters,
+        Tab::Assets,
+        Tab::Versions,
+    ];
 
     fn parse(s: &str) -> Tab {
         match s {
             "script" => Tab::Script,
             "characters" => Tab::Characters,
             "assets" => Tab::Assets,
+            "versions" => Tab::Versions,
             _ => Tab::Board,
         }
     }
@@ -45,6 +55,7 @@ impl Tab {
             Tab::Board => "board",
             Tab::Characters => "characters",
             Tab::Assets => "assets",
+            Tab::Versions => "versions",
         }
     }
 
@@ -54,6 +65,7 @@ impl Tab {
             Tab::Board => "Storyboard",
             Tab::Characters => "Characters",
             Tab::Assets => "Assets",
+            Tab::Versions => "Versions",
         }
     }
 }
@@ -158,7 +170,11 @@ fn accept_link(route: &Route, token: String) {
     if let Some(w) = web_sys::window()
         && let Ok(history) = w.history()
     {
-        let clean = format!("#/p/{id}/{}", tab.slug());
+        // The rest of the address stays (a version, a comparison), so that a link can open
+        // straight into it.
+        let hash = w.location().hash().unwrap_or_default();
+        let clean =
+            versions::without_token(&hash).unwrap_or_else(|| format!("#/p/{id}/{}", tab.slug()));
         let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&clean));
     }
 }

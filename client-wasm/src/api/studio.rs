@@ -25,7 +25,9 @@ pub(crate) async fn providers() -> Result<Vec<ProviderInfo>, ApiError> {
     Ok(list.providers)
 }
 
-async fn send<T: DeserializeOwned>(request: Result<Request, ApiError>) -> Result<T, ApiError> {
+pub(super) async fn send<T: DeserializeOwned>(
+    request: Result<Request, ApiError>,
+) -> Result<T, ApiError> {
     let response = request?.send().await.map_err(|_| ApiError::Network)?;
     check(response)
         .await?
@@ -34,16 +36,16 @@ async fn send<T: DeserializeOwned>(request: Result<Request, ApiError>) -> Result
         .map_err(|_| ApiError::Network)
 }
 
-async fn send_empty(request: Result<Request, ApiError>) -> Result<(), ApiError> {
+pub(super) async fn send_empty(request: Result<Request, ApiError>) -> Result<(), ApiError> {
     let response = request?.send().await.map_err(|_| ApiError::Network)?;
     check(response).await.map(|_| ())
 }
 
-fn authed(builder: RequestBuilder, token: &str) -> RequestBuilder {
+pub(super) fn authed(builder: RequestBuilder, token: &str) -> RequestBuilder {
     builder.header("Authorization", &bearer(token))
 }
 
-fn json<B: Serialize>(builder: RequestBuilder, body: &B) -> Result<Request, ApiError> {
+pub(super) fn json<B: Serialize>(builder: RequestBuilder, body: &B) -> Result<Request, ApiError> {
     builder.json(body).map_err(|_| ApiError::Network)
 }
 

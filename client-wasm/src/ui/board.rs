@@ -30,6 +30,16 @@ use crate::api::Scope;
 use crate::grid::{GridLayout, GridMetrics, Piece, Window};
 use crate::session::{self, Signals};
 
+thread_local! {
+    /// A shot another screen (the diff's change list) asked the next board to select.
+    static SHOW_ON_OPEN: std::cell::RefCell<Option<ShotId>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Makes the next board that opens select `shot` and give its card the focus.
+pub(crate) fn show_on_open(shot: ShotId) {
+    SHOW_ON_OPEN.with(|s| *s.borrow_mut() = Some(shot));
+}
+
 fn focus_shot(id: &ShotId) {
     let selector = format!("[data-shot-id=\"{id}\"]");
     after_render(move || focus(&selector));
@@ -121,7 +131,10 @@ const MARGIN_SCREENS: f32 = 0.5;
 #[component]
 pub(crate) fn Board(sig: Signals) -> impl IntoView {
     let ctx = ctx();
-    let selected = RwSignal::new(None::<ShotId>);
+    let selected = RwSignal::new(SHOW_ON_OPEN.with(|s| s.borrow_mut().take()));
+    if let Some(id) = selected.get_untracked() {
+        focus_shot(&id);
+    }
     let dragging = RwSignal::new(None::<ShotId>);
     let editable = move || sig.role.get().can_edit();
     generate::provide(sig);

@@ -106,6 +106,86 @@ pub(crate) fn t(lang: Lang, en: &'static str) -> &'static str {
             "此设备上没有该项目的访问权限。请打开别人分享给你的链接。"
         }
         "Back to projects" => "返回项目列表",
+        // versions
+        "Versions" => "版本",
+        "Name the current state" => "为当前状态命名",
+        "Version name" => "版本名称",
+        "Draft 2 for the director" => "给导演的第二稿",
+        "Note (optional)" => "备注（可选）",
+        "Name this version" => "保存为版本",
+        "Named “{name}”" => "已保存版本“{name}”",
+        "Compare the two selected" => "比较选中的两个版本",
+        "No versions yet. Name the current state to keep it." => {
+            "还没有版本。为当前状态命名即可保存它。"
+        }
+        "Select “{name}” to compare" => "选择“{name}”进行比较",
+        "automatic" => "自动",
+        "{time} by {author}" => "{author} 于 {time}",
+        "{n} shots" => "{n} 个镜头",
+        "1 shot" => "1 个镜头",
+        "Approved {n}" => "通过 {n}",
+        "Changes requested {n}" => "需修改 {n}",
+        "Comments {n}" => "评论 {n}",
+        "View" => "查看",
+        "Compare with now" => "与当前比较",
+        "Restore" => "恢复",
+        "Delete version" => "删除版本",
+        "Restore “{name}”?" => "恢复到“{name}”？",
+        "The project becomes exactly as it was in this version, for everyone working on it. An automatic version of the current state is taken first: restoring that one undoes this restore." => {
+            "项目将对所有协作者恢复为该版本的样子。恢复前会自动保存当前状态为一个版本：恢复那个版本即可撤销本次恢复。"
+        }
+        "Delete “{name}”?" => "删除“{name}”？",
+        "The version is deleted for everyone. The live project does not change." => {
+            "该版本将对所有人删除。当前项目不受影响。"
+        }
+        "Restored “{name}”. To undo it, restore “{before}”." => {
+            "已恢复到“{name}”。如需撤销，请恢复“{before}”。"
+        }
+        "Deleted “{name}”" => "已删除“{name}”",
+        "This version no longer exists" => "该版本已不存在",
+        "This version cannot be opened" => "无法打开该版本",
+        "Viewing “{name}” — {time} by {author}" => "正在查看“{name}” — {author} 于 {time}",
+        "Viewing a version" => "正在查看版本",
+        "read-only" => "只读",
+        "Back to the live project" => "返回实时项目",
+        "All versions" => "全部版本",
+        "The script is empty" => "剧本为空",
+        "No scenes yet" => "还没有场景",
+        "Compare" => "比较",
+        "From" => "从",
+        "To" => "到",
+        "now" => "当前",
+        "No differences" => "没有差异",
+        "{n} added" => "新增 {n}",
+        "{n} removed" => "删除 {n}",
+        "{n} moved" => "移动 {n}",
+        "{n} changed" => "修改 {n}",
+        "Shots" => "镜头",
+        "Scenes" => "场景",
+        "Project settings" => "项目设置",
+        "Added" => "新增",
+        "Removed" => "已删除",
+        "Moved" => "已移动",
+        "Changed" => "已修改",
+        "shot {n} of “{scene}”" => "“{scene}”第 {n} 个镜头",
+        "Moved from {from} to {to}" => "从{from}移到{to}",
+        "Show on the board" => "在分镜中查看",
+        "Show in the old version" => "在旧版本中查看",
+        "Show in that version" => "在该版本中查看",
+        "before" => "之前",
+        "after" => "之后",
+        "(empty)" => "（空）",
+        "added:" => "新增：",
+        "removed:" => "删除：",
+        "Line {old} before, line {new} after" => "原第 {old} 行，现第 {new} 行",
+        "Duration" => "时长",
+        "Selected take" => "选用镜次",
+        "Location" => "地点",
+        "Time of day" => "时间",
+        "Aliases" => "别名",
+        "Aspect ratio" => "画幅",
+        "Recipe" => "配方",
+        // end of versions
         "Characters in shot" => "出场角色",
         "empty frame" => "空画面",
         "Keyboard: arrows move between shots, Alt+arrows reorder, Enter edits, Delete removes, N adds" => {

@@ -115,6 +115,9 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
                                 view! { <super::characters::Characters sig=sig /> }.into_any()
                             }
                             Tab::Assets => view! { <super::assets::Assets sig=sig /> }.into_any(),
+                            Tab::Versions => {
+                                view! { <super::versions::Versions sig=sig /> }.into_any()
+                            }
                         }}
                     </main>
                     <super::status::StatusBar sig=sig />
