@@ -580,6 +580,33 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     // Nothing the commenter tried over the WebSocket counts as anyone's edit.
     assert!(activity.groups.iter().all(|g| g.author.name != "Lin"));
 
+    for client in [board, watcher, raw_board, raw_review, ed_board] {
+        client.close().await;
+    }
+    studio.server.stop().await;
+    Ok(())
+}
+
+/// Verdicts on a named version (needs the versions routes, issue 13 item 1).
+async fn verdicts_go_stale(database_url: Option<String>) -> anyhow::Result<()> {
+    let studio = Studio::start(database_url).await?;
+    let ada = studio.invite("Ada", "commenter").await?;
+    let vic = studio.invite("Vic", "viewer").await?;
+    let (mut board, project) = studio.project_client(&studio.owner).await?;
+    let mut shots: Vec<ShotId> = Vec::new();
+    edit(&mut board, || {
+        let s = project.add_scene(&NewScene::default());
+        for _ in 0..2 {
+            shots.push(
+                project
+                    .add_shot(&s, &NewShot::default())
+                    .unwrap_or_else(|e| panic!("{e}")),
+            );
+        }
+    })
+    .await?;
+    let bright = shots[1].clone();
+
     // A verdict on v1 is stale for a shot changed after v1.
     let (status, body) = studio
         .post("/versions", &studio.owner, json!({"name": "v1"}))
@@ -646,9 +673,7 @@ async fn review_end_to_end(database_url: Option<String>) -> anyhow::Result<()> {
     assert_eq!(verdicts.len(), 1);
     assert_eq!(verdicts[0].verdict, api_types::VerdictKind::RequestChanges);
 
-    for client in [board, watcher, raw_board, raw_review, ed_board] {
-        client.close().await;
-    }
+    board.close().await;
     studio.server.stop().await;
     Ok(())
 }
@@ -662,6 +687,19 @@ async fn review_on_sqlite() -> anyhow::Result<()> {
 async fn review_on_postgres() -> anyhow::Result<()> {
     let url = fresh_postgres_schema().await?;
     let result = review_end_to_end(Some(url.clone())).await;
+    drop_postgres_schema(&url).await?;
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdicts_on_sqlite() -> anyhow::Result<()> {
+    verdicts_go_stale(None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdicts_on_postgres() -> anyhow::Result<()> {
+    let url = fresh_postgres_schema().await?;
+    let result = verdicts_go_stale(Some(url.clone())).await;
     drop_postgres_schema(&url).await?;
     result
 }
