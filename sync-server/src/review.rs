@@ -27,7 +27,6 @@ mod text;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use api_types::{
     Activity, Author, Comment, CommentId, EditComment, NewComment, NewThread, NewVerdict, Person,
@@ -38,7 +37,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post, put};
 use shared_model::{Project, ReviewDoc};
-use yrs::{ReadTxn, Transact};
 
 use crate::AppState;
 use crate::auth::ProjectId;
@@ -53,7 +51,6 @@ const REVIEWERS: &[Role] = &[Role::Owner, Role::Editor, Role::Commenter];
 /// Most activity groups one answer lists.
 const ACTIVITY_GROUPS: i64 = 200;
 /// How long a read waits for the document peer to hold what the room committed.
-const CATCH_UP: Duration = Duration::from_secs(10);
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -454,6 +451,20 @@ where
         .await?)
 }
 
+/// Removes the verdicts given on a version (it was deleted).
+pub(crate) async fn remove_verdicts_on(
+    state: &AppState,
+    project: &ProjectId,
+    version: &VersionId,
+) -> ApiResult<()> {
+    let version = version.clone();
+    write_review(state, project, move |review| {
+        review.remove_verdicts_on(&version);
+        Ok(())
+    })
+    .await
+}
+
 /// Checks and writes the review document inside its room; returns once the write is
 /// committed (and on its way to every connection). A refusal writes nothing.
 async fn write_review<R, F>(state: &AppState, project: &ProjectId, f: F) -> ApiResult<R>
@@ -474,28 +485,7 @@ where
 /// had committed when this was called (a shot a client created a moment ago is there).
 pub(crate) async fn live_project(state: &AppState, project: &ProjectId) -> Result<Arc<DocPeer>> {
     let peer = state.jobs().peer(project).await?;
-    let committed = state
-        .rooms()
-        .apply(project.as_str(), |doc| doc.transact().state_vector())
-        .await?;
-    let caught_up = async {
-        // The room broadcasts to the peer right after committing, so this is a short wait.
-        loop {
-            let holds = peer.read(|p| {
-                let have = p.doc().transact().state_vector();
-                committed
-                    .iter()
-                    .all(|(client, clock)| have.get(client) >= *clock)
-            });
-            if holds || !peer.is_alive() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    };
-    tokio::time::timeout(CATCH_UP, caught_up)
-        .await
-        .map_err(|_| Error::Peer("the project's replica did not catch up".into()))?;
+    peer.catch_up().await?;
     Ok(peer)
 }
 
@@ -522,19 +512,28 @@ async fn people(state: &AppState, project: &ProjectId) -> Result<Vec<Person>> {
 }
 
 /// The newest version of the project, which a new thread records.
-async fn newest_version(_state: &AppState, _project: &ProjectId) -> Result<Option<VersionId>> {
-    // Versions are stored by the versions work (issue 13); until then there are none.
-    Ok(None)
+async fn newest_version(state: &AppState, project: &ProjectId) -> Result<Option<VersionId>> {
+    // The list is newest first.
+    Ok(state
+        .store()
+        .versions(project)
+        .await?
+        .into_iter()
+        .next()
+        .map(|v| v.id))
 }
 
 /// The state of a version of this project, or `None` when it has no such version.
 async fn version_state(
-    _state: &AppState,
-    _project: &ProjectId,
-    _version: &VersionId,
+    state: &AppState,
+    project: &ProjectId,
+    version: &VersionId,
 ) -> Result<Option<Project>> {
-    // Versions are stored by the versions work (issue 13); until then there are none.
-    Ok(None)
+    match crate::versions::Archive::of(state).load(project, version).await {
+        Ok((_, doc)) => Ok(Some(doc)),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The verdicts given on each version of the project, for the versions list.

@@ -296,7 +296,12 @@ async fn list(
     caller: ProjectCaller,
 ) -> ApiResult<Json<Vec<VersionInfo>>> {
     let project = caller.require(ANYONE, "no access")?;
-    Ok(Json(state.store().versions(&project).await?))
+    let mut versions = state.store().versions(&project).await?;
+    let tallies = crate::review::tallies(&state, &project).await?;
+    for version in &mut versions {
+        version.tally = tallies.get(&version.id).copied().unwrap_or_default();
+    }
+    Ok(Json(versions))
 }
 
 async fn remove(
@@ -305,9 +310,10 @@ async fn remove(
     Path((_, version)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let project = caller.require(OWNERS, "only owners can delete versions")?;
-    Archive::of(&state)
-        .delete(&project, &VersionId::from(version))
-        .await?;
+    let version = VersionId::from(version);
+    Archive::of(&state).delete(&project, &version).await?;
+    // Verdicts are given on a version; with the version gone they would count for nothing.
+    crate::review::remove_verdicts_on(&state, &project, &version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
