@@ -31,26 +31,6 @@ pub(crate) fn resolve(versions: &[VersionInfo], arg: &str) -> Result<String> {
     }
 }
 
-/// `2026-12-07 09:18 UTC` from Unix milliseconds.
-fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
 
 fn size(bytes: u64) -> String {
     match bytes {
@@ -65,7 +45,7 @@ pub(crate) fn version_line(v: &VersionInfo) -> String {
     let mut line = format!(
         "{}  {}  \"{}\"{}  by {}, {} shots, {} stored",
         v.id,
-        utc(v.created_at_ms),
+        crate::utc_ms(v.created_at_ms),
         v.name,
         if v.kind == VersionKind::Auto {
             " (automatic)"
@@ -223,8 +203,8 @@ mod tests {
 
     #[test]
     fn times_are_utc_calendar_dates() {
-        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc(951_827_696_000), "2000-02-29 12:34 UTC");
+        assert_eq!(crate::utc_ms(0), "1970-01-01 00:00 UTC");
+        assert_eq!(crate::utc_ms(951_827_696_000), "2000-02-29 12:34 UTC");
         assert!(version_line(&version("v")).contains("\"v\"  by Lin, 3 shots, 2.0 KB stored"));
     }
 
