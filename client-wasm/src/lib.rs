@@ -13,10 +13,12 @@
 //!   scenes and rows of cards are in the DOM);
 //! - the browser layer, wasm32 only: `net` (the WebSocket and reconnection), `idb` (IndexedDB),
 //!   `api` (REST), `session` (one open project: document, sync, storage, presence, signals),
+//!   `review` (the project's review document, synced read-only, and comments waiting to post),
 //!   `editor` (the script's contenteditable surface) and `ui` (the screens).
 
 pub mod grid;
 pub mod lines;
+pub mod mentions;
 pub mod presence;
 pub mod sync;
 
@@ -29,9 +31,13 @@ mod idb;
 #[cfg(target_arch = "wasm32")]
 mod net;
 #[cfg(target_arch = "wasm32")]
+mod review;
+#[cfg(target_arch = "wasm32")]
 mod session;
 #[cfg(target_arch = "wasm32")]
 mod storage;
+#[cfg(target_arch = "wasm32")]
+mod stub_model;
 // leptos's `#[component]` gives each component's generated props struct a `pub` of its own.
 #[cfg(target_arch = "wasm32")]
 #[allow(unreachable_pub)]

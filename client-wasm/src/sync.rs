@@ -8,12 +8,51 @@
 //! step 2 has been applied.
 
 use shared_model::Project;
-use shared_model::yrs::StateVector;
 use shared_model::yrs::sync::{Message, SyncMessage};
 use shared_model::yrs::updates::decoder::Decode;
 use shared_model::yrs::updates::encoder::Encode;
+use shared_model::yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::presence::Presence;
+
+/// A document the client keeps in sync: the project ([`Project`]), or the review document
+/// (a plain yrs [`Doc`] that only the server writes, read through `shared_model::ReviewDoc`).
+pub trait Replica {
+    /// The replica's state vector (v1).
+    fn state_vector(&self) -> Vec<u8>;
+    /// Everything the replica has that a peer with `state_vector` lacks (an update, v1).
+    fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>, SyncError>;
+    fn apply_update(&self, update: &[u8]) -> Result<(), SyncError>;
+}
+
+impl Replica for Project {
+    fn state_vector(&self) -> Vec<u8> {
+        Project::state_vector(self)
+    }
+    fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>, SyncError> {
+        Ok(Project::encode_diff(self, state_vector)?)
+    }
+    fn apply_update(&self, update: &[u8]) -> Result<(), SyncError> {
+        Ok(Project::apply_update(self, update)?)
+    }
+}
+
+impl Replica for Doc {
+    fn state_vector(&self) -> Vec<u8> {
+        self.transact().state_vector().encode_v1()
+    }
+    fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>, SyncError> {
+        let sv = StateVector::decode_v1(state_vector)
+            .map_err(|e| SyncError::Malformed(e.to_string()))?;
+        Ok(self.transact().encode_state_as_update_v1(&sv))
+    }
+    fn apply_update(&self, update: &[u8]) -> Result<(), SyncError> {
+        let update = Update::decode_v1(update).map_err(|e| SyncError::Malformed(e.to_string()))?;
+        self.transact_mut()
+            .apply_update(update)
+            .map_err(|e| SyncError::Malformed(e.to_string()))
+    }
+}
 
 /// Where the connection is in the sync exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +113,7 @@ impl SyncClient {
     }
 
     /// The socket opened: the frames to send first.
-    pub fn open(&mut self, project: &Project, presence: &Presence) -> Vec<Vec<u8>> {
+    pub fn open(&mut self, project: &impl Replica, presence: &Presence) -> Vec<Vec<u8>> {
         self.phase = Phase::Syncing;
         let sv = StateVector::decode_v1(&project.state_vector()).unwrap_or_default();
         let mut frames = vec![Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1()];
@@ -96,7 +135,7 @@ impl SyncClient {
     /// during it).
     pub fn receive(
         &mut self,
-        project: &Project,
+        project: &impl Replica,
         presence: &mut Presence,
         frame: &[u8],
         now_ms: f64,
