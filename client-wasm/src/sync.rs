@@ -308,6 +308,67 @@ mod tests {
     }
 
     #[test]
+    fn a_read_only_replica_syncs_and_sends_nothing_of_its_own() {
+        use shared_model::yrs::{Map, Transact};
+        // The server's review document: only the server writes it.
+        let server = Doc::new();
+        let threads = server.get_or_insert_map("threads");
+        threads.insert(&mut server.transact_mut(), "t1", "first");
+        let client = Doc::new();
+        let mut presence = Presence::new(7);
+        let mut sync = SyncClient::new();
+        let opening = sync.open(&client, &presence);
+        assert_eq!(
+            opening.len(),
+            1,
+            "step 1 only: no presence on this connection"
+        );
+
+        // The server answers our step 1 and sends its own.
+        let Message::Sync(SyncMessage::SyncStep1(sv)) = Message::decode_v1(&opening[0]).unwrap()
+        else {
+            panic!("the client opens with step 1");
+        };
+        let diff = server.encode_diff(&sv.encode_v1()).unwrap();
+        let step2 = Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1();
+        let server_sv = StateVector::decode_v1(&Replica::state_vector(&server)).unwrap();
+        let step1 = Message::Sync(SyncMessage::SyncStep1(server_sv)).encode_v1();
+
+        let r = sync.receive(&client, &mut presence, &step1, 0.0).unwrap();
+        // Its answer carries nothing the server lacks (the server ignores an empty update even
+        // from a read-only connection).
+        let Message::Sync(SyncMessage::SyncStep2(reply)) = Message::decode_v1(&r.reply[0]).unwrap()
+        else {
+            panic!("step 1 is answered with step 2");
+        };
+        let before = server.transact().state_vector();
+        server.apply_update(&reply).unwrap();
+        assert_eq!(server.transact().state_vector(), before);
+
+        let r = sync.receive(&client, &mut presence, &step2, 0.0).unwrap();
+        assert_eq!(r.events, vec![SyncEvent::Synced]);
+        let seen = client.get_or_insert_map("threads");
+        assert_eq!(
+            seen.get(&client.transact(), "t1")
+                .map(|v| v.to_string(&client.transact())),
+            Some("first".to_owned())
+        );
+
+        // A later update arrives live; a damaged one is an error, not a panic.
+        threads.insert(&mut server.transact_mut(), "t2", "second");
+        let update = server
+            .transact()
+            .encode_state_as_update_v1(&client.transact().state_vector());
+        sync.receive(&client, &mut presence, &update_frame(&update), 0.0)
+            .unwrap();
+        assert_eq!(seen.len(&client.transact()), 2);
+        assert!(
+            sync.receive(&client, &mut presence, &update_frame(&[1, 2, 3]), 0.0)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         let client = Project::empty(ProjectOptions::default());
         let mut presence = presence(&client, "Ann");

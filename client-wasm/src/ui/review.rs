@@ -275,6 +275,11 @@ impl Host {
         let draft = script_draft()
             .or_else(|| selected_shot().map(Draft::Shot))
             .unwrap_or(Draft::Project);
+        // The list shows the shot's threads when commenting on a shot, else all of them.
+        self.shot_filter.set(match &draft {
+            Draft::Shot(id) => Some(id.clone()),
+            _ => None,
+        });
         self.draft.set(Some(draft));
         self.open.set(true);
         super::after_render(|| super::focus(".review-panel .composer.new textarea"));
