@@ -98,62 +98,6 @@ struct Frames {
     window_passes: Cell<u8>,
 }
 
-thread_local! {
-    /// The mounted editor, for the few questions other screens ask of it (the review margin:
-    /// what text is selected, where a line is). The session holds the editor itself.
-    static MOUNTED: RefCell<Weak<Editor>> = const { RefCell::new(Weak::new()) };
-}
-
-fn mounted() -> Option<Rc<Editor>> {
-    MOUNTED.with(|m| m.borrow().upgrade())
-}
-
-/// The selected script range (UTF-16 offsets, start before end), when the selection is
-/// non-empty and inside the mounted editor: what a review comment on the script anchors to.
-pub(crate) fn selected_range() -> Option<(u32, u32)> {
-    let editor = mounted()?;
-    let st = editor.state.try_borrow().ok()?;
-    offsets::selection_offsets(&st).filter(|(a, b)| a < b)
-}
-
-/// The top of the line holding each offset, in px from the top of the editor's element
-/// (lines not in the DOM are placed by their estimated heights): where the review margin puts
-/// its markers. Empty when no editor is mounted.
-pub(crate) fn line_tops(offsets: &[u32]) -> Vec<f32> {
-    let Some(editor) = mounted() else {
-        return Vec::new();
-    };
-    let Ok(st) = editor.state.try_borrow() else {
-        return Vec::new();
-    };
-    let len = st.lines.len();
-    offsets
-        .iter()
-        .map(|&o| st.layout.top(st.lines.position(o.min(len)).0))
-        .collect()
-}
-
-/// Selects `start..end`, showing its lines, and scrolls it into view (a review thread's "show
-/// in the script").
-pub(crate) fn reveal(start: u32, end: u32) {
-    let Some(editor) = mounted() else {
-        return;
-    };
-    let Ok(mut st) = editor.state.try_borrow_mut() else {
-        return;
-    };
-    let len = st.lines.len();
-    window::select(&mut st, start.min(len), end.min(len));
-    let (line, _) = st.lines.position(start.min(len));
-    if let Some(el) = offsets::line_element(&st, line) {
-        let options = web_sys::ScrollIntoViewOptions::new();
-        options.set_block(web_sys::ScrollLogicalPosition::Center);
-        el.scroll_into_view_with_scroll_into_view_options(&options);
-    }
-    drop(st);
-    editor.schedule_window();
-}
-
 fn document() -> web_sys::Document {
     web_sys::window()
         .and_then(|w| w.document())
@@ -204,7 +148,6 @@ pub(crate) fn mount(root: HtmlElement, overlay: HtmlElement) -> Option<Weak<Edit
         frames: Frames::default(),
         listeners: RefCell::new(Vec::new()),
     });
-    MOUNTED.with(|m| *m.borrow_mut() = Rc::downgrade(&editor));
     input::listen(&editor);
     // The first window now, so that the first frame shows text; the next frame measures it.
     window::pass(&mut editor.state.borrow_mut());
@@ -256,6 +199,44 @@ impl Editor {
     /// Follows a role change (a token refreshed from the server).
     pub(crate) fn set_editable(&self, editable: bool) {
         dom::set_editable(&self.state.borrow().root, editable);
+    }
+
+    /// The selected script range (UTF-16 offsets, start before end), when the selection is
+    /// non-empty and inside this editor: what a review comment on the script anchors to.
+    pub(crate) fn selected_range(&self) -> Option<(u32, u32)> {
+        let st = self.state.try_borrow().ok()?;
+        offsets::selection_offsets(&st).filter(|(a, b)| a < b)
+    }
+
+    /// The top of the line holding each offset, in px from the top of the editor's element
+    /// (lines not in the DOM are placed by their estimated heights): where the review margin
+    /// puts its markers.
+    pub(crate) fn line_tops(&self, at: &[u32]) -> Vec<f32> {
+        let Ok(st) = self.state.try_borrow() else {
+            return Vec::new();
+        };
+        let len = st.lines.len();
+        at.iter()
+            .map(|&o| st.layout.top(st.lines.position(o.min(len)).0))
+            .collect()
+    }
+
+    /// Selects `start..end`, showing its lines, and scrolls it into view (a review thread's
+    /// "show in the script").
+    pub(crate) fn reveal(&self, start: u32, end: u32) {
+        let Ok(mut st) = self.state.try_borrow_mut() else {
+            return;
+        };
+        let len = st.lines.len();
+        window::select(&mut st, start.min(len), end.min(len));
+        let (line, _) = st.lines.position(start.min(len));
+        if let Some(el) = offsets::line_element(&st, line) {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Center);
+            el.scroll_into_view_with_scroll_into_view_options(&options);
+        }
+        drop(st);
+        self.schedule_window();
     }
 
     fn apply_queued(&self, keep_selection: bool) {

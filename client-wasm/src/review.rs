@@ -336,10 +336,7 @@ impl ReviewSession {
         self.posting.set(true);
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            loop {
-                let Some(next) = this.signals.pending.with_untracked(|p| p.first().cloned()) else {
-                    break;
-                };
+            while let Some(next) = this.signals.pending.with_untracked(|p| p.first().cloned()) {
                 let result = match (&next.thread, &next.anchor) {
                     (Some(thread), _) => api::new_comment(
                         &this.id,

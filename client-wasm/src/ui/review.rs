@@ -20,6 +20,7 @@ mod panel;
 mod verdict;
 
 use std::collections::{HashMap, HashSet};
+use std::rc::{Rc, Weak};
 
 use crate::stub_model::{AnchorExt as _, ProjectExt as _}; // STUB
 use api_types::{
@@ -38,6 +39,9 @@ use crate::{editor, storage};
 pub(crate) use identity::{JoinBar, RevokedNotice};
 
 const STYLE: &str = include_str!("review/review.css");
+
+/// Where the script view keeps its weak handle on the mounted editor.
+pub(crate) type MountedEditor = StoredValue<Option<Weak<editor::Editor>>, LocalStorage>;
 
 /// Which threads the panel lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +149,9 @@ pub(crate) struct Host {
     pub(crate) asking: RwSignal<bool>,
     /// The threads with what the project says about their anchors, and open threads per shot.
     pub(crate) views: Views,
+    /// The script view's handle on its editor, while the script is shown (set by
+    /// [`ScriptMargin`]): the selection to comment on, where lines are, "show in script".
+    script: StoredValue<Option<MountedEditor>, LocalStorage>,
     /// The title and language of a project this browser has just created (see `Session::open`).
     created: StoredValue<Option<MetaPatch>, LocalStorage>,
     banner: RwSignal<Option<String>>,
@@ -176,6 +183,7 @@ impl Host {
             stale: RwSignal::new(HashSet::new()),
             script_rev,
             asking: review.ask_name,
+            script: StoredValue::new_local(None),
             created: StoredValue::new_local(None),
             banner: ctx().banner,
         };
@@ -272,7 +280,7 @@ impl Host {
     /// Starts a new thread on what is selected: script text, else the selected shot, else the
     /// project.
     pub(crate) fn comment_on_selection(self) {
-        let draft = script_draft()
+        let draft = script_draft(self)
             .or_else(|| selected_shot().map(Draft::Shot))
             .unwrap_or(Draft::Project);
         // The list shows the shot's threads when commenting on a shot, else all of them.
@@ -283,6 +291,15 @@ impl Host {
         self.draft.set(Some(draft));
         self.open.set(true);
         super::after_render(|| super::focus(".review-panel .composer.new textarea"));
+    }
+
+    /// The script's editor, while the script is shown.
+    pub(crate) fn editor(self) -> Option<Rc<editor::Editor>> {
+        self.script
+            .try_get_value()
+            .flatten()
+            .and_then(|m| m.try_get_value().flatten())
+            .and_then(|w| w.upgrade())
     }
 
     /// The person's role, as the project's session has it.
@@ -312,8 +329,8 @@ fn schedule_script_rev(rev: RwSignal<u64>) {
 }
 
 /// The script's selected text as a draft, anchored now.
-fn script_draft() -> Option<Draft> {
-    let (start, end) = editor::selected_range()?;
+fn script_draft(host: Host) -> Option<Draft> {
+    let (start, end) = host.editor()?.selected_range()?;
     let s = session::current()?;
     let anchor = s.project.script_anchor(start..end).ok()?;
     let quote = s.project.anchored_text(&anchor).unwrap_or_default();
@@ -561,8 +578,8 @@ pub(crate) fn show_thread(host: Host, view: &ThreadView) {
     });
     match &view.thread.anchor {
         Anchor::Script { .. } => {
-            if let Some((start, end)) = view.range {
-                editor::reveal(start, end);
+            if let (Some((start, end)), Some(editor)) = (view.range, host.editor()) {
+                editor.reveal(start, end);
             }
         }
         Anchor::Shot { shot_id } => {
@@ -664,11 +681,15 @@ pub(crate) fn ShotBadge(shot: ShotId) -> impl IntoView {
 /// (with the count), and the "Comment" button for selected text. It sits outside the editor's
 /// lines and asks the editor where a line is.
 #[component]
-pub(crate) fn ScriptMargin() -> impl IntoView {
+pub(crate) fn ScriptMargin(editor: MountedEditor) -> impl IntoView {
     let ctx = ctx();
     let Some(host) = host() else {
         return ().into_any();
     };
+    host.script.set_value(Some(editor));
+    on_cleanup(move || {
+        host.script.try_set_value(None);
+    });
     let views = host.views;
     // Bumped on scroll and when the selection changes: markers move as lines are measured.
     let tick = RwSignal::new(0u32);
@@ -686,7 +707,7 @@ pub(crate) fn ScriptMargin() -> impl IntoView {
         });
     };
     let on_selection = window_event_listener_untyped("selectionchange", move |_| {
-        let now = editor::selected_range().is_some();
+        let now = host.editor().and_then(|e| e.selected_range()).is_some();
         if has_selection.get_untracked() != now {
             has_selection.set(now);
         }
@@ -727,7 +748,10 @@ pub(crate) fn ScriptMargin() -> impl IntoView {
                 .collect()
         });
         let starts: Vec<u32> = open.iter().map(|(s, _)| *s).collect();
-        let tops = editor::line_tops(&starts);
+        let tops = host
+            .editor()
+            .map(|e| e.line_tops(&starts))
+            .unwrap_or_default();
         let mut by_top: Vec<(i64, Vec<ThreadId>)> = Vec::new();
         for ((_, id), top) in open.into_iter().zip(tops) {
             let key = top.round() as i64;

@@ -158,7 +158,7 @@ fn ScriptView(sig: Signals) -> impl IntoView {
                     translate="no"
                 ></div>
                 <div class="script-overlay" node_ref=overlay aria-hidden="true"></div>
-                <super::review::ScriptMargin />
+                <super::review::ScriptMargin editor=mounted />
             </div>
         </div>
     }

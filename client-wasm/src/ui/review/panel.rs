@@ -632,11 +632,12 @@ fn Composer(class: &'static str, send: Callback<String>) -> impl IntoView {
                     if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
                         ev.prevent_default();
                         submit();
-                    } else if ev.key() == "Tab" && !ev.shift_key() {
-                        if let Some(first) = suggestions().into_iter().next() {
-                            ev.prevent_default();
-                            pick(first);
-                        }
+                    } else if ev.key() == "Tab"
+                        && !ev.shift_key()
+                        && let Some(first) = suggestions().into_iter().next()
+                    {
+                        ev.prevent_default();
+                        pick(first);
                     }
                 }
             ></textarea>
