@@ -588,7 +588,13 @@ impl Session {
     fn check_token(self: &Rc<Self>) {
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            match api::project_for_token(&this.token).await {
+            let answer = api::project_for_token(&this.token).await;
+            // A session closed meanwhile (reopened with a personal token after a join) must
+            // not write its old token back.
+            if this.closed.get() {
+                return;
+            }
+            match answer {
                 Ok(Some(summary)) => {
                     this.token_checked.set(true);
                     let role = Role::parse(summary.role.as_str());

@@ -58,8 +58,18 @@ pub(crate) fn ShareMenu() -> impl IntoView {
                 Ok(list) => links.set(list),
                 Err(e) => error.set(Some(error_text(&e))),
             }
-            if let Ok(list) = api::review_versions(&id, &token).await {
-                versions.set(list);
+        });
+    };
+    // Read when the owner goes to pick one, not whenever the menu opens.
+    let load_versions = move || {
+        let Some(s) = session::current() else {
+            return;
+        };
+        let (id, token) = (s.id.clone(), s.token.clone());
+        leptos::task::spawn_local(async move {
+            match api::review_versions(&id, &token).await {
+                Ok(list) => versions.set(list),
+                Err(e) => error.set(Some(error_text(&e))),
             }
         });
     };
@@ -203,6 +213,7 @@ pub(crate) fn ShareMenu() -> impl IntoView {
                             {move || ctx.t("Version to review")}
                             <select
                                 id="link-version"
+                                on:focus=move |_| load_versions()
                                 on:change=move |ev| {
                                     let v = event_target_value(&ev);
                                     version.set((!v.is_empty()).then(|| VersionId::from(v.as_str())));

@@ -154,7 +154,8 @@ pub(crate) struct Host {
     script: StoredValue<Option<MountedEditor>, LocalStorage>,
     /// The title and language of a project this browser has just created (see `Session::open`).
     created: StoredValue<Option<MetaPatch>, LocalStorage>,
-    banner: RwSignal<Option<String>>,
+    /// The app-wide error banner.
+    pub(crate) banner: RwSignal<Option<String>>,
 }
 
 pub(crate) fn host() -> Option<Host> {

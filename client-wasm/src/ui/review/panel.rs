@@ -87,14 +87,24 @@ pub(super) fn ReviewPanel() -> impl IntoView {
         })
     };
     let versions = RwSignal::new(Vec::<VersionInfo>::new());
-    if let Some(s) = session::current() {
+    // Read when the person goes to pick one.
+    let load_versions = move || {
+        let Some(s) = session::current() else {
+            return;
+        };
         let (id, token) = (s.id.clone(), s.token.clone());
         leptos::task::spawn_local(async move {
             if let Ok(list) = api::review_versions(&id, &token).await {
                 versions.set(list);
             }
         });
-    }
+    };
+    // A review link's version is named in the picker from the start.
+    Effect::new(move |_| {
+        if host.reviewing.get().is_some() && versions.with_untracked(Vec::is_empty) {
+            load_versions();
+        }
+    });
     let pending_threads = move || {
         host.review.pending.with(|p| {
             p.iter()
@@ -135,7 +145,7 @@ pub(super) fn ReviewPanel() -> impl IntoView {
             </p>
             <label class="review-version">
                 {move || ctx.t("Version under review")}
-                <select on:change=move |ev| {
+                <select on:focus=move |_| load_versions() on:change=move |ev| {
                     let v = event_target_value(&ev);
                     host.reviewing
                         .set(if v.is_empty() { None } else { Some(api_types::VersionId::from(v.as_str())) });
@@ -215,10 +225,8 @@ pub(super) fn ReviewPanel() -> impl IntoView {
                 />
                 <For
                     each=move || list.get()
-                    // Any change to a thread (a comment, its status, its anchor's words) makes
-                    // its card anew; the others stay.
-                    key=|v| format!("{v:?}")
-                    children=move |v| view! { <ThreadCard view=v /> }
+                    key=|v| v.thread.id.clone()
+                    children=move |v| view! { <ThreadCard id=v.thread.id /> }
                 />
             </ul>
             <Show when=move || list.with(Vec::is_empty) && host.draft.get().is_none()>
@@ -293,43 +301,62 @@ fn PendingThread(pending: Pending) -> impl IntoView {
     }
 }
 
+/// One thread. Keyed by its id in the list, and reading its thread reactively, so that a
+/// comment arriving does not throw away a reply being written.
 #[component]
-fn ThreadCard(view: ThreadView) -> impl IntoView {
+fn ThreadCard(id: api_types::ThreadId) -> impl IntoView {
     let ctx = ctx();
     let Some(host) = host() else {
         return ().into_any();
     };
-    let thread = view.thread.clone();
-    let id = thread.id.clone();
-    let me = my_id(host);
-    let mine = me.is_some() && thread.author.id == me;
-    let role = host.role();
-    let may_resolve = mine || role.can_edit();
-    let resolved = thread.status == ThreadStatus::Resolved;
-    let anchor_kind = match &thread.anchor {
-        Anchor::Project => "project",
-        Anchor::Shot { .. } => "shot",
-        Anchor::Script { .. } => "script",
+    let view = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            host.views
+                .threads
+                .with(|all| all.iter().find(|v| v.thread.id == id).cloned())
+        })
     };
-    let anchor = {
-        let v = view.clone();
+    let me = my_id(host);
+    let resolved = move || {
+        view.with(|v| {
+            v.as_ref()
+                .is_some_and(|v| v.thread.status == ThreadStatus::Resolved)
+        })
+    };
+    let orphaned = move || view.with(|v| v.as_ref().is_some_and(|v| v.orphaned));
+    let may_resolve = {
+        let me = me.clone();
         move || {
-            let lang = ctx.lang.get();
-            let t = |s| crate::ui::t(lang, s);
+            let mine = me.is_some()
+                && view.with(|v| v.as_ref().is_some_and(|v| v.thread.author.id == me));
+            mine || host.role().can_edit()
+        }
+    };
+    let anchor_kind = view.with_untracked(|v| match v.as_ref().map(|v| &v.thread.anchor) {
+        Some(Anchor::Shot { .. }) => "shot",
+        Some(Anchor::Script { .. }) => "script",
+        _ => "project",
+    });
+    let anchor = move || {
+        let lang = ctx.lang.get();
+        let t = |s| crate::ui::t(lang, s);
+        view.with(|v| {
+            let Some(v) = v else {
+                return String::new();
+            };
             match &v.thread.anchor {
                 Anchor::Project => t("Project").to_owned(),
                 Anchor::Shot { .. } => match v.shot_number {
                     Some(n) => format!("{} #{n}", t("Shot")),
                     None => format!("{} “{}”", t("Shot"), v.thread.quote),
                 },
-                Anchor::Script { .. } => {
-                    format!(
-                        "“{}”",
-                        v.text_now.clone().unwrap_or_else(|| v.thread.quote.clone())
-                    )
-                }
+                Anchor::Script { .. } => format!(
+                    "“{}”",
+                    v.text_now.clone().unwrap_or_else(|| v.thread.quote.clone())
+                ),
             }
-        }
+        })
     };
     let focused = {
         let id = id.clone();
@@ -342,8 +369,9 @@ fn ThreadCard(view: ThreadView) -> impl IntoView {
                 return;
             };
             let (pid, token, id) = (s.id.clone(), s.token.clone(), id.clone());
+            let resolve = !resolved();
             leptos::task::spawn_local(async move {
-                if let Err(e) = api::set_resolved(&pid, &token, &id, !resolved).await {
+                if let Err(e) = api::set_resolved(&pid, &token, &id, resolve).await {
                     report(host, &e);
                 }
             });
@@ -364,38 +392,48 @@ fn ThreadCard(view: ThreadView) -> impl IntoView {
             })
         }
     };
-    let show = {
-        let v = view.clone();
-        move |_| show_thread(host, &v)
+    let show = move |_| {
+        if let Some(v) = view.get_untracked() {
+            show_thread(host, &v);
+        }
     };
-    let comments = thread.comments.clone();
+    let comments = move || {
+        view.with(|v| {
+            v.as_ref()
+                .map(|v| v.thread.comments.clone())
+                .unwrap_or_default()
+        })
+    };
     let tid = id.clone();
     view! {
         <li
             class="thread"
             class:focused=focused
             class:resolved=resolved
-            class:orphaned=view.orphaned
+            class:orphaned=orphaned
             data-thread-id=id.to_string()
             data-anchor=anchor_kind
-            data-status=if resolved { "resolved" } else { "open" }
+            data-status=move || if resolved() { "resolved" } else { "open" }
         >
             <p class="anchor">
                 <button class="anchor-label quiet" on:click=show>
                     {anchor}
                 </button>
-                <Show when=move || view.orphaned>
+                <Show when=orphaned>
                     <span class="orphaned-mark">{move || ctx.t("orphaned")}</span>
                 </Show>
-                <Show when=move || resolved>
+                <Show when=resolved>
                     <span class="resolved-mark">{move || ctx.t("Resolved")}</span>
                 </Show>
             </p>
             <ul class="comments">
-                {comments
-                    .into_iter()
-                    .map(|c| view! { <CommentRow thread=tid.clone() comment=c me=me.clone() /> })
-                    .collect_view()}
+                <For
+                    each=comments
+                    key=|c| (c.id.clone(), c.edited_at_ms, c.deleted)
+                    children=move |c| {
+                        view! { <CommentRow thread=tid.clone() comment=c me=me.clone() /> }
+                    }
+                />
                 <For
                     each=pending_replies
                     key=|p| p.client_key.clone()
@@ -412,9 +450,9 @@ fn ThreadCard(view: ThreadView) -> impl IntoView {
             <Show when=move || host.can_comment()>
                 <Composer class="composer reply" send=reply />
             </Show>
-            <Show when=move || may_resolve>
+            <Show when=may_resolve.clone()>
                 <button class="resolve" on:click=set_status.clone()>
-                    {move || if resolved { ctx.t("Reopen") } else { ctx.t("Resolve") }}
+                    {move || if resolved() { ctx.t("Reopen") } else { ctx.t("Resolve") }}
                 </button>
             </Show>
         </li>
@@ -426,8 +464,10 @@ fn report(host: Host, e: &api::ApiError) {
     if let Some(r) = review::current() {
         r.note_error(e);
     }
-    let _ = host;
-    crate::ui::ctx().banner.set(Some(review::error_text(e)));
+    if e.identity_required() {
+        host.asking.set(true);
+    }
+    host.banner.set(Some(review::error_text(e)));
 }
 
 #[component]
