@@ -101,11 +101,11 @@ pub struct ShotPatch {
     pub recipe_id: Option<Option<String>>,
 }
 
-fn set_str(map: &MapRef, txn: &mut TransactionMut, key: &str, value: &str) {
+pub(crate) fn set_str(map: &MapRef, txn: &mut TransactionMut, key: &str, value: &str) {
     map.insert(txn, key, value);
 }
 
-fn set_opt_str(map: &MapRef, txn: &mut TransactionMut, key: &str, value: Option<&str>) {
+pub(crate) fn set_opt_str(map: &MapRef, txn: &mut TransactionMut, key: &str, value: Option<&str>) {
     match value {
         Some(v) => {
             map.insert(txn, key, v);
@@ -116,12 +116,12 @@ fn set_opt_str(map: &MapRef, txn: &mut TransactionMut, key: &str, value: Option<
     }
 }
 
-fn set_duration(map: &MapRef, txn: &mut TransactionMut, ms: u32) {
+pub(crate) fn set_duration(map: &MapRef, txn: &mut TransactionMut, ms: u32) {
     // Stored as a float: that is what a JavaScript number is, so Yjs clients read a number.
     map.insert(txn, hk::DURATION_MS, ms as f64);
 }
 
-fn set_characters(shot: &MapRef, txn: &mut TransactionMut, ids: &[CharacterId]) {
+pub(crate) fn set_characters(shot: &MapRef, txn: &mut TransactionMut, ids: &[CharacterId]) {
     let set = match get_map(shot, txn, hk::CHARACTER_IDS) {
         Some(set) => set,
         None => shot.insert(txn, hk::CHARACTER_IDS, MapPrelim::default()),
@@ -139,7 +139,7 @@ fn set_characters(shot: &MapRef, txn: &mut TransactionMut, ids: &[CharacterId]) 
     }
 }
 
-fn read_scene<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Scene {
+pub(crate) fn read_scene<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Scene {
     Scene {
         id: id.into(),
         title: get_prose(map, txn, sk::TITLE).unwrap_or_default(),
@@ -151,7 +151,7 @@ fn read_scene<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Scene {
     }
 }
 
-fn read_shot<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Shot {
+pub(crate) fn read_shot<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Shot {
     Shot {
         id: id.into(),
         scene_id: get_string(map, txn, hk::SCENE_ID).map(SceneId::from),

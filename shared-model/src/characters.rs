@@ -54,7 +54,7 @@ fn default_color(id: &CharacterId) -> String {
     PALETTE[hash as usize % PALETTE.len()].to_owned()
 }
 
-fn read_character<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Character {
+pub(crate) fn read_character<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Character {
     let id = CharacterId::from(id);
     Character {
         name: get_string(map, txn, ck::NAME).unwrap_or_default(),
@@ -69,7 +69,7 @@ fn read_character<T: ReadTxn>(id: &str, map: &MapRef, txn: &T) -> Character {
     }
 }
 
-fn asset_list(ids: &[AssetId]) -> Vec<String> {
+pub(crate) fn asset_list(ids: &[AssetId]) -> Vec<String> {
     ids.iter().map(|a| a.as_str().to_owned()).collect()
 }
 

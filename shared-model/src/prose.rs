@@ -92,7 +92,13 @@ fn byte_at_utf16(s: &str, offset: u32) -> usize {
 /// Turns `text` (currently `old`) into `new` with one delete and one insert of what differs
 /// between them, so that a whole-value write from a form merges with concurrent edits of the
 /// rest of the text instead of replacing it.
-fn splice_to(txn: &mut TransactionMut, text: &TextRef, old: &str, new: &str, kind: OffsetKind) {
+pub(crate) fn splice_to(
+    txn: &mut TransactionMut,
+    text: &TextRef,
+    old: &str,
+    new: &str,
+    kind: OffsetKind,
+) {
     let (prefix, suffix) = crate::moves::common_ends(old, new);
     let deleted = &old[prefix..old.len() - suffix];
     let inserted = &new[prefix..new.len() - suffix];

@@ -82,3 +82,39 @@ pub mod character {
     pub const COLOR: &str = "color";
     pub const REFERENCE_ASSET_IDS: &str = "reference_asset_ids";
 }
+
+/// The review document (`{project}.review`): threads, comments and verdicts. Only the server
+/// writes it (from validated commands), every client reads it. Its layout is a wire format like
+/// the project's: the browser reads these names.
+pub mod review {
+    /// Root `Y.Map` of thread id -> thread `Y.Map` (keys in [`thread`]).
+    pub const THREADS: &str = "threads";
+    /// Root `Y.Map` of `{version}:{person}` -> verdict record (a plain value: version, author,
+    /// verdict, summary, created_at_ms).
+    pub const VERDICTS: &str = "verdicts";
+    /// Root `Y.Map` of `{person}:{client key}` -> `{thread, comment?}`: what a client's retried
+    /// post already created, so that it is stored once.
+    pub const CLIENT_KEYS: &str = "client_keys";
+
+    pub mod thread {
+        /// Plain value: the `api_types::Anchor` record (`kind`, `shot_id` or `anchor`).
+        pub const ANCHOR: &str = "anchor";
+        pub const QUOTE: &str = "quote";
+        pub const VERSION: &str = "version";
+        /// Plain value: `{id?, name}`.
+        pub const AUTHOR: &str = "author";
+        pub const CREATED_AT_MS: &str = "created_at_ms";
+        /// `open` or `resolved`.
+        pub const STATUS: &str = "status";
+        pub const RESOLVED_BY: &str = "resolved_by";
+        pub const RESOLVED_AT_MS: &str = "resolved_at_ms";
+        /// Nested `Y.Array` of comment records (plain values, `api_types::Comment`), oldest
+        /// first.
+        pub const COMMENTS: &str = "comments";
+    }
+
+    pub mod client_key {
+        pub const THREAD: &str = "thread";
+        pub const COMMENT: &str = "comment";
+    }
+}

@@ -28,6 +28,25 @@ impl ScriptAnchor {
         out
     }
 
+    /// The encoded anchor as standard base64: how it travels in JSON (a review thread's
+    /// `Anchor::Script`).
+    pub fn to_base64(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(self.encode())
+    }
+
+    /// Reads [`ScriptAnchor::to_base64`]'s form; anything else is an `InvalidValue` error.
+    pub fn from_base64(text: &str) -> Result<Self> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| Error::InvalidValue {
+                field: "script anchor",
+                reason: e.to_string(),
+            })?;
+        Self::decode(&bytes)
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let invalid = |reason: String| Error::InvalidValue {
             field: "script anchor",
@@ -41,9 +60,17 @@ impl ScriptAnchor {
             return Err(invalid("truncated".into()));
         }
         let (start, end) = rest.split_at(len);
+        // yrs asserts on client ids wider than 53 bits instead of returning an error (as in
+        // `decode_update`); decoding touches no shared state, so catching the panic is sound.
+        let sticky = |bytes: &[u8]| match std::panic::catch_unwind(|| StickyIndex::decode_v1(bytes))
+        {
+            Ok(Ok(index)) => Ok(index),
+            Ok(Err(e)) => Err(invalid(e.to_string())),
+            Err(_) => Err(invalid("malformed position".into())),
+        };
         Ok(ScriptAnchor {
-            start: StickyIndex::decode_v1(start).map_err(|e| invalid(e.to_string()))?,
-            end: StickyIndex::decode_v1(end).map_err(|e| invalid(e.to_string()))?,
+            start: sticky(start)?,
+            end: sticky(end)?,
         })
     }
 }
