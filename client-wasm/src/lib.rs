@@ -36,8 +36,6 @@ mod review;
 mod session;
 #[cfg(target_arch = "wasm32")]
 mod storage;
-#[cfg(target_arch = "wasm32")]
-mod stub_model;
 // leptos's `#[component]` gives each component's generated props struct a `pub` of its own.
 #[cfg(target_arch = "wasm32")]
 #[allow(unreachable_pub)]

@@ -16,11 +16,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::rc::{Rc, Weak};
 
-use crate::stub_model::ReviewDoc; // STUB
 use api_types::{Me, NewAnchor, NewComment, NewThread, Person, Thread, ThreadId, Verdict};
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use shared_model::ReviewDoc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 

@@ -22,12 +22,11 @@ mod verdict;
 use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
-use crate::stub_model::{AnchorExt as _, ProjectExt as _}; // STUB
 use api_types::{
     Anchor, NewAnchor, Role as WireRole, ShotId, Thread, ThreadId, ThreadStatus, VersionId,
 };
 use leptos::prelude::*;
-use shared_model::MetaPatch;
+use shared_model::{MetaPatch, ScriptAnchor};
 use wasm_bindgen::JsCast;
 
 use super::{Lang, ctx};
@@ -377,7 +376,7 @@ fn thread_views(
                         (n.is_none(), n, None, None)
                     }
                     Anchor::Script { anchor } => {
-                        let range = crate::stub_model::from_base64(anchor)
+                        let range = ScriptAnchor::from_base64(anchor)
                             .ok()
                             .and_then(|a| s.as_ref().and_then(|s| s.project.resolve_anchor(&a)));
                         match range {

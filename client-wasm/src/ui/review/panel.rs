@@ -328,8 +328,8 @@ fn ThreadCard(id: api_types::ThreadId) -> impl IntoView {
     let may_resolve = {
         let me = me.clone();
         move || {
-            let mine = me.is_some()
-                && view.with(|v| v.as_ref().is_some_and(|v| v.thread.author.id == me));
+            let mine =
+                me.is_some() && view.with(|v| v.as_ref().is_some_and(|v| v.thread.author.id == me));
             mine || host.role().can_edit()
         }
     };
