@@ -21,6 +21,9 @@ wire_enum!(
 pub struct CreateProject {
     /// 1 to 200 characters.
     pub title: String,
+    /// The owner's display name, shown beside what they write ("Owner" when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
 }
 
 /// The answer to `POST /api/projects`: the new project and an owner token for it.

@@ -4,9 +4,9 @@
 
 use anyhow::{Context, Result};
 use api_types::{
-    ApiErrorBody, BreakdownMode, BreakdownQueued, BreakdownRequest, BrokenDown, ErrorCode,
-    GenerateRequest, Imported, JobList, JobView, MediaItem, MediaList, ProviderInfo, ProviderList,
-    Queued, Scope, SetCredential,
+    ApiErrorBody, BreakdownMode, BreakdownQueued, BreakdownRequest, BrokenDown, CreateToken,
+    CreatedToken, ErrorCode, GenerateRequest, Imported, JobList, JobView, LinkInfo, MediaItem,
+    MediaList, ProviderInfo, ProviderList, Queued, Scope, SetCredential,
 };
 use reqwest::{RequestBuilder, Response, StatusCode};
 
@@ -173,6 +173,40 @@ impl Api {
             .json::<ProviderList>()
             .await?
             .providers)
+    }
+
+    /// Makes a share link (owners only).
+    pub(crate) async fn share(
+        &self,
+        project: &str,
+        token: &str,
+        body: &CreateToken,
+    ) -> Result<CreatedToken> {
+        let request = self
+            .http
+            .post(format!("{}/api/projects/{project}/tokens", self.base))
+            .bearer_auth(token)
+            .json(body);
+        Ok(self.send(request).await?.json().await?)
+    }
+
+    /// The project's share links, newest first (owners only).
+    pub(crate) async fn links(&self, project: &str, token: &str) -> Result<Vec<LinkInfo>> {
+        let request = self
+            .http
+            .get(format!("{}/api/projects/{project}/links", self.base))
+            .bearer_auth(token);
+        Ok(self.send(request).await?.json().await?)
+    }
+
+    /// Revokes a share link (owners only); it stops working at once.
+    pub(crate) async fn revoke(&self, project: &str, token: &str, link: &str) -> Result<()> {
+        let request = self
+            .http
+            .delete(format!("{}/api/projects/{project}/links/{link}", self.base))
+            .bearer_auth(token);
+        self.send(request).await?;
+        Ok(())
     }
 
     pub(crate) async fn jobs(&self, project: &str, token: &str) -> Result<Vec<JobView>> {

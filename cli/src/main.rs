@@ -16,6 +16,15 @@
 //! shotweave key openai-chat < deepseek.key        # stored encrypted in the studio
 //! shotweave breakdown --mode llm                  # scenes, shots, characters, with progress
 //! ```
+//!
+//! and to let others in (owners only):
+//!
+//! ```text
+//! shotweave share --role commenter --label "crew Discord" --expires 7d
+//! shotweave share --role editor --name Lin        # a personal invite, already named
+//! shotweave links                                 # role, label, person, expiry, last used
+//! shotweave revoke LINK_ID                        # stops working at once
+//! ```
 
 mod api;
 mod saved;
@@ -25,7 +34,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use api_types::{BreakdownMode, ErrorCode, JobId, JobStatus};
+use api_types::{
+    BreakdownMode, CreateToken, ErrorCode, JobId, JobStatus, LinkInfo, Role, VersionId,
+};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -110,6 +121,32 @@ enum Command {
         /// Return once the jobs are queued instead of waiting.
         #[arg(long)]
         no_wait: bool,
+    },
+    /// Make a share link (owners only) and print its URL and token.
+    Share {
+        /// owner, editor, commenter or viewer.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// What you call this link in `shotweave links` ("crew Discord").
+        #[arg(long)]
+        label: Option<String>,
+        /// A personal invite: the link is this person's, who need not give a name.
+        #[arg(long)]
+        name: Option<String>,
+        /// How long the link works: a number with s, m, h, d or w (`7d`), or seconds.
+        /// The studio's default is a week.
+        #[arg(long, value_parser = parse_lifetime)]
+        expires: Option<u64>,
+        /// "Share for review": the link opens straight into review of this version.
+        #[arg(long)]
+        review_version: Option<String>,
+    },
+    /// List the project's share links, newest first (owners only).
+    Links,
+    /// Revoke a share link (owners only): it stops working at once, open connections too.
+    Revoke {
+        /// The link's id, as `shotweave links` shows it.
+        link: String,
     },
     /// Write the storyboard in editorial and screenplay formats, with the media they reference.
     Export {
@@ -218,6 +255,56 @@ async fn main() -> Result<()> {
             }
             api.set_key(&project, &token, &provider, key).await?;
             println!("{provider} key stored for project {project}");
+        }
+        Command::Share {
+            role,
+            label,
+            name,
+            expires,
+            review_version,
+        } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let body = CreateToken {
+                role,
+                expires_in_secs: expires,
+                label,
+                name,
+                review_version: review_version.map(VersionId::from),
+            };
+            let created = api.share(&project, &token, &body).await?;
+            let person = created
+                .person
+                .as_ref()
+                .map(|p| format!(" for {}", p.name))
+                .unwrap_or_default();
+            println!(
+                "{} link {}{person}, expires {}",
+                created.role.as_str(),
+                created.link,
+                utc(created.expires_at)
+            );
+            println!(
+                "open {}/#/p/{project}/board?token={}",
+                cli.server.trim_end_matches('/'),
+                created.token
+            );
+            println!("token {}", created.token);
+        }
+        Command::Links => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            let links = api.links(&project, &token).await?;
+            println!(
+                "{:<32}  {:<9}  {:<24}  {:<16}  {:<20}  {:<20}  revoked",
+                "id", "role", "label", "person", "expires", "last used"
+            );
+            for link in &links {
+                println!("{}", link_line(link));
+            }
+        }
+        Command::Revoke { link } => {
+            let (project, token) = saved.pick(cli.project, cli.token)?;
+            api.revoke(&project, &token, &link).await?;
+            println!("link {link} revoked");
         }
         Command::Providers => {
             for p in api.providers().await? {
@@ -428,4 +515,94 @@ fn provider_line(p: &api_types::ProviderInfo) -> String {
         line.push_str(&format!(", models: {}", p.models.join(" ")));
     }
     line
+}
+
+/// A role as the API names it.
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse::<Role>().map_err(|_| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("{text:?} is not a role; use one of {}", names.join(", "))
+    })
+}
+
+/// A link's lifetime in seconds: `90s`, `30m`, `12h`, `7d`, `2w`, or a number of seconds.
+/// The studio checks the bounds (it refuses 0 and more than ten years, saying so).
+fn parse_lifetime(text: &str) -> Result<u64, String> {
+    let bad = || format!("{text:?} is not a lifetime; write it like 7d, 12h, 30m, 90s or 2w");
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let unit: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 24 * 3600,
+        "w" => 7 * 24 * 3600,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(unit).ok_or_else(bad)
+}
+
+/// Unix seconds as a UTC date and time, `2026-12-07 09:30 UTC`.
+fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days: the proleptic Gregorian date of a day count.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        of_day / 3600,
+        of_day % 3600 / 60
+    )
+}
+
+/// One link as `shotweave links` prints it.
+fn link_line(link: &LinkInfo) -> String {
+    let time = |t: Option<i64>, none: &str| t.map_or_else(|| none.to_owned(), utc);
+    format!(
+        "{:<32}  {:<9}  {:<24}  {:<16}  {:<20}  {:<20}  {}",
+        link.id,
+        link.role.as_str(),
+        link.label,
+        link.person_name.as_deref().unwrap_or("-"),
+        time(link.expires_at, "never"),
+        time(link.last_used_at, "never"),
+        time(link.revoked_at, "-"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_read_like_the_flag_says() {
+        assert_eq!(parse_lifetime("7d"), Ok(7 * 24 * 3600));
+        assert_eq!(parse_lifetime("12h"), Ok(12 * 3600));
+        assert_eq!(parse_lifetime("30m"), Ok(1800));
+        assert_eq!(parse_lifetime("2w"), Ok(14 * 24 * 3600));
+        assert_eq!(parse_lifetime("3600"), Ok(3600));
+        for bad in ["", "d", "7x", "-1d", "1.5h", "99999999999999999999w"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        // 2000-02-29 12:34:56 UTC, a leap day in a century leap year.
+        assert_eq!(utc(951_827_696), "2000-02-29 12:34 UTC");
+        assert_eq!(utc(1_796_000_000), "2026-11-30 00:53 UTC");
+    }
 }

@@ -108,6 +108,7 @@ pub(crate) async fn create_project(title: &str) -> Result<CreatedProject, ApiErr
     let response = Request::post("/api/projects")
         .json(&CreateProject {
             title: title.to_owned(),
+            owner_name: None,
         })
         .map_err(|_| ApiError::Network)?
         .send()

@@ -1,9 +1,11 @@
 //! Signed capability tokens, roles, and which document a role may write.
 //!
-//! A token is `sw1.<claims>.<mac>`: base64url JSON claims (project, role, expiry) and an
-//! HMAC-SHA256 over `sw1.<claims>`. Holding a token is the permission; the server keeps no
-//! token table, so a token cannot be revoked before it expires (rotate the secret to revoke
-//! all of them).
+//! A token is `sw1.<claims>.<mac>`: base64url JSON claims (project, role, expiry, and the
+//! share link and person it names) and an HMAC-SHA256 over `sw1.<claims>`. The signature makes
+//! the claims unforgeable; the link's row in the database (`links`) is what can be listed and
+//! revoked, and is checked on every request that names one (see `crate::links`). Tokens made
+//! before links existed name none and keep working until they expire (rotate the secret to
+//! revoke all of them).
 
 use std::fmt;
 use std::io::Write;
@@ -21,10 +23,10 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 const TOKEN_PREFIX: &str = "sw1.";
 const SECRET_FILE: &str = "token-secret";
 
-pub use api_types::{ProjectId, Role};
+pub use api_types::{LinkId, PersonId, ProjectId, Role};
 
-/// The two documents of a project. They are separate so that a commenter can write reviews
-/// without any write access to the project document.
+/// The two documents of a project. They are separate so that reviews (threads, comments,
+/// verdicts) can be read live by everyone without any write access to the project document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocKind {
     /// Doc name `{project_id}`.
@@ -34,13 +36,31 @@ pub enum DocKind {
 }
 
 impl DocKind {
-    /// Whether `role` may change this document. Everybody may still read it and send
-    /// awareness; a commenter writes reviews without any write access to the project.
+    /// Whether `role` may change this document over the wire. Everybody may still read it and
+    /// send awareness. The review document is written by the server alone, through validated
+    /// REST commands that set each comment's author and time from the caller's identity: a
+    /// client writing it directly could forge both, so no role may.
     pub fn writable_by(self, role: Role) -> bool {
         match self {
             DocKind::Project => matches!(role, Role::Owner | Role::Editor),
-            DocKind::Review => matches!(role, Role::Owner | Role::Editor | Role::Commenter),
+            DocKind::Review => false,
         }
+    }
+
+    /// Why `role` may not write this document, as the permission-denied message says it.
+    pub fn write_denied(self, role: Role) -> Option<String> {
+        if self.writable_by(role) {
+            return None;
+        }
+        Some(match self {
+            DocKind::Project => format!(
+                "permission denied: a {} cannot edit the project document",
+                role.as_str()
+            ),
+            DocKind::Review => "permission denied: reviews are written through the review API, \
+                 which signs them with your name, not over the sync connection"
+                .to_owned(),
+        })
     }
 }
 
@@ -83,6 +103,13 @@ pub struct Claims {
     /// Expiry in Unix seconds; `None` never expires (owner tokens).
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// The share link this token is (its row can be revoked); `None` in tokens made before
+    /// links existed.
+    #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkId>,
+    /// The person the token speaks for; `None` for a share link whose holder has not joined.
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
 }
 
 /// Why a token was rejected. Deliberately coarse: the HTTP layer answers 401 for all of them.
@@ -201,6 +228,8 @@ mod tests {
             project: ProjectId::new_random(),
             role: Role::Editor,
             expires_at,
+            link: Some(LinkId::new()),
+            person: None,
         }
     }
 
@@ -229,9 +258,46 @@ mod tests {
         let forged = format!("{TOKEN_PREFIX}{forged_json}.{sig}");
         assert_eq!(signer.verify(&forged, 0), Err(TokenError::BadSignature));
 
+        // So does naming another person: a link token cannot be made someone's.
+        let token = signer.sign(&claims(None));
+        let (_, sig) = token.rsplit_once('.').expect("token has a signature");
+        let mut forged = claims(None);
+        forged.person = Some(PersonId::new());
+        let forged_json = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).expect("json"));
+        let forged = format!("{TOKEN_PREFIX}{forged_json}.{sig}");
+        assert_eq!(signer.verify(&forged, 0), Err(TokenError::BadSignature));
+
         for junk in ["", "sw1.", "sw1..", "abc.def", "sw1.!!!.???"] {
             assert!(signer.verify(junk, 0).is_err(), "{junk:?} was accepted");
         }
+    }
+
+    #[test]
+    fn tokens_made_before_links_still_verify() {
+        let signer = TokenSigner::new(b"0123456789abcdef0123456789abcdef");
+        let project = ProjectId::new_random();
+        // The claims exactly as the previous version serialized them.
+        let json = format!(r#"{{"p":"{project}","r":"viewer","e":500}}"#);
+        let signed = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(json));
+        let mut mac = signer.mac();
+        mac.update(signed.as_bytes());
+        let token = format!(
+            "{signed}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        let claims = signer.verify(&token, 0).expect("an old token verifies");
+        assert_eq!((&claims.link, &claims.person), (&None, &None));
+        assert_eq!(claims.role, Role::Viewer);
+        // And a token without a link or person is written as before, without the new fields.
+        let old_style = Claims {
+            link: None,
+            ..claims
+        };
+        let payload = signer.sign(&old_style);
+        let payload = payload.split('.').nth(1).expect("claims part");
+        let json = URL_SAFE_NO_PAD.decode(payload).expect("base64");
+        let json = String::from_utf8(json).expect("utf-8");
+        assert!(!json.contains("\"l\"") && !json.contains("\"u\""), "{json}");
     }
 
     #[test]
@@ -250,9 +316,24 @@ mod tests {
 
     #[test]
     fn roles() {
-        assert!(DocKind::Review.writable_by(Role::Commenter));
         assert!(!DocKind::Project.writable_by(Role::Commenter));
-        assert!(!DocKind::Review.writable_by(Role::Viewer));
+        assert!(!DocKind::Project.writable_by(Role::Viewer));
         assert!(DocKind::Project.writable_by(Role::Editor));
+        assert!(DocKind::Project.writable_by(Role::Owner));
+        assert_eq!(DocKind::Project.write_denied(Role::Editor), None);
+        assert!(
+            DocKind::Project
+                .write_denied(Role::Viewer)
+                .is_some_and(|m| m.contains("a viewer cannot edit the project document"))
+        );
+        // Nobody writes reviews over the wire, not even the owner: the server does.
+        for role in Role::ALL {
+            assert!(!DocKind::Review.writable_by(*role));
+            assert!(
+                DocKind::Review
+                    .write_denied(*role)
+                    .is_some_and(|m| m.starts_with("permission denied: reviews are written"))
+            );
+        }
     }
 }

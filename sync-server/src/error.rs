@@ -20,6 +20,13 @@ pub enum Error {
     /// A `jobs` row this version cannot read (a kind or state it does not know, a bad id).
     #[error("stored job {id} cannot be read: {reason}")]
     CorruptJobRow { id: String, reason: String },
+    /// A row of another table this version cannot read (a role it does not know, a bad id).
+    #[error("stored {what} {id} cannot be read: {reason}")]
+    CorruptRow {
+        what: &'static str,
+        id: String,
+        reason: String,
+    },
     #[error("credentials: {0}")]
     Credentials(String),
     /// A provider call failed in a way the job runner could not turn into a job state.

@@ -2,9 +2,10 @@
 //!
 //! | route | who | what |
 //! |---|---|---|
-//! | `POST /api/projects` `{title}` | anyone | creates a project, answers `{project_id, token}` (owner) |
-//! | `POST /api/projects/{id}/tokens` `{role, expires_in_secs}` | owner | mints a share token |
+//! | `POST /api/projects` `{title, owner_name?}` | anyone | creates a project with its owner (person and link), answers `{project_id, token}` (owner) |
+//! | `POST /api/projects/{id}/tokens` `{role, expires_in_secs?, label?, name?, review_version?}` | owner | makes a share link: `{token, role, expires_at, link, person?}`; with `name`, a personal invite |
 //! | `GET /api/projects` | bearer | the token's projects |
+//! | `GET .../me`, `POST .../join`, `GET .../people`, `GET .../links`, `DELETE .../links/{link}` | see [`crate::links`] | |
 //! | `POST /api/projects/{id}/assets` | owner, editor | raw or multipart body, content-addressed |
 //! | `GET /api/projects/{id}/assets/{sha256}` | any role | the bytes, with the sniffed type |
 //! | `POST /api/import`, `GET /api/projects/{id}/export/{format}` | see [`crate::studio`] | |
@@ -14,7 +15,8 @@
 //! | `GET /` and any other path | anyone | the browser studio's static files (`--web-dir`) |
 //!
 //! Tokens come in `Authorization: Bearer`, or in `?token=` where a browser cannot set
-//! headers (WebSocket, `<img src>`).
+//! headers (WebSocket, `<img src>`). Every authenticated request goes through
+//! [`AppState::identify`]: a token naming a revoked link is refused (401 `link_revoked`).
 
 use api_types::{ApiErrorBody, ErrorCode};
 use axum::Router;
@@ -35,7 +37,8 @@ use tower_http::trace::TraceLayer;
 use crate::AppState;
 use crate::assets::{is_sha256_hex, sha256_hex, sniff_content_type};
 use crate::auth::{Claims, ProjectId, Role, TokenError};
-use crate::store::{AssetRow, unix_now};
+use crate::links::{create_link, create_owned_project, valid_label, valid_name};
+use crate::store::{AssetRow, LinkRow, NewLink, PersonRow, unix_now};
 use crate::{Error, observability, ws};
 use api_types::{
     CreateProject, CreateToken, CreatedProject, CreatedToken, ProjectSummary, UploadedAsset,
@@ -53,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/projects", post(create_project).get(list_projects))
         .route("/api/projects/{id}/tokens", post(create_token))
+        .merge(crate::links::routes())
         .route(
             "/api/projects/{id}/assets",
             // Multipart framing adds a little on top of the file itself.
@@ -317,14 +321,15 @@ pub(crate) fn token_from<'a>(headers: &'a HeaderMap, query: &'a TokenQuery) -> O
 }
 
 impl AppState {
-    /// Verifies a token (401 when missing or invalid).
-    pub fn authenticate(&self, token: Option<&str>) -> ApiResult<Claims> {
+    /// Verifies a token's signature and expiry (401 when missing or invalid). This alone does
+    /// not check the token's link: requests go through [`AppState::identify`].
+    pub(crate) fn authenticate(&self, token: Option<&str>) -> ApiResult<Claims> {
         let token = token.ok_or(ApiError::Unauthorized("a token is required"))?;
         Ok(self.signer().verify(token, unix_now())?)
     }
 
-    /// Verifies a token for `project` (403 when it is for another project).
-    pub fn authorize(&self, token: Option<&str>, project: &ProjectId) -> ApiResult<Claims> {
+    /// [`AppState::authenticate`] for `project` (403 when it is for another project).
+    pub(crate) fn authorize(&self, token: Option<&str>, project: &ProjectId) -> ApiResult<Claims> {
         let claims = self.authenticate(token)?;
         if &claims.project != project {
             return Err(ApiError::Forbidden("token is for another project"));
@@ -345,17 +350,23 @@ pub(crate) const WRITERS: &[Role] = &[Role::Owner, Role::Editor];
 pub(crate) const ANYONE: &[Role] = &[Role::Owner, Role::Editor, Role::Commenter, Role::Viewer];
 
 /// The caller of a `/api/projects/{id}/...` endpoint: the project in the path (404 when it
-/// cannot be one) and the role of a token for it (401 without a valid token, 403 for another
-/// project's). Handlers then say which roles may do what with [`ProjectCaller::require`].
+/// cannot be one) and who a token for it speaks for (401 without a valid token, 403 for another
+/// project's, 401 `link_revoked` for a revoked link; see [`AppState::identify`]). Handlers then
+/// say which roles may do what with [`ProjectCaller::require`].
 pub(crate) struct ProjectCaller {
     pub project: ProjectId,
     pub role: Role,
     /// The person the token names; `None` for a share link whose holder has not joined.
     pub person: Option<api_types::Person>,
+    /// The token's share link; `None` for a token made before links existed.
+    pub link: Option<LinkRow>,
+    /// The token's expiry (Unix seconds); `None` never expires.
+    pub expires_at: Option<i64>,
 }
 
 impl ProjectCaller {
     /// Who is acting, for attribution: the person, else the bare link.
+    #[allow(dead_code, reason = "the review routes (issue 13) attribute with it")]
     pub(crate) fn author(&self) -> api_types::Author {
         match &self.person {
             Some(p) => api_types::Author {
@@ -371,6 +382,10 @@ impl ProjectCaller {
 
     /// The person, for actions that must be attributed to one (comments, verdicts):
     /// `identity_required` for a bare share link.
+    #[allow(
+        dead_code,
+        reason = "the review routes (issue 13) require a person with it"
+    )]
     pub(crate) fn require_person(&self) -> ApiResult<&api_types::Person> {
         self.person.as_ref().ok_or(ApiError::IdentityRequired)
     }
@@ -398,12 +413,15 @@ impl FromRequestParts<AppState> for ProjectCaller {
             .ok_or(ApiError::NotFound("no such project"))?;
         let project = parse_project(id)?;
         let query = axum::extract::Query::<TokenQuery>::try_from_uri(&parts.uri)?;
-        let claims = state.authorize(token_from(&parts.headers, &query), &project)?;
+        let identity = state
+            .identify(token_from(&parts.headers, &query), Some(&project))
+            .await?;
         Ok(Self {
             project,
-            role: claims.role,
-            // Filled from the token's person once people are stored (issue 13, identity).
-            person: None,
+            role: identity.claims.role,
+            person: identity.person.as_ref().map(PersonRow::person),
+            expires_at: identity.claims.expires_at,
+            link: identity.link,
         })
     }
 }
@@ -439,12 +457,7 @@ async fn create_project(
         ));
     }
     let id = ProjectId::new_random();
-    state.store().create_project(id.as_str(), title).await?;
-    let token = state.signer().sign(&Claims {
-        project: id.clone(),
-        role: Role::Owner,
-        expires_at: None,
-    });
+    let token = create_owned_project(&state, &id, title, body.owner_name.as_deref()).await?;
     tracing::info!(project = %id, "project created");
     Ok((
         StatusCode::CREATED,
@@ -455,6 +468,8 @@ async fn create_project(
     ))
 }
 
+/// Makes a share link: a link row the owner can list and revoke, and its token. With a `name`
+/// it is a personal invite, whose token already names that person.
 async fn create_token(
     State(state): State<AppState>,
     caller: ProjectCaller,
@@ -467,21 +482,31 @@ async fn create_token(
             "expires_in_secs must be between 1 and {MAX_SHARE_TOKEN_SECS}"
         )));
     }
+    let name = body.name.as_deref().map(valid_name).transpose()?;
+    let label = valid_label(body.label.as_deref())?
+        .or_else(|| name.clone())
+        .unwrap_or_else(|| format!("{} link", body.role.as_str()));
     let expires_at = unix_now() + secs as i64;
-    let token = state.signer().sign(&Claims {
-        project,
-        role: body.role,
-        expires_at: Some(expires_at),
-    });
+    let (token, link, person) = create_link(
+        &state,
+        &NewLink {
+            project: &project,
+            role: body.role,
+            label: &label,
+            expires_at: Some(expires_at),
+            review_version: body.review_version.as_ref(),
+            person_name: name.as_deref(),
+        },
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
             token,
-            role: body.role,
+            role: link.role,
             expires_at,
-            // Replaced by the link's row once links are stored (issue 13, links).
-            link: api_types::LinkId::new(),
-            person: None,
+            link: link.id,
+            person: person.as_ref().map(PersonRow::person),
         }),
     ))
 }
@@ -493,7 +518,10 @@ async fn list_projects(
     headers: HeaderMap,
     Query(query): Query<TokenQuery>,
 ) -> ApiResult<Json<Vec<ProjectSummary>>> {
-    let claims = state.authenticate(token_from(&headers, &query))?;
+    let claims = state
+        .identify(token_from(&headers, &query), None)
+        .await?
+        .claims;
     let projects = state
         .store()
         .project(claims.project.as_str())
@@ -625,6 +653,37 @@ async fn download_asset(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_link_cannot_act_as_a_person() {
+        let mut caller = ProjectCaller {
+            project: ProjectId::new_random(),
+            role: Role::Commenter,
+            person: None,
+            link: None,
+            expires_at: None,
+        };
+        let refusal = caller.require_person().err().map(|e| e.status_and_code());
+        assert_eq!(
+            refusal,
+            Some((StatusCode::FORBIDDEN, ErrorCode::IdentityRequired))
+        );
+        assert_eq!(caller.author().id, None);
+        let lin = api_types::Person {
+            id: api_types::PersonId::new(),
+            name: "Lin".into(),
+            role: Role::Commenter,
+        };
+        caller.person = Some(lin.clone());
+        assert_eq!(caller.require_person().ok(), Some(&lin));
+        assert_eq!(
+            caller.author(),
+            api_types::Author {
+                id: Some(lin.id),
+                name: lin.name,
+            }
+        );
+    }
 
     #[test]
     fn errors_carry_their_code_and_only_user_text() {

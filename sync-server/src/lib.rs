@@ -8,7 +8,8 @@
 //! - [`http`] is the REST API (projects, share tokens, assets), `/healthz` and `/metrics`,
 //!   with [`http::ApiError`] as the one place internal errors are logged and redacted.
 //! - [`store`] is SQLite/Postgres persistence (schemas in `migrations/`), [`assets`] the
-//!   object store, [`auth`] signed tokens and roles.
+//!   object store, [`auth`] signed tokens and roles, [`links`] what a token names (its share
+//!   link and person), and the routes that make, list and revoke links.
 //! - [`jobs`] is the durable generation job runner: it writes results into documents as the
 //!   server's own peer; [`credentials`] keeps provider keys encrypted at rest.
 //!
@@ -22,6 +23,7 @@ pub mod credentials;
 mod error;
 pub mod http;
 pub mod jobs;
+pub mod links;
 pub mod observability;
 pub mod protocol;
 pub mod room;
@@ -46,6 +48,7 @@ use crate::assets::AssetStore;
 use crate::auth::TokenSigner;
 use crate::credentials::Keyring;
 use crate::jobs::{JobRunner, RunnerConfig, providers};
+use crate::links::Revocations;
 use crate::room::{RoomConfig, Rooms};
 use crate::store::Store;
 
@@ -63,6 +66,7 @@ struct AppInner {
     signer: TokenSigner,
     rooms: Rooms,
     jobs: JobRunner,
+    revocations: Revocations,
     /// Cancelled when the server shuts down; rooms and connections watch it.
     shutdown: CancellationToken,
     /// Every room and connection task, so shutdown can wait for them to flush.
@@ -138,6 +142,7 @@ impl AppState {
                 signer,
                 rooms,
                 jobs,
+                revocations: Revocations::default(),
                 shutdown,
                 tracker,
                 next_conn_id: AtomicU64::new(1),
@@ -162,6 +167,9 @@ impl AppState {
     }
     pub fn jobs(&self) -> &JobRunner {
         &self.inner.jobs
+    }
+    pub fn revocations(&self) -> &Revocations {
+        &self.inner.revocations
     }
 }
 

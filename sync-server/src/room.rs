@@ -72,6 +72,29 @@ impl CloseReason {
     }
 }
 
+/// Who a connection is, as its token says (the server's own peer: "Shotweave"). Kept per
+/// connection in its room so that what it writes can be attributed to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnIdentity {
+    /// The person, or a bare link's holder (`id: None`), or the server.
+    pub author: api_types::Author,
+    /// The share link the connection's token is; `None` for the server and old tokens.
+    pub link: Option<api_types::LinkId>,
+}
+
+impl ConnIdentity {
+    /// The server itself (generation jobs, breakdowns).
+    pub fn server() -> Self {
+        Self {
+            author: api_types::Author {
+                id: None,
+                name: "Shotweave".into(),
+            },
+            link: None,
+        }
+    }
+}
+
 /// Why a connection could not join a room.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum JoinError {
@@ -84,6 +107,7 @@ pub enum JoinError {
 enum Command {
     Join {
         conn: ConnId,
+        who: Arc<ConnIdentity>,
         outbound: mpsc::Sender<Bytes>,
         kick: oneshot::Sender<CloseReason>,
         joined: oneshot::Sender<Result<(), JoinError>>,
@@ -207,14 +231,16 @@ impl Rooms {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Joins connection `conn` to the room of `doc`, loading the room if needed. Returns once
-    /// the room has loaded the document and queued its welcome frames.
+    /// Joins connection `conn`, made by `who`, to the room of `doc`, loading the room if
+    /// needed. Returns once the room has loaded the document and queued its welcome frames.
     pub async fn join(
         &self,
         doc: &str,
         conn: ConnId,
         write_denied: Option<String>,
+        who: ConnIdentity,
     ) -> Result<Joined, JoinError> {
+        let who = Arc::new(who);
         loop {
             if self.inner.shutdown.is_cancelled() {
                 return Err(JoinError::ShuttingDown);
@@ -225,6 +251,7 @@ impl Rooms {
             let (joined_tx, joined_rx) = oneshot::channel();
             let command = Command::Join {
                 conn,
+                who: who.clone(),
                 outbound: out_tx,
                 kick: kick_tx,
                 joined: joined_tx,
@@ -286,6 +313,9 @@ impl Rooms {
 struct Conn {
     outbound: mpsc::Sender<Bytes>,
     kick: Option<oneshot::Sender<CloseReason>>,
+    /// Who the connection is, for attributing its updates (issue 13, activity).
+    #[allow(dead_code)]
+    who: Arc<ConnIdentity>,
 }
 
 enum Target {
@@ -488,6 +518,7 @@ impl Room {
         match cmd {
             Command::Join {
                 conn,
+                who,
                 outbound,
                 kick,
                 joined,
@@ -503,6 +534,7 @@ impl Room {
                     Conn {
                         outbound,
                         kick: Some(kick),
+                        who,
                     },
                 );
             }

@@ -29,7 +29,9 @@ macro_rules! on_pool {
 }
 
 mod jobs;
+mod links;
 pub use jobs::{JobEnd, JobRecord, Spending};
+pub use links::{LinkRow, NewLink, OWNER_LINK_LABEL, PersonRow};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");

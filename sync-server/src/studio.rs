@@ -26,7 +26,7 @@ use serde::Deserialize;
 use shared_model::{MetaPatch, Project, ProjectOptions};
 
 use crate::AppState;
-use crate::auth::{Claims, ProjectId, Role};
+use crate::auth::ProjectId;
 use crate::http::{ANYONE, ApiError, ApiResult, Json, Path, ProjectCaller, Query, WRITERS};
 use crate::{Error, store::StoredDoc};
 
@@ -113,16 +113,11 @@ pub async fn import_novel(
     let title: String = novel.title.chars().take(200).collect();
 
     let id = ProjectId::new_random();
-    state.store().create_project(id.as_str(), &title).await?;
+    let token = crate::links::create_owned_project(state, &id, &title, None).await?;
     state
         .store()
         .write_snapshot(id.as_str(), 0, &state_bytes)
         .await?;
-    let token = state.signer().sign(&Claims {
-        project: id.clone(),
-        role: Role::Owner,
-        expires_at: None,
-    });
     tracing::info!(project = %id, shots = applied.shots.len(), encoding = %novel.encoding, "novel imported");
     Ok(Imported {
         project_id: id,

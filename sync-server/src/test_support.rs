@@ -142,11 +142,15 @@ impl TestServer {
         (id, token)
     }
 
+    /// A token signed directly, naming no share link or person: a token as they were before
+    /// links existed (it cannot be listed or revoked).
     pub fn token(&self, project: &ProjectId, role: Role, expires_at: Option<i64>) -> String {
         self.state.signer().sign(&Claims {
             project: project.clone(),
             role,
             expires_at,
+            link: None,
+            person: None,
         })
     }
 

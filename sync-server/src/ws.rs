@@ -1,5 +1,6 @@
 //! The `/sync/{doc}?token=...` WebSocket endpoint: authentication, frame limits, keepalive,
-//! and the loop that moves frames between one socket and its room.
+//! and the loop that moves frames between one socket and its room. A connection whose share
+//! link is revoked is closed at once (4401 "link revoked").
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -9,15 +10,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::SinkExt;
+use tokio::sync::broadcast;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::AppState;
-use crate::auth::{DocKind, DocName};
+use crate::auth::{DocName, LinkId};
 use crate::http::{ApiError, TokenQuery};
 use crate::observability as obs;
 use crate::protocol::{self, ConnId};
-use crate::room::{CloseReason, JoinError};
+use crate::room::{CloseReason, ConnIdentity, JoinError};
 
 /// A client that does not accept a frame for this long is treated as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,32 +47,85 @@ pub async fn sync_handler(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .or(query.token.as_deref());
-    let claims = state.authorize(token, &doc.project)?;
-    let write_denied = (!doc.kind.writable_by(claims.role)).then(|| {
-        let what = match doc.kind {
-            DocKind::Project => "the project document",
-            DocKind::Review => "reviews",
-        };
-        format!(
-            "permission denied: a {} cannot edit {what}",
-            claims.role.as_str()
-        )
+    // Subscribed before the link's row is read, so a revocation committed after that read
+    // always reaches this connection.
+    let revocations = state.revocations().subscribe();
+    let identity = state.identify(token, Some(&doc.project)).await?;
+    let role = identity.claims.role;
+    let write_denied = doc.kind.write_denied(role);
+    let revoked = identity.claims.link.clone().map(|link| RevocationWatch {
+        link,
+        receiver: revocations,
     });
+    let who = identity.conn_identity();
     let limit = state.config().max_frame_bytes;
     let conn = state.inner.next_conn_id.fetch_add(1, Ordering::Relaxed);
     let tracker = state.inner.tracker.clone();
-    let span = info_span!("ws", doc = %doc, conn, role = claims.role.as_str());
+    let span = info_span!("ws", doc = %doc, conn, role = role.as_str());
     Ok(ws
         .max_message_size(limit)
         .max_frame_size(limit)
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             tracker.track_future(
-                serve_connection(socket, state, doc.to_string(), conn, write_denied)
-                    .instrument(span),
+                serve_connection(
+                    socket,
+                    state,
+                    doc.to_string(),
+                    conn,
+                    Access {
+                        write_denied,
+                        who,
+                        revoked,
+                    },
+                )
+                .instrument(span),
             )
         }))
 }
+
+/// What the token check decided about a connection.
+struct Access {
+    write_denied: Option<String>,
+    who: ConnIdentity,
+    /// For a token naming a share link: its revocations (`None` for old tokens, which name no
+    /// link and cannot be revoked).
+    revoked: Option<RevocationWatch>,
+}
+
+/// The revocations of one connection's link.
+struct RevocationWatch {
+    link: LinkId,
+    receiver: broadcast::Receiver<LinkId>,
+}
+
+enum Revocation {
+    Revoked,
+    /// More links were revoked than the channel holds while this connection was busy: the
+    /// link's row says whether it was one of them.
+    Lagged,
+}
+
+impl RevocationWatch {
+    /// Waits until this link is revoked (or may have been). Cancel-safe, as `select!` needs.
+    async fn next(watch: &mut Option<Self>) -> Revocation {
+        let Some(watch) = watch else {
+            return std::future::pending().await;
+        };
+        loop {
+            match watch.receiver.recv().await {
+                Ok(link) if link == watch.link => return Revocation::Revoked,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => return Revocation::Lagged,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    }
+}
+
+/// The close code of a connection whose share link was revoked (4000-4999 are the
+/// application's; 4401 echoes HTTP 401).
+pub const LINK_REVOKED_CLOSE: u16 = 4401;
 
 /// Keeps the connection gauge right however the connection task ends.
 struct ConnectionGauge;
@@ -93,11 +148,16 @@ async fn serve_connection(
     state: AppState,
     doc: String,
     conn: ConnId,
-    write_denied: Option<String>,
+    access: Access,
 ) {
     let _gauge = ConnectionGauge::new();
     info!("connected");
-    let joined = match state.rooms().join(&doc, conn, write_denied).await {
+    let Access {
+        write_denied,
+        who,
+        mut revoked,
+    } = access;
+    let joined = match state.rooms().join(&doc, conn, write_denied, who).await {
         Ok(joined) => joined,
         Err(e) => {
             let code = match e {
@@ -125,6 +185,19 @@ async fn serve_connection(
             biased;
             reason = &mut kick => {
                 break Some(reason.unwrap_or_else(|_| CloseReason::new(1011, "room closed")));
+            }
+            revocation = RevocationWatch::next(&mut revoked) => {
+                let still_valid = match (revocation, &revoked) {
+                    (Revocation::Lagged, Some(watch)) => state
+                        .store()
+                        .link(&watch.link)
+                        .await
+                        .is_ok_and(|row| row.is_some_and(|l| l.revoked_at.is_none())),
+                    _ => false,
+                };
+                if !still_valid {
+                    break Some(CloseReason::new(LINK_REVOKED_CLOSE, "link revoked"));
+                }
             }
             frame = outbound.recv() => {
                 let Some(frame) = frame else {

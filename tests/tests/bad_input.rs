@@ -150,6 +150,8 @@ async fn bad_tokens_are_refused_before_the_upgrade() -> anyhow::Result<()> {
         project: project.clone(),
         role: Role::Owner,
         expires_at: None,
+        link: None,
+        person: None,
     });
     let tampered = {
         let (head, _sig) = owner.rsplit_once('.').expect("token");

@@ -26,7 +26,7 @@ use yrs::{ClientID, ReadTxn, Transact, Update};
 
 use crate::auth::ProjectId;
 use crate::protocol::ClientMessage;
-use crate::room::{RoomHandle, Rooms};
+use crate::room::{ConnIdentity, RoomHandle, Rooms};
 use crate::{Error, Result};
 
 /// The peer's connection ids live in the top half of the id space, far from the WebSocket
@@ -99,7 +99,7 @@ impl DocPeer {
     pub async fn join(rooms: &Rooms, project: &ProjectId) -> Result<Arc<DocPeer>> {
         let conn = PEER_CONN_BASE + NEXT_PEER_CONN.fetch_add(1, Ordering::Relaxed);
         let joined = rooms
-            .join(project.as_str(), conn, None)
+            .join(project.as_str(), conn, None, ConnIdentity::server())
             .await
             .map_err(|e| Error::Peer(e.to_string()))?;
         let replica = Project::empty(ProjectOptions::default());
