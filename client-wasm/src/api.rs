@@ -108,7 +108,10 @@ pub(crate) async fn create_project(title: &str) -> Result<CreatedProject, ApiErr
     let response = Request::post("/api/projects")
         .json(&CreateProject {
             title: title.to_owned(),
-            owner_name: None,
+            // The name this browser already shows in presence becomes the owner's, unless it
+            // is a made-up guest name (then the server says "Owner").
+            owner_name: Some(crate::storage::user().name)
+                .filter(|n| !n.is_empty() && !n.starts_with("Guest ")),
         })
         .map_err(|_| ApiError::Network)?
         .send()

@@ -547,8 +547,13 @@ impl SocketHandler for Handler {
             s.on_frame(&bytes);
         }
     }
-    fn closed(&self, _code: u16, _reason: String) {
+    fn closed(&self, code: u16, _reason: String) {
         if let Some(s) = self.0.upgrade() {
+            if code == crate::session::LINK_REVOKED_CLOSE {
+                // The server says why itself; the next request would only confirm it.
+                s.revoked();
+                return;
+            }
             s.on_close();
         }
     }
