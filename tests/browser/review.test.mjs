@@ -193,7 +193,7 @@ test("a reviewer comments through a link; the owner sees it live, resolves, edit
     await reviewer.page.click(".review-panel .composer.new .send");
     await waitThreads(reviewer.page, "the shot thread at the reviewer", (t) =>
       t.some((x) => x.anchor === "shot" && x.comments[0]?.startsWith("Wider, please @Olivia")));
-    assert.equal(await reviewer.page.locator(".review-panel [data-pending]").count(), 0);
+    await reviewer.page.waitForSelector(".review-panel [data-pending]", { state: "detached", timeout: 20_000 });
 
     // ---- a comment on a script range ----
     await tab(reviewer.page, "script");
@@ -276,12 +276,12 @@ test("a reviewer comments through a link; the owner sees it live, resolves, edit
 
     // ---- the owner revokes the link; the reviewer's open page says so ----
     await owner.page.click(".share-button");
-    const row = ".share-menu .link-row[data-role=commenter]:not(.revoked)";
+    const row = ".share-menu .link-row[data-link-role=commenter]:not(.revoked)";
     await owner.page.waitForSelector(row, { timeout: 20_000 });
     assert.equal(await owner.page.locator(row).count(), 1);
     assert.equal(await owner.page.textContent(`${row} td:nth-child(3)`), "", "a shared link names no one");
     await owner.page.click(`${row} .revoke`);
-    await owner.page.waitForSelector(".share-menu .link-row[data-role=commenter].revoked", { timeout: 20_000 });
+    await owner.page.waitForSelector(".share-menu .link-row[data-link-role=commenter].revoked", { timeout: 20_000 });
     await reviewer.page.waitForSelector("[data-testid=revoked]", { timeout: 20_000 });
     assert.equal(
       await reviewer.page.textContent("[data-testid=revoked] strong"),

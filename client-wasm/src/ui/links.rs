@@ -275,7 +275,7 @@ pub(crate) fn ShareMenu() -> impl IntoView {
                                             class="link-row"
                                             class:revoked=revoked
                                             data-link-id=l.id.to_string()
-                                            data-role=role
+                                            data-link-role=role
                                         >
                                             <td>
                                                 {move || ctx.t(role)}

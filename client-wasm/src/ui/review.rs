@@ -706,13 +706,30 @@ pub(crate) fn ScriptMargin(editor: MountedEditor) -> impl IntoView {
             }
         });
     };
-    let on_selection = window_event_listener_untyped("selectionchange", move |_| {
+    // `selectionchange` is fired at the document and does not bubble to the window.
+    let on_selection = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
         let now = host.editor().and_then(|e| e.selected_range()).is_some();
-        if has_selection.get_untracked() != now {
+        if has_selection
+            .try_get_untracked()
+            .is_some_and(|had| had != now)
+        {
             has_selection.set(now);
         }
     });
-    on_cleanup(move || on_selection.remove());
+    let document = web_sys::window().and_then(|w| w.document());
+    if let Some(d) = &document {
+        let _ = d.add_event_listener_with_callback(
+            "selectionchange",
+            on_selection.as_ref().unchecked_ref(),
+        );
+    }
+    let on_selection = StoredValue::new_local(Some((document, on_selection)));
+    on_cleanup(move || {
+        if let Some(Some((Some(d), f))) = on_selection.try_update_value(Option::take) {
+            let _ = d
+                .remove_event_listener_with_callback("selectionchange", f.as_ref().unchecked_ref());
+        }
+    });
     let scroll = leptos::prelude::window_event_listener_untyped("scroll", move |_| retick());
     on_cleanup(move || scroll.remove());
     // The scroller is the script's own element, whose scrolling does not reach the window.

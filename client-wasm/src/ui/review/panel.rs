@@ -612,22 +612,20 @@ fn Composer(class: &'static str, send: Callback<String>) -> impl IntoView {
         next.push(' ');
         let new_caret = next.chars().count();
         next.extend(chars[c.min(chars.len())..].iter());
+        // The box is changed and the caret placed now, not on the next render: the person
+        // may already be typing the next word.
+        if let Some(el) = area.get_untracked() {
+            el.set_value(&next);
+            let utf16: u32 = next
+                .chars()
+                .take(new_caret)
+                .map(|c| c.len_utf16() as u32)
+                .sum();
+            let _ = el.set_selection_range(utf16, utf16);
+            let _ = el.focus();
+        }
         text.set(next);
         caret.set(new_caret);
-        if let Some(el) = area.get_untracked() {
-            let _ = el.focus();
-            crate::ui::after_render(move || {
-                if let Some(el) = area.get_untracked() {
-                    let utf16: u32 = text
-                        .get_untracked()
-                        .chars()
-                        .take(new_caret)
-                        .map(|c| c.len_utf16() as u32)
-                        .sum();
-                    let _ = el.set_selection_range(utf16, utf16);
-                }
-            });
-        }
     };
     let submit = move || {
         let t = text.get_untracked().trim().to_owned();
