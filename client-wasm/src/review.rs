@@ -287,7 +287,13 @@ impl ReviewSession {
         }
     }
 
+    /// Asks the server what the token is, and who the project's people are. Not while
+    /// offline (a request that cannot go out is only noise in the console); the review's
+    /// first sync after reconnecting asks again.
     fn load_identity(self: &Rc<Self>) {
+        if !online() {
+            return;
+        }
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if this.signals.me.get_untracked().is_none() {
@@ -302,6 +308,9 @@ impl ReviewSession {
 
     /// Re-reads the project's people (for @mentions).
     pub(crate) fn load_people(self: &Rc<Self>) {
+        if !online() {
+            return;
+        }
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             match api::people(&this.id, &this.token).await {
@@ -330,7 +339,7 @@ impl ReviewSession {
     /// (too long, its thread gone) is dropped with the reason shown; one that cannot reach the
     /// server waits for the next connection.
     pub(crate) fn post_pending(self: &Rc<Self>) {
-        if self.posting.get() || self.signals.revoked.get_untracked() {
+        if self.posting.get() || self.signals.revoked.get_untracked() || !online() {
             return;
         }
         self.posting.set(true);
@@ -481,6 +490,9 @@ impl ReviewSession {
                 }
                 if received.events.contains(&SyncEvent::Synced) {
                     self.signals.synced.set(true);
+                    if self.signals.me.with_untracked(Option::is_none) {
+                        self.load_identity();
+                    }
                     // Back online: what was written meanwhile goes out now.
                     self.post_pending();
                 }

@@ -669,7 +669,6 @@ pub(crate) fn ShotBadge(shot: ShotId) -> impl IntoView {
                 title=move || ctx.t("Comment on this shot")
                 on:click=on_click.clone()
             >
-                "💬 "
                 {count.clone()}
             </button>
         </Show>

@@ -150,7 +150,7 @@ pub(super) fn VerdictBar() -> impl IntoView {
                 <span class="tally" data-testid="tally">
                     <span class="approve">"✓ " {move || tally(VerdictKind::Approve)}</span>
                     <span class="request-changes">"✗ " {move || tally(VerdictKind::RequestChanges)}</span>
-                    <span class="comment">"💬 " {move || tally(VerdictKind::Comment)}</span>
+                    <span class="comment">{move || tally(VerdictKind::Comment)}</span>
                 </span>
                 <Show when=move || host.can_comment()>
                     <span class="verdict-choice" role="radiogroup">
