@@ -223,6 +223,14 @@ test("a reviewer comments through a link; the owner sees it live, resolves, edit
     assert.equal(await owner.page.locator(".review-panel .edit-comment, .review-panel .delete-comment").count(), 0);
     assert.equal(await reviewer.page.locator(".review-panel .comment.own .edit-comment").count(), 2);
     await owner.page.screenshot({ path: artifactPath("review-owner-1280x720.png") });
+    // `]` and `[` step through the listed threads.
+    await owner.page.click(".review-head h2");
+    await owner.page.keyboard.press("]");
+    await owner.page.waitForSelector(".thread.focused[data-anchor=shot]", { timeout: 20_000 });
+    await owner.page.keyboard.press("]");
+    await owner.page.waitForSelector(".thread.focused[data-anchor=script]", { timeout: 20_000 });
+    await owner.page.keyboard.press("[");
+    await owner.page.waitForSelector(".thread.focused[data-anchor=shot]", { timeout: 20_000 });
 
     // ---- the owner resolves the shot thread; the reviewer sees it ----
     await owner.page.click(".review-panel .thread[data-anchor=shot] .resolve");
@@ -273,6 +281,11 @@ test("a reviewer comments through a link; the owner sees it live, resolves, edit
     assert.equal(script.comments.filter((c) => c === "Written on the train").length, 1, "posted once");
     // Nothing of the refused raw writes reached anyone.
     assert.ok(!(await owner.page.textContent(".script-text")).includes("HACK"));
+
+    // Esc closes the panel.
+    await owner.page.click(".review-head h2");
+    await owner.page.keyboard.press("Escape");
+    await owner.page.waitForSelector("[data-testid=review-panel]", { state: "detached", timeout: 20_000 });
 
     // ---- the owner revokes the link; the reviewer's open page says so ----
     await owner.page.click(".share-button");
