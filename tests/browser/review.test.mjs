@@ -299,6 +299,9 @@ test("a reviewer comments through a link; the owner sees it live, resolves, edit
     assert.equal(
       await reviewer.page.textContent("[data-testid=revoked] strong"),
       "This link was revoked by the project's owner");
+    // Nothing offers to write any more.
+    await until(reviewer.page, "the review read-only after the revocation", () =>
+      document.querySelectorAll(".review-panel .composer, .review-panel .resolve, .review-panel .edit-comment").length === 0);
     await reviewer.page.screenshot({ path: artifactPath("review-revoked-1280x720.png") });
     // And the server refuses the personal token too.
     const status = await reviewer.page.evaluate(async ([id, token]) =>

@@ -309,9 +309,9 @@ impl Host {
             .unwrap_or(session::Role::Viewer)
     }
 
-    /// Commenters and up may write comments and verdicts.
+    /// Commenters and up may write comments and verdicts (until their link is revoked).
     pub(crate) fn can_comment(self) -> bool {
-        self.role() != session::Role::Viewer
+        self.role() != session::Role::Viewer && !self.review.revoked.get()
     }
 }
 

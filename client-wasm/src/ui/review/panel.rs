@@ -330,7 +330,7 @@ fn ThreadCard(id: api_types::ThreadId) -> impl IntoView {
         move || {
             let mine =
                 me.is_some() && view.with(|v| v.as_ref().is_some_and(|v| v.thread.author.id == me));
-            mine || host.role().can_edit()
+            (mine || host.role().can_edit()) && !host.review.revoked.get()
         }
     };
     let anchor_kind = view.with_untracked(|v| match v.as_ref().map(|v| &v.thread.anchor) {
@@ -548,7 +548,7 @@ fn CommentRow(
                     view! { <p class="comment-text">{text.clone()}</p> }.into_any()
                 }
             }}
-            <Show when=move || own && !editing.get()>
+            <Show when=move || own && !editing.get() && !host.review.revoked.get()>
                 <span class="own-actions">
                     <button class="quiet edit-comment" on:click=move |_| editing.set(true)>
                         {move || ctx.t("Edit")}
