@@ -287,6 +287,11 @@ test("a reviewer comments through a link; the owner sees it live, resolves, edit
     await owner.page.keyboard.press("Escape");
     await owner.page.waitForSelector("[data-testid=review-panel]", { state: "detached", timeout: 20_000 });
 
+    // The review speaks Chinese too.
+    await owner.page.click(".lang");
+    await until(owner.page, "the review toggle in Chinese", () =>
+      document.querySelector(".review-toggle")?.textContent.startsWith("评审"));
+
     // ---- the owner revokes the link; the reviewer's open page says so ----
     await owner.page.click(".share-button");
     const row = ".share-menu .link-row[data-link-role=commenter]:not(.revoked)";
