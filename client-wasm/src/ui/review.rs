@@ -446,7 +446,7 @@ pub(crate) fn ago(lang: Lang, at_ms: i64) -> String {
 /// The workspace's review layer: the join bar, the verdict bar, the side panel, and the
 /// keyboard shortcuts. Mounted once per open project, above the workspace's main area.
 #[component]
-pub(crate) fn ReviewLayer(sig: Signals) -> impl IntoView {
+pub(crate) fn ReviewLayer() -> impl IntoView {
     let Some(host) = host() else {
         return ().into_any();
     };
@@ -493,7 +493,6 @@ pub(crate) fn ReviewLayer(sig: Signals) -> impl IntoView {
     });
     let keys = window_event_listener(leptos::ev::keydown, move |ev| shortcut(host, views, ev));
     on_cleanup(move || keys.remove());
-    let _ = sig;
 
     view! {
         <style>{STYLE}</style>

@@ -107,7 +107,7 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
             }
             (Some(sig), true) => {
                 view! {
-                    <super::review::ReviewLayer sig=sig />
+                    <super::review::ReviewLayer />
                     <main class="workspace" data-ready="true">
                         {move || match tab.get() {
                             Tab::Script => view! { <ScriptView sig=sig /> }.into_any(),
