@@ -2,8 +2,8 @@
 // Chromium against the real sync-server binary. The reviewer gives a name once, comments on a
 // shot and on a script range; the owner sees both live and resolves one; the range follows
 // the owner's edits; the reviewer cannot edit the project (the UI is read-only and the server
-// refuses raw writes); a comment written offline is posted once on reconnect; a revoked link
-// stops working on the open page.
+// refuses raw writes); a comment written offline is posted once on reconnect; a deleted shot's
+// thread stays, orphaned; keyboard shortcuts; a revoked link stops working on the open page.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -281,6 +281,17 @@ test("a reviewer comments through a link; the owner sees it live, resolves, edit
     assert.equal(script.comments.filter((c) => c === "Written on the train").length, 1, "posted once");
     // Nothing of the refused raw writes reached anyone.
     assert.ok(!(await owner.page.textContent(".script-text")).includes("HACK"));
+
+    // ---- the shot is deleted: its thread is kept, orphaned, with the words it was about ----
+    await tab(owner.page, "board");
+    await owner.page.click(`[data-shot-id="${shot.id}"]`);
+    await owner.page.keyboard.press("Delete");
+    await waitCards(owner.page, "the shot deleted", (c) => c.length === 0);
+    await owner.page.click(".review-filters [data-filter=orphaned]");
+    const orphans = await waitThreads(owner.page, "the orphaned shot thread", (t) =>
+      t.length === 1 && t[0].anchor === "shot");
+    assert.equal(orphans[0].label, "Shot “Three brothers kneel under the blossoms”");
+    assert.equal(await owner.page.textContent(".thread.orphaned .orphaned-mark"), "orphaned");
 
     // Esc closes the panel.
     await owner.page.click(".review-head h2");
