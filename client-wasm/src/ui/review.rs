@@ -210,6 +210,8 @@ impl Host {
                 .project
                 .observe_script("review", move |_| schedule_script_rev(rev));
             if self.project.try_set(Some(signals)).is_some() {
+                // The workspace went away while the project was opening.
+                session::close_current();
                 return;
             }
             review::open(id, token, None, banner, self.review);
