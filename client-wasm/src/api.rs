@@ -2,14 +2,15 @@
 //! answers with; an error is the server's [`ApiErrorBody`], whose `code` (never the English
 //! message) is what the studio decides on.
 
+mod review;
 mod studio;
 mod versions;
 
 use api_types::{
-    ApiErrorBody, CreateProject, CreateToken, CreatedProject, CreatedToken, ErrorCode,
-    ProjectSummary, Role, UploadedAsset,
+    ApiErrorBody, CreateProject, CreatedProject, ErrorCode, ProjectSummary, UploadedAsset,
 };
 use gloo_net::http::{Request, Response};
+pub(crate) use review::*;
 pub(crate) use studio::*;
 pub(crate) use versions::*;
 
@@ -19,6 +20,10 @@ pub(crate) enum ApiError {
     /// 401: the token is missing, malformed, forged or expired.
     #[error("your access link is invalid or has expired ({0})")]
     Unauthorized(String),
+    /// 401 `link_revoked`: the share link was revoked by the project's owner. Retrying cannot
+    /// help, so the studio stops reconnecting.
+    #[error("this link was revoked by the project's owner")]
+    Revoked,
     /// 403: the token does not allow this.
     #[error("not allowed: {0}")]
     Forbidden(String),
@@ -37,7 +42,21 @@ pub(crate) enum ApiError {
 
 impl ApiError {
     pub(crate) fn is_auth(&self) -> bool {
-        matches!(self, ApiError::Unauthorized(_) | ApiError::Forbidden(_))
+        matches!(
+            self,
+            ApiError::Unauthorized(_) | ApiError::Forbidden(_) | ApiError::Revoked
+        )
+    }
+
+    /// The server wants a personal identity (a name given through `join`) for this.
+    pub(crate) fn identity_required(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Server {
+                code: ErrorCode::IdentityRequired,
+                ..
+            }
+        )
     }
 
     /// The provider whose key the project lacks, when that is why the server refused.
@@ -64,7 +83,15 @@ async fn check(response: Response) -> Result<Response, ApiError> {
         .await
         .unwrap_or_else(|_| ApiErrorBody::new(ErrorCode::Other, response.status_text()));
     Err(match status {
+        401 if body.code == ErrorCode::LinkRevoked => ApiError::Revoked,
         401 => ApiError::Unauthorized(body.error),
+        // Kept with its code: the studio asks for a name on `identity_required`.
+        403 if body.code == ErrorCode::IdentityRequired => ApiError::Server {
+            status,
+            message: body.error,
+            code: body.code,
+            provider: body.provider,
+        },
         403 => ApiError::Forbidden(body.error),
         _ => ApiError::Server {
             status,
@@ -83,7 +110,10 @@ pub(crate) async fn create_project(title: &str) -> Result<CreatedProject, ApiErr
     let response = Request::post("/api/projects")
         .json(&CreateProject {
             title: title.to_owned(),
-            owner_name: None,
+            // The name this browser already shows in presence becomes the owner's, unless it
+            // is a made-up guest name (then the server says "Owner").
+            owner_name: Some(crate::storage::user().name)
+                .filter(|n| !n.is_empty() && !n.starts_with("Guest ")),
         })
         .map_err(|_| ApiError::Network)?
         .send()
@@ -109,41 +139,6 @@ pub(crate) async fn project_for_token(token: &str) -> Result<Option<ProjectSumma
         .await
         .map_err(|_| ApiError::Network)?;
     Ok(list.into_iter().next())
-}
-
-/// Mints a share token (owners only) for `role`, a [`Role`] name.
-pub(crate) async fn create_token(
-    project: &str,
-    token: &str,
-    role: &str,
-) -> Result<String, ApiError> {
-    let role: Role = role
-        .parse()
-        .map_err(|e: api_types::UnknownValue| ApiError::Server {
-            status: 400,
-            message: e.to_string(),
-            code: ErrorCode::BadRequest,
-            provider: None,
-        })?;
-    let response = Request::post(&format!("/api/projects/{project}/tokens"))
-        .header("Authorization", &bearer(token))
-        .json(&CreateToken {
-            role,
-            expires_in_secs: Some(30 * 24 * 3600),
-            label: None,
-            name: None,
-            review_version: None,
-        })
-        .map_err(|_| ApiError::Network)?
-        .send()
-        .await
-        .map_err(|_| ApiError::Network)?;
-    let created: CreatedToken = check(response)
-        .await?
-        .json()
-        .await
-        .map_err(|_| ApiError::Network)?;
-    Ok(created.token)
 }
 
 /// Uploads a file as the raw request body; the server names it by its sha256.

@@ -201,6 +201,44 @@ impl Editor {
         dom::set_editable(&self.state.borrow().root, editable);
     }
 
+    /// The selected script range (UTF-16 offsets, start before end), when the selection is
+    /// non-empty and inside this editor: what a review comment on the script anchors to.
+    pub(crate) fn selected_range(&self) -> Option<(u32, u32)> {
+        let st = self.state.try_borrow().ok()?;
+        offsets::selection_offsets(&st).filter(|(a, b)| a < b)
+    }
+
+    /// The top of the line holding each offset, in px from the top of the editor's element
+    /// (lines not in the DOM are placed by their estimated heights): where the review margin
+    /// puts its markers.
+    pub(crate) fn line_tops(&self, at: &[u32]) -> Vec<f32> {
+        let Ok(st) = self.state.try_borrow() else {
+            return Vec::new();
+        };
+        let len = st.lines.len();
+        at.iter()
+            .map(|&o| st.layout.top(st.lines.position(o.min(len)).0))
+            .collect()
+    }
+
+    /// Selects `start..end`, showing its lines, and scrolls it into view (a review thread's
+    /// "show in the script").
+    pub(crate) fn reveal(&self, start: u32, end: u32) {
+        let Ok(mut st) = self.state.try_borrow_mut() else {
+            return;
+        };
+        let len = st.lines.len();
+        window::select(&mut st, start.min(len), end.min(len));
+        let (line, _) = st.lines.position(start.min(len));
+        if let Some(el) = offsets::line_element(&st, line) {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Center);
+            el.scroll_into_view_with_scroll_into_view_options(&options);
+        }
+        drop(st);
+        self.schedule_window();
+    }
+
     fn apply_queued(&self, keep_selection: bool) {
         self.apply_deltas(keep_selection);
         self.redraw_cursors();

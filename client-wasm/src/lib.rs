@@ -14,10 +14,12 @@
 //!   pages);
 //! - the browser layer, wasm32 only: `net` (the WebSocket and reconnection), `idb` (IndexedDB),
 //!   `api` (REST), `session` (one open project: document, sync, storage, presence, signals),
+//!   `review` (the project's review document, synced read-only, and comments waiting to post),
 //!   `editor` (the script's contenteditable surface) and `ui` (the screens).
 
 pub mod grid;
 pub mod lines;
+pub mod mentions;
 pub mod pages;
 pub mod presence;
 pub mod sync;
@@ -30,6 +32,8 @@ mod editor;
 mod idb;
 #[cfg(target_arch = "wasm32")]
 mod net;
+#[cfg(target_arch = "wasm32")]
+mod review;
 #[cfg(target_arch = "wasm32")]
 mod session;
 #[cfg(target_arch = "wasm32")]

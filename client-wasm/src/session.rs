@@ -26,6 +26,9 @@ use crate::{api, storage};
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
+/// The close code the server gives the sockets of a share link it has just revoked.
+pub(crate) const LINK_REVOKED_CLOSE: u16 = 4401;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Conn {
     /// The browser says there is no network, or the server cannot be reached.
@@ -588,7 +591,13 @@ impl Session {
     fn check_token(self: &Rc<Self>) {
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            match api::project_for_token(&this.token).await {
+            let answer = api::project_for_token(&this.token).await;
+            // A session closed meanwhile (reopened with a personal token after a join) must
+            // not write its old token back.
+            if this.closed.get() {
+                return;
+            }
+            match answer {
                 Ok(Some(summary)) => {
                     this.token_checked.set(true);
                     let role = Role::parse(summary.role.as_str());
@@ -805,8 +814,9 @@ impl Session {
             }
             _ => {}
         }
-        if !self.opened.get() && online() {
-            // A refused upgrade looks like any network failure; ask the REST API why.
+        if (!self.opened.get() || code == LINK_REVOKED_CLOSE) && online() {
+            // A refused upgrade looks like any network failure, and a revoked link's socket is
+            // closed with 4401: ask the REST API why (it stops reconnecting on a refusal).
             self.check_token();
         }
         self.schedule_reconnect();

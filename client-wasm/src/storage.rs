@@ -79,3 +79,34 @@ pub(crate) fn user() -> User {
 pub(crate) fn set_user(user: &User) {
     write(USER, user);
 }
+
+/// Replaces a project's token: a share link's holder who has given a name gets a personal
+/// token, which is sent instead of the link's from then on (the link's is forgotten, so a
+/// reload does not ask for the name again).
+pub(crate) fn set_token(id: &str, token: &str) {
+    let mut all = projects();
+    if let Some(p) = all.iter_mut().find(|p| p.id == id) {
+        p.token = token.to_owned();
+        write(PROJECTS, &all);
+    }
+}
+
+fn pending_key(project: &str) -> String {
+    format!("shotweave.pending.{project}")
+}
+
+/// Review comments written while offline (or whose answer was lost), kept until the server
+/// has them. `T` is the review session's record; stored as JSON.
+pub(crate) fn pending_comments<T: for<'de> Deserialize<'de>>(project: &str) -> Vec<T> {
+    read(&pending_key(project)).unwrap_or_default()
+}
+
+pub(crate) fn set_pending_comments<T: Serialize>(project: &str, pending: &[T]) {
+    if pending.is_empty() {
+        if let Some(storage) = local_storage() {
+            let _ = storage.remove_item(&pending_key(project));
+        }
+        return;
+    }
+    write(&pending_key(project), &pending);
+}

@@ -8,12 +8,51 @@
 //! step 2 has been applied.
 
 use shared_model::Project;
-use shared_model::yrs::StateVector;
 use shared_model::yrs::sync::{Message, SyncMessage};
 use shared_model::yrs::updates::decoder::Decode;
 use shared_model::yrs::updates::encoder::Encode;
+use shared_model::yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::presence::Presence;
+
+/// A document the client keeps in sync: the project ([`Project`]), or the review document
+/// (a plain yrs [`Doc`] that only the server writes, read through `shared_model::ReviewDoc`).
+pub trait Replica {
+    /// The replica's state vector (v1).
+    fn state_vector(&self) -> Vec<u8>;
+    /// Everything the replica has that a peer with `state_vector` lacks (an update, v1).
+    fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>, SyncError>;
+    fn apply_update(&self, update: &[u8]) -> Result<(), SyncError>;
+}
+
+impl Replica for Project {
+    fn state_vector(&self) -> Vec<u8> {
+        Project::state_vector(self)
+    }
+    fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>, SyncError> {
+        Ok(Project::encode_diff(self, state_vector)?)
+    }
+    fn apply_update(&self, update: &[u8]) -> Result<(), SyncError> {
+        Ok(Project::apply_update(self, update)?)
+    }
+}
+
+impl Replica for Doc {
+    fn state_vector(&self) -> Vec<u8> {
+        self.transact().state_vector().encode_v1()
+    }
+    fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>, SyncError> {
+        let sv = StateVector::decode_v1(state_vector)
+            .map_err(|e| SyncError::Malformed(e.to_string()))?;
+        Ok(self.transact().encode_state_as_update_v1(&sv))
+    }
+    fn apply_update(&self, update: &[u8]) -> Result<(), SyncError> {
+        let update = Update::decode_v1(update).map_err(|e| SyncError::Malformed(e.to_string()))?;
+        self.transact_mut()
+            .apply_update(update)
+            .map_err(|e| SyncError::Malformed(e.to_string()))
+    }
+}
 
 /// Where the connection is in the sync exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +113,7 @@ impl SyncClient {
     }
 
     /// The socket opened: the frames to send first.
-    pub fn open(&mut self, project: &Project, presence: &Presence) -> Vec<Vec<u8>> {
+    pub fn open(&mut self, project: &impl Replica, presence: &Presence) -> Vec<Vec<u8>> {
         self.phase = Phase::Syncing;
         let sv = StateVector::decode_v1(&project.state_vector()).unwrap_or_default();
         let mut frames = vec![Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1()];
@@ -96,7 +135,7 @@ impl SyncClient {
     /// during it).
     pub fn receive(
         &mut self,
-        project: &Project,
+        project: &impl Replica,
         presence: &mut Presence,
         frame: &[u8],
         now_ms: f64,
@@ -266,6 +305,67 @@ mod tests {
 
         assert!(sync.close(&mut presence), "closing forgets peers");
         assert_eq!(presence.peers().count(), 0);
+    }
+
+    #[test]
+    fn a_read_only_replica_syncs_and_sends_nothing_of_its_own() {
+        use shared_model::yrs::{Map, Transact};
+        // The server's review document: only the server writes it.
+        let server = Doc::new();
+        let threads = server.get_or_insert_map("threads");
+        threads.insert(&mut server.transact_mut(), "t1", "first");
+        let client = Doc::new();
+        let mut presence = Presence::new(7);
+        let mut sync = SyncClient::new();
+        let opening = sync.open(&client, &presence);
+        assert_eq!(
+            opening.len(),
+            1,
+            "step 1 only: no presence on this connection"
+        );
+
+        // The server answers our step 1 and sends its own.
+        let Message::Sync(SyncMessage::SyncStep1(sv)) = Message::decode_v1(&opening[0]).unwrap()
+        else {
+            panic!("the client opens with step 1");
+        };
+        let diff = server.encode_diff(&sv.encode_v1()).unwrap();
+        let step2 = Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1();
+        let server_sv = StateVector::decode_v1(&Replica::state_vector(&server)).unwrap();
+        let step1 = Message::Sync(SyncMessage::SyncStep1(server_sv)).encode_v1();
+
+        let r = sync.receive(&client, &mut presence, &step1, 0.0).unwrap();
+        // Its answer carries nothing the server lacks (the server ignores an empty update even
+        // from a read-only connection).
+        let Message::Sync(SyncMessage::SyncStep2(reply)) = Message::decode_v1(&r.reply[0]).unwrap()
+        else {
+            panic!("step 1 is answered with step 2");
+        };
+        let before = server.transact().state_vector();
+        server.apply_update(&reply).unwrap();
+        assert_eq!(server.transact().state_vector(), before);
+
+        let r = sync.receive(&client, &mut presence, &step2, 0.0).unwrap();
+        assert_eq!(r.events, vec![SyncEvent::Synced]);
+        let seen = client.get_or_insert_map("threads");
+        assert_eq!(
+            seen.get(&client.transact(), "t1")
+                .map(|v| v.to_string(&client.transact())),
+            Some("first".to_owned())
+        );
+
+        // A later update arrives live; a damaged one is an error, not a panic.
+        threads.insert(&mut server.transact_mut(), "t2", "second");
+        let update = server
+            .transact()
+            .encode_state_as_update_v1(&client.transact().state_vector());
+        sync.receive(&client, &mut presence, &update_frame(&update), 0.0)
+            .unwrap();
+        assert_eq!(seen.len(&client.transact()), 2);
+        assert!(
+            sync.receive(&client, &mut presence, &update_frame(&[1, 2, 3]), 0.0)
+                .is_err()
+        );
     }
 
     #[test]

@@ -1019,6 +1019,7 @@ fn ShotCard(id: ShotId, state: BoardState) -> impl IntoView {
                             .collect_view()
                     }}
                 </span>
+                <super::review::ShotBadge shot=id.clone() />
             </div>
             <CardStatusLine shot=status_id />
             <LiveTextarea

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use super::{LangSwitch, Route, Tab, ctx, navigate};
-use crate::session::{self, Session, Signals};
-use crate::{api, editor, storage};
+use crate::session::{self, Signals};
+use crate::{editor, storage};
 
 #[component]
 pub(crate) fn Workspace(id: String) -> impl IntoView {
@@ -16,13 +16,12 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
         Route::Projects => Tab::Board,
     });
 
+    // The session and the review are opened by the review host, which also swaps a share
+    // link's token for the personal one once its holder has given a name.
+    let review = super::review::Host::provide(signals);
     if let Some(project) = stored.clone() {
         let created = super::projects::take_created(&project.id);
-        leptos::task::spawn_local(async move {
-            let session =
-                Session::open(project.id, project.token, project.role, created, ctx.banner).await;
-            signals.set(Some(session.signals));
-        });
+        review.open_project(project, created);
     }
     // Closing the session drops the script editor too, if it is mounted.
     on_cleanup(session::close_current);
@@ -81,7 +80,8 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
                     .collect_view()}
             </nav>
             <span class="spacer"></span>
-            {move || is_owner.get().then(|| view! { <ShareMenu /> })}
+            {move || signals.get().map(|_| view! { <super::review::ReviewToggle /> })}
+            {move || is_owner.get().then(|| view! { <super::links::ShareMenu /> })}
             {move || is_owner.get().then(|| view! { <super::settings::SettingsMenu /> })}
             {move || signals.get().map(|_| view! { <super::transfer::ExportMenu /> })}
             <LangSwitch />
@@ -107,6 +107,7 @@ pub(crate) fn Workspace(id: String) -> impl IntoView {
             }
             (Some(sig), true) => {
                 view! {
+                    <super::review::ReviewLayer />
                     <main class="workspace" data-ready="true">
                         {move || match tab.get() {
                             Tab::Script => view! { <ScriptView sig=sig /> }.into_any(),
@@ -160,66 +161,8 @@ fn ScriptView(sig: Signals) -> impl IntoView {
                     translate="no"
                 ></div>
                 <div class="script-overlay" node_ref=overlay aria-hidden="true"></div>
+                <super::review::ScriptMargin editor=mounted />
             </div>
-        </div>
-    }
-}
-
-/// Owners mint share links here.
-#[component]
-fn ShareMenu() -> impl IntoView {
-    let ctx = ctx();
-    let open = RwSignal::new(false);
-    let link = RwSignal::new(None::<String>);
-    let make = move |role: &'static str| {
-        let Some(s) = session::current() else {
-            return;
-        };
-        let (id, token) = (s.id.clone(), s.token.clone());
-        leptos::task::spawn_local(async move {
-            match api::create_token(&id, &token, role).await {
-                Ok(shared) => {
-                    let origin = web_sys::window()
-                        .and_then(|w| w.location().origin().ok())
-                        .unwrap_or_default();
-                    link.set(Some(format!(
-                        "{origin}/#/p/{id}/board?token={}",
-                        js_sys::encode_uri_component(&shared)
-                    )));
-                }
-                Err(e) => ctx.banner.set(Some(e.to_string())),
-            }
-        });
-    };
-    view! {
-        <div class="share">
-            <button class="share-button" on:click=move |_| open.update(|o| *o = !*o)>
-                {move || ctx.t("Share")}
-            </button>
-            <Show when=move || open.get()>
-                <div class="share-menu">
-                    <button data-role="viewer" on:click=move |_| make("viewer")>
-                        {move || ctx.t("Viewer link")}
-                    </button>
-                    <button data-role="commenter" on:click=move |_| make("commenter")>
-                        {move || ctx.t("Commenter link")}
-                    </button>
-                    <button data-role="editor" on:click=move |_| make("editor")>
-                        {move || ctx.t("Editor link")}
-                    </button>
-                    {move || {
-                        link.get()
-                            .map(|l| {
-                                view! {
-                                    <label class="share-link">
-                                        {move || ctx.t("Copy this link")}
-                                        <input type="text" readonly prop:value=l />
-                                    </label>
-                                }
-                            })
-                    }}
-                </div>
-            </Show>
         </div>
     }
 }
