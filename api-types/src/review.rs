@@ -357,7 +357,9 @@ pub enum Anchor {
         shot_id: ShotId,
     },
     /// `anchor` is base64 of the encoded `ScriptAnchor` (two yrs `StickyIndex`es).
-    Script { anchor: String },
+    Script {
+        anchor: String,
+    },
 }
 
 wire_enum!(

@@ -31,7 +31,6 @@ pub(crate) fn resolve(versions: &[VersionInfo], arg: &str) -> Result<String> {
     }
 }
 
-
 fn size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),

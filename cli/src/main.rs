@@ -673,7 +673,6 @@ pub(crate) fn utc_ms(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-
 /// One link as `shotweave links` prints it.
 fn link_line(link: &LinkInfo) -> String {
     let time = |t: Option<i64>, none: &str| t.map_or_else(|| none.to_owned(), utc);

@@ -529,7 +529,10 @@ async fn version_state(
     project: &ProjectId,
     version: &VersionId,
 ) -> Result<Option<Project>> {
-    match crate::versions::Archive::of(state).load(project, version).await {
+    match crate::versions::Archive::of(state)
+        .load(project, version)
+        .await
+    {
         Ok((_, doc)) => Ok(Some(doc)),
         Err(Error::NotFound(_)) => Ok(None),
         Err(e) => Err(e),

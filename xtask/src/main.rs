@@ -267,7 +267,13 @@ fn browser_tests() -> Result {
     let mut cmd = Command::new("node");
     cmd.current_dir(workspace_root().join("tests/browser"))
         .args(["--test", "--test-concurrency=1"])
-        .args(["studio.test.mjs", "generate.test.mjs", "board.test.mjs", "versions.test.mjs", "review.test.mjs"])
+        .args([
+            "studio.test.mjs",
+            "generate.test.mjs",
+            "board.test.mjs",
+            "versions.test.mjs",
+            "review.test.mjs",
+        ])
         .env(
             "SHOTWEAVE_SERVER_BIN",
             target_dir().join("debug/sync-server"),
