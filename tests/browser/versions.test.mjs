@@ -254,6 +254,10 @@ test("name a version, compare it with now, view it, restore it live and undo the
     await until(lin.page, "v1 gone from the list", (id) =>
       !document.querySelector(`.version[data-version-id="${id}"]`) && document.querySelectorAll(".version").length > 0, v1);
 
+    // ---- the activity says who changed the shots ----
+    await until(lin.page, "Lin's edits in the activity", () =>
+      Array.from(document.querySelectorAll(".activity-group")).some((g) => /^Lin changed \d+ shots/.test(g.textContent)));
+
     assertNoConsoleErrors(lin, bob, vera);
   } finally {
     for (const p of [lin, bob, vera]) await p.context.close();

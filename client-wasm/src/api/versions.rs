@@ -1,7 +1,9 @@
 //! Named versions of a project: list, name, delete, read a version's state, restore, diff
 //! (`sync-server`'s versions routes; the route table is `api_types::review`'s module doc).
 
-use api_types::{CreateVersion, ErrorCode, Restored, VersionDiff, VersionId, VersionInfo};
+use api_types::{
+    Activity, CreateVersion, ErrorCode, Restored, VersionDiff, VersionId, VersionInfo,
+};
 use gloo_net::http::Request;
 
 use super::studio::{authed, json, send, send_empty};
@@ -104,5 +106,11 @@ pub(crate) async fn diff(
         js_sys::encode_uri_component(&to)
     );
     let builder = authed(Request::get(&url(project, &query)), token);
+    send(builder.build().map_err(|_| ApiError::Network)).await
+}
+
+/// Who changed what, grouped by person and time, newest first.
+pub(crate) async fn activity(project: &str, token: &str) -> Result<Activity, ApiError> {
+    let builder = authed(Request::get(&url(project, "activity")), token);
     send(builder.build().map_err(|_| ApiError::Network)).await
 }

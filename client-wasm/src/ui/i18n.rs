@@ -107,6 +107,13 @@ pub(crate) fn t(lang: Lang, en: &'static str) -> &'static str {
         }
         "Back to projects" => "返回项目列表",
         // versions
+        "Activity" => "动态",
+        "No edits recorded yet" => "还没有记录到修改",
+        "changed {n} shots" => "修改了 {n} 个镜头",
+        "edited the script {n} times" => "编辑了剧本 {n} 次",
+        "changed {n} characters" => "修改了 {n} 个角色",
+        " in {scenes}" => "，场景：{scenes}",
+        ", {from} to {to}" => "，{from} 至 {to}",
         "Versions" => "版本",
         "Name the current state" => "为当前状态命名",
         "Version name" => "版本名称",

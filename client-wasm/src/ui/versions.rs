@@ -422,7 +422,88 @@ fn VersionList(shared: Shared) -> impl IntoView {
                     }
                 }}
             </section>
+            <ActivityList shared=shared />
         </div>
+    }
+}
+
+/// The project's activity (item 5 of review): who changed how many shots in which scenes,
+/// and when, as the server attributed each person's edits.
+#[component]
+fn ActivityList(shared: Shared) -> impl IntoView {
+    let ctx = ctx();
+    let groups = LocalResource::new(move || {
+        // Re-read whenever the versions list is (after a restore or a new version).
+        shared.list.track();
+        let (project, token) = (shared.project(), shared.token());
+        async move { api::activity(&project, &token).await.ok() }
+    });
+    let line = move |g: &api_types::ActivityGroup| {
+        let lang = ctx.lang.get();
+        let scenes = g
+            .scenes
+            .iter()
+            .map(|s| s.title.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut parts = Vec::new();
+        if !g.shots.is_empty() {
+            parts.push(fill(
+                ctx.t("changed {n} shots"),
+                &[("n", &g.shots.len().to_string())],
+            ));
+        }
+        if g.script_edits > 0 {
+            parts.push(fill(
+                ctx.t("edited the script {n} times"),
+                &[("n", &g.script_edits.to_string())],
+            ));
+        }
+        if g.characters > 0 {
+            parts.push(fill(
+                ctx.t("changed {n} characters"),
+                &[("n", &g.characters.to_string())],
+            ));
+        }
+        let mut text = format!("{} {}", g.author.name, parts.join(", "));
+        if !scenes.is_empty() {
+            text.push_str(&fill(ctx.t(" in {scenes}"), &[("scenes", &scenes)]));
+        }
+        text.push_str(&fill(
+            ctx.t(", {from} to {to}"),
+            &[
+                ("from", &when(g.from_ms, lang)),
+                ("to", &when(g.to_ms, lang)),
+            ],
+        ));
+        text
+    };
+    view! {
+        <section class="activity-section">
+            <h2>{move || ctx.t("Activity")}</h2>
+            {move || match groups.get().flatten() {
+                None => view! { <p class="muted">{move || ctx.t("Loading")}"…"</p> }.into_any(),
+                Some(a) if a.groups.is_empty() => {
+                    view! { <p class="muted">{move || ctx.t("No edits recorded yet")}</p> }
+                        .into_any()
+                }
+                Some(a) => {
+                    view! {
+                        <ol class="activity-list">
+                            {a
+                                .groups
+                                .iter()
+                                .map(|g| {
+                                    let g = g.clone();
+                                    view! { <li class="activity-group">{move || line(&g)}</li> }
+                                })
+                                .collect_view()}
+                        </ol>
+                    }
+                        .into_any()
+                }
+            }}
+        </section>
     }
 }
 
