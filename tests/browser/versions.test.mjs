@@ -254,9 +254,11 @@ test("name a version, compare it with now, view it, restore it live and undo the
     await until(lin.page, "v1 gone from the list", (id) =>
       !document.querySelector(`.version[data-version-id="${id}"]`) && document.querySelectorAll(".version").length > 0, v1);
 
-    // ---- the activity says who changed the shots ----
+    // ---- the activity says who changed the shots: Lin by her edits, the server by the restores ----
     await until(lin.page, "Lin's edits in the activity", () =>
       Array.from(document.querySelectorAll(".activity-group")).some((g) => /^Lin changed \d+ shots/.test(g.textContent)));
+    await until(lin.page, "the restores in the activity, by the server", () =>
+      Array.from(document.querySelectorAll(".activity-group")).some((g) => /^Shotweave changed \d+ shots/.test(g.textContent)));
 
     assertNoConsoleErrors(lin, bob, vera);
   } finally {

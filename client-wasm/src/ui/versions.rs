@@ -432,8 +432,17 @@ fn VersionList(shared: Shared) -> impl IntoView {
 #[component]
 fn ActivityList(shared: Shared) -> impl IntoView {
     let ctx = ctx();
+    // The server writes activity every few seconds, so the list is re-read that often while
+    // it is shown, and whenever the versions list is (after a restore or a new version).
+    let tick = RwSignal::new(0u32);
+    if let Ok(handle) = set_interval_with_handle(
+        move || tick.update(|t| *t = t.wrapping_add(1)),
+        std::time::Duration::from_secs(5),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
     let groups = LocalResource::new(move || {
-        // Re-read whenever the versions list is (after a restore or a new version).
+        tick.track();
         shared.list.track();
         let (project, token) = (shared.project(), shared.token());
         async move { api::activity(&project, &token).await.ok() }
